@@ -1,0 +1,9 @@
+"""The test suite: dev settings with a fast password hasher and nothing leaving the process."""
+
+from __future__ import annotations
+
+from config.settings.dev import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True

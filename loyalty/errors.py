@@ -1,0 +1,111 @@
+"""Domain errors raised by loyalty services.
+
+Each has a stable ``code`` (part of the API contract), a message for people, the offending
+``field`` where there is one, and the HTTP status the API answers with.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+
+class LoyaltyError(Exception):
+    code = "loyalty_error"
+    status = 400
+    default_message = _("The request could not be processed.")
+    default_field: str | None = None
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        self.message = str(message or self.default_message)
+        self.field = field if field is not None else self.default_field
+        super().__init__(self.message)
+
+
+class IdempotencyConflict(LoyaltyError):
+    code = "idempotency_conflict"
+    status = 409
+    default_message = _("This id was already used with different data.")
+
+
+class MemberNotFound(LoyaltyError):
+    code = "member_not_found"
+    status = 404
+    default_message = _("No member has this id.")
+    default_field = "member_id"
+
+
+class MemberNotEnrollable(LoyaltyError):
+    code = "member_not_enrollable"
+    status = 422
+    default_message = _("No member matches, and there is no email address to enrol one with.")
+    default_field = "member"
+
+
+class PhoneInUse(LoyaltyError):
+    code = "phone_in_use"
+    status = 409
+    default_message = _("Another member already has this phone number.")
+    default_field = "phone"
+
+
+class CurrencyMismatch(LoyaltyError):
+    code = "currency_mismatch"
+    status = 422
+    default_message = _("The currency is not the shop's currency.")
+    default_field = "currency"
+
+
+class AmountOutOfRange(LoyaltyError):
+    code = "amount_out_of_range"
+    status = 422
+    default_message = _("The amount is larger than any order this club accepts.")
+    default_field = "amount"
+
+
+class OrderNotFound(LoyaltyError):
+    code = "order_not_found"
+    status = 404
+    default_message = _("This shop has no order with that id.")
+    default_field = "order_id"
+
+
+class RefundExceedsOrder(LoyaltyError):
+    code = "refund_exceeds_order"
+    status = 422
+    default_message = _("The refunds would add up to more than the order amount.")
+    default_field = "amount"
+
+
+class InsufficientPoints(LoyaltyError):
+    code = "insufficient_points"
+    status = 409
+    default_message = _("The member does not have enough points.")
+    default_field = "points"
+
+
+class InvalidPoints(LoyaltyError):
+    code = "invalid_points"
+    status = 422
+    default_message = _("Points must be a whole number other than zero.")
+    default_field = "points"
+
+
+class ReasonRequired(LoyaltyError):
+    code = "reason_required"
+    status = 422
+    default_message = _("Say why the points are adjusted.")
+    default_field = "reason"
+
+
+class TaxExceedsAmount(LoyaltyError):
+    code = "tax_exceeds_amount"
+    status = 422
+    default_message = _("The VAT cannot be more than the amount.")
+    default_field = "tax"
+
+
+class OccurredInFuture(LoyaltyError):
+    code = "occurred_in_future"
+    status = 422
+    default_message = _("The order time is in the future.")
+    default_field = "occurred_at"

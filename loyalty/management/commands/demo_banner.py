@@ -1,0 +1,39 @@
+"""Print where the demo runs and how to log in (``make run`` calls it before serving)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from loyalty.management.commands.seed_demo import (
+    DEMO_API_KEY,
+    DEMO_WEBHOOK_SECRET,
+    MEMBER_PASSWORD,
+    MEMBERS,
+    STAFF_EMAIL,
+    STAFF_PASSWORD,
+)
+
+
+class Command(BaseCommand):
+    help = "Print the demo's URLs and logins."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", default="8000")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        base = f"http://{options['host']}:{options['port']}"
+        lines = [
+            "",
+            "Klubb is starting:",
+            f"  Member portal   {base}/          member login: {MEMBERS[0][0]} / {MEMBER_PASSWORD}",
+            f"  Staff admin     {base}/admin/    staff login:  {STAFF_EMAIL} / {STAFF_PASSWORD}",
+            f"  API docs        {base}/api/docs/ (schema: {base}/api/schema/)",
+            f"  Demo shop API key (Nordlys Sport, NOK): {DEMO_API_KEY}",
+            f"  Webhooks        {base}/hooks/shopify/nordlys-sport/ and /hooks/woocommerce/nordlys-sport/"
+            f" (secret: {DEMO_WEBHOOK_SECRET})",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))

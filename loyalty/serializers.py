@@ -1,0 +1,225 @@
+"""Shapes of the shop API's input and output. Explicit fields only; points, balances and tiers are never writable."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from loyalty.models import Currency
+from loyalty.selectors import Standing
+from loyalty.services import MemberRef, OrderInput, OrderItem
+from members.phones import normalize_phone
+
+MAX_AMOUNT_DIGITS = 14
+external_id_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._:#/-]*$",
+    "Use letters, digits and . _ : # / - only.",
+    code="invalid_id",
+)
+
+
+def money_field(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=MAX_AMOUNT_DIGITS, decimal_places=2, min_value=Decimal("0"), coerce_to_string=True, **kwargs
+    )
+
+
+class PhoneField(serializers.CharField):
+    """A phone number as people type it, stored and returned in E.164."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not value:
+            return ""
+        try:
+            return normalize_phone(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages[0], code="invalid_phone") from exc
+
+
+class CurrencyField(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data).upper()
+        if value not in Currency.values:
+            raise serializers.ValidationError(
+                f"Unknown currency {value!r}; use one of {', '.join(Currency.values)}.", code="unknown_currency"
+            )
+        return value
+
+
+class MemberRefSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    phone = PhoneField(required=False, allow_blank=True, max_length=32)
+    external_id = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not any(attrs.get(key) for key in ("email", "phone", "external_id")):
+            raise serializers.ValidationError(
+                "Name the member by email, phone or external_id.", code="member_identifier_required"
+            )
+        return attrs
+
+
+class OrderItemSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
+    name = serializers.CharField(max_length=255, allow_blank=True, required=False, default="")
+    category = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    unit_price = money_field()
+
+
+class OrderCreateInputSerializer(serializers.Serializer):
+    order_id = serializers.CharField(max_length=100, validators=[external_id_validator])
+    member = MemberRefSerializer()
+    amount = money_field(help_text="Qualifying amount: goods after discounts, without shipping.")
+    tax = money_field(required=False, default=Decimal("0"), help_text="VAT included in `amount`, if any.")
+    currency = CurrencyField(max_length=3)
+    occurred_at = serializers.DateTimeField()
+    items = OrderItemSerializer(many=True, required=False, default=list, max_length=1000)
+
+    def to_order(self) -> OrderInput:
+        data = self.validated_data
+        return OrderInput(
+            order_id=data["order_id"],
+            member=MemberRef(**data["member"]),
+            amount=data["amount"],
+            tax=data["tax"],
+            currency=data["currency"],
+            occurred_at=data["occurred_at"],
+            items=tuple(OrderItem(**item) for item in data["items"]),
+        )
+
+
+class OrderResultSerializer(serializers.Serializer):
+    order_id = serializers.CharField()
+    member_id = serializers.UUIDField()
+    points_awarded = serializers.IntegerField()
+    balance = serializers.IntegerField()
+    tier = serializers.CharField(allow_null=True)
+
+
+class RefundSummarySerializer(serializers.Serializer):
+    refund_id = serializers.CharField(source="external_id")
+    amount = serializers.DecimalField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2)
+    points_clawed_back = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class OrderDetailSerializer(serializers.Serializer):
+    order_id = serializers.CharField(source="external_id")
+    member_id = serializers.UUIDField(source="member.public_id")
+    amount = serializers.DecimalField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2)
+    currency = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    points_awarded = serializers.IntegerField()
+    refunded_amount = serializers.DecimalField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2)
+    points_clawed_back = serializers.IntegerField()
+    refunds = RefundSummarySerializer(many=True, read_only=True)
+
+
+class OrderListItemSerializer(serializers.Serializer):
+    order_id = serializers.CharField(source="external_id")
+    member_id = serializers.UUIDField(source="member.public_id")
+    amount = serializers.DecimalField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2)
+    currency = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    points_awarded = serializers.IntegerField()
+    refunded_amount = serializers.DecimalField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2)
+    points_clawed_back = serializers.IntegerField()
+
+
+class RefundCreateInputSerializer(serializers.Serializer):
+    refund_id = serializers.CharField(max_length=100, validators=[external_id_validator])
+    amount = money_field()
+
+    def validate_amount(self, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise serializers.ValidationError("A refund must be more than zero.", code="min_value")
+        return value
+
+
+class RefundResultSerializer(serializers.Serializer):
+    refund_id = serializers.CharField()
+    order_id = serializers.CharField()
+    member_id = serializers.UUIDField()
+    points_clawed_back = serializers.IntegerField()
+    balance = serializers.IntegerField()
+
+
+class TierSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    threshold = serializers.IntegerField()
+    multiplier = serializers.DecimalField(max_digits=5, decimal_places=2)
+    colour = serializers.CharField()
+    benefits = serializers.ListField(child=serializers.CharField(), source="benefit_list")
+
+
+class MemberSerializer(serializers.Serializer):
+    """A member with their standing; built from a ``(member, standing, external_id)`` triple."""
+
+    member_id = serializers.UUIDField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    phone = serializers.CharField()
+    language = serializers.CharField()
+    birthday = serializers.DateField(allow_null=True)
+    external_id = serializers.CharField(allow_null=True, help_text="This shop's customer id for the member.")
+    enrolled_at = serializers.DateTimeField()
+    balance = serializers.IntegerField()
+    tier = TierSerializer(allow_null=True)
+    next_tier = TierSerializer(allow_null=True)
+    tier_points = serializers.IntegerField(help_text="Qualifying points in the tier window.")
+    points_to_next_tier = serializers.IntegerField()
+    progress_percent = serializers.IntegerField()
+
+    @staticmethod
+    def build(*, member: Any, standing: Standing, external_id: str | None) -> dict[str, Any]:
+        return {
+            "member_id": member.public_id,
+            "email": member.user.email,
+            "first_name": member.user.first_name,
+            "last_name": member.user.last_name,
+            "phone": member.phone,
+            "language": member.language,
+            "birthday": member.birthday,
+            "external_id": external_id,
+            "enrolled_at": member.enrolled_at,
+            "balance": standing.balance,
+            "tier": standing.tier,
+            "next_tier": standing.next_tier,
+            "tier_points": standing.tier_points,
+            "points_to_next_tier": standing.points_to_next_tier,
+            "progress_percent": standing.progress_percent,
+        }
+
+
+class MemberLookupSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False)
+    phone = PhoneField(required=False)
+    external_id = serializers.CharField(required=False, max_length=100)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(
+                "Look members up by email, phone or external_id.", code="filter_required"
+            )
+        return attrs
+
+
+class MemberCreateInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
+    phone = PhoneField(required=False, allow_blank=True, max_length=32, default="")
+    language = serializers.ChoiceField(choices=[code for code, _name in settings.LANGUAGES], required=False, default="")
+    birthday = serializers.DateField(required=False, allow_null=True, default=None)
+    external_id = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")

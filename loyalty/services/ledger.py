@@ -1,0 +1,99 @@
+"""The only code that appends ledger entries and moves balances.
+
+Every function here runs inside the caller's transaction with the member's ``PointsAccount``
+row locked (``account_lock``), so the balance and the entry change together or not at all, and
+concurrent writers for one member queue up on that row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from loyalty.errors import InsufficientPoints, InvalidPoints, ReasonRequired
+from loyalty.models import EntryKind, LedgerEntry, PointsAccount, Tier
+from members.models import Member
+
+
+def account_lock(*, member: Member | int) -> PointsAccount:
+    """Return the member's points account, locked for update until the transaction ends.
+
+    Creates the account (at the entry tier) the first time. Must be called inside ``atomic``.
+    """
+    member_id = member if isinstance(member, int) else member.pk
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("account_lock() must run inside transaction.atomic().")
+    account = PointsAccount.objects.select_for_update(of=("self",)).select_related("tier").filter(member_id=member_id).first()
+    if account is None:
+        PointsAccount.objects.get_or_create(
+            member_id=member_id, defaults={"tier": Tier.objects.order_by("threshold").first(), "tier_since": timezone.now()}
+        )
+        account = PointsAccount.objects.select_for_update(of=("self",)).select_related("tier").get(member_id=member_id)
+    return account
+
+
+def ledger_append(
+    *,
+    account: PointsAccount,
+    kind: str,
+    points: int,
+    tier_points: int = 0,
+    allow_negative: bool = False,
+    effective_at: dt.datetime | None = None,
+    **source: Any,
+) -> LedgerEntry:
+    """Append one entry and move the locked account's balance by ``points``.
+
+    A debit that would take the balance below zero raises ``InsufficientPoints`` unless
+    ``allow_negative`` (only clawbacks of points already spent may do that).
+    """
+    if not isinstance(points, int) or isinstance(points, bool) or points == 0:
+        raise InvalidPoints()
+    new_balance = account.balance + points
+    if points < 0 and new_balance < 0 and not allow_negative:
+        raise InsufficientPoints()
+    account.balance = new_balance
+    account.save(update_fields=["balance", "updated_at"])
+    now = timezone.now()
+    return LedgerEntry.objects.create(
+        member_id=account.member_id,
+        kind=kind,
+        points=points,
+        balance_after=new_balance,
+        tier_points=tier_points,
+        effective_at=effective_at or now,
+        created_at=now,
+        **source,
+    )
+
+
+def points_adjust(
+    *, member: Member, points: int, staff: Any, reason: str, corrects: LedgerEntry | None = None
+) -> LedgerEntry:
+    """A staff correction: an ``adjust`` entry with who did it and why. Cannot take a balance below zero."""
+    if not reason.strip():
+        raise ReasonRequired()
+    with transaction.atomic():
+        account = account_lock(member=member)
+        return ledger_append(
+            account=account,
+            kind=EntryKind.ADJUST,
+            points=points,
+            staff=staff,
+            reason=reason.strip(),
+            corrects=corrects,
+        )
+
+
+def points_redeem(*, member: Member, points: int, reason: str = "", detail: dict[str, Any] | None = None) -> LedgerEntry:
+    """Spend ``points`` (a positive number) from the member's balance; never below zero."""
+    if not isinstance(points, int) or points <= 0:
+        raise InvalidPoints()
+    with transaction.atomic():
+        account = account_lock(member=member)
+        return ledger_append(
+            account=account, kind=EntryKind.REDEEM, points=-points, reason=reason, detail=detail or {}
+        )

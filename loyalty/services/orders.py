@@ -1,0 +1,186 @@
+"""Orders: the one way points are earned from purchases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from loyalty.errors import (
+    AmountOutOfRange,
+    CurrencyMismatch,
+    IdempotencyConflict,
+    OccurredInFuture,
+    TaxExceedsAmount,
+)
+from loyalty.models import AmountBasis, EntryKind, Order, OrderSource, PointsAccount, Programme, Shop
+from loyalty.services.ledger import account_lock, ledger_append
+from loyalty.services.members import MemberRef, member_resolve
+from loyalty.services.tiers import tier_evaluate
+
+CENT = Decimal("0.01")
+# Shop clocks drift; an order more than this far in the future is a bug in the shop's data.
+FUTURE_TOLERANCE = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    sku: str = ""
+    name: str = ""
+    category: str = ""
+    quantity: int = 1
+    unit_price: Decimal = Decimal("0")
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    """An order as a shop reports it. ``amount`` is the qualifying amount: goods after discounts,
+    without shipping, in the shop's currency; ``tax`` is the VAT included in it, where known."""
+
+    order_id: str
+    member: MemberRef
+    amount: Decimal
+    currency: str
+    occurred_at: dt.datetime
+    items: Sequence[OrderItem] = field(default_factory=tuple)
+    tax: Decimal = Decimal("0")
+
+    def fingerprint(self) -> str:
+        """A hash of what the order means, to tell a replay from a conflicting reuse of its id."""
+        canonical = {
+            "order_id": self.order_id,
+            "member": self.member.identity(),
+            "amount": str(self.amount.quantize(CENT)),
+            "tax": str(self.tax.quantize(CENT)),
+            "currency": self.currency,
+            "occurred_at": self.occurred_at.astimezone(dt.UTC).isoformat(),
+            "items": [
+                {**asdict(item), "unit_price": str(Decimal(item.unit_price).quantize(CENT))} for item in self.items
+            ],
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    order: Order
+    created: bool
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Earning:
+    points: int
+    tier_points: int
+    detail: dict[str, Any]
+
+
+def earning_points(*, programme: Programme, shop: Shop, amount: Decimal, tax: Decimal, account: PointsAccount) -> Earning:
+    """Points for a qualifying amount: whole currency units x rate x tier multiplier, rounded down.
+
+    ``tier_points`` (what counts towards tiers) are the base points, before the multiplier.
+    """
+    basis = amount - tax if programme.amount_basis == AmountBasis.EXCL_VAT else amount
+    basis = max(basis, Decimal("0"))
+    rate = shop.points_per_unit if shop.points_per_unit is not None else programme.points_per_unit
+    multiplier = account.tier.multiplier if account.tier else Decimal("1")
+    base = math.floor(basis * rate)
+    points = math.floor(basis * rate * multiplier)
+    detail = {
+        "basis": str(basis),
+        "rate": str(rate),
+        "base_points": base,
+        "tier": account.tier.name if account.tier else None,
+        "multiplier": str(multiplier),
+    }
+    return Earning(points=points, tier_points=base, detail=detail)
+
+
+def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API) -> OrderResult:
+    """Record a shop's order once and award its points.
+
+    Idempotent by ``(shop, order_id)``: the same order again returns the first result and changes
+    nothing; the same id with other data raises ``IdempotencyConflict``.
+    """
+    fingerprint = order.fingerprint()
+    existing = Order.objects.filter(shop=shop, external_id=order.order_id).first()
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    programme = Programme.load()
+    _validate(shop=shop, programme=programme, order=order)
+    try:
+        with transaction.atomic():
+            member, _created = member_resolve(shop=shop, ref=order.member, enrol=True, source=source)
+            account = account_lock(member=member)
+            # A concurrent copy of this order for the same member has committed by the time we hold the lock.
+            existing = Order.objects.filter(shop=shop, external_id=order.order_id).first()
+            if existing is not None:
+                return _replay(existing, fingerprint)
+            earning = earning_points(programme=programme, shop=shop, amount=order.amount, tax=order.tax, account=account)
+            record = Order.objects.create(
+                shop=shop,
+                external_id=order.order_id,
+                member=member,
+                amount=order.amount,
+                tax=order.tax,
+                currency=order.currency,
+                occurred_at=order.occurred_at,
+                items=[{**asdict(item), "unit_price": str(item.unit_price)} for item in order.items],
+                source=source,
+                fingerprint=fingerprint,
+                points_awarded=earning.points,
+                tier_points_awarded=earning.tier_points,
+            )
+            if earning.points:
+                ledger_append(
+                    account=account,
+                    kind=EntryKind.EARN,
+                    points=earning.points,
+                    tier_points=earning.tier_points,
+                    effective_at=order.occurred_at,
+                    order=record,
+                    detail=earning.detail,
+                )
+            tier_evaluate(account=account, programme=programme)
+            record.response = {
+                "order_id": record.external_id,
+                "member_id": str(member.public_id),
+                "points_awarded": earning.points,
+                "balance": account.balance,
+                "tier": account.tier.name if account.tier else None,
+            }
+            record.save(update_fields=["response"])
+    except IntegrityError:
+        existing = Order.objects.filter(shop=shop, external_id=order.order_id).first()
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
+    return OrderResult(order=record, created=True, body=record.response)
+
+
+def _replay(existing: Order, fingerprint: str) -> OrderResult:
+    if existing.fingerprint != fingerprint:
+        raise IdempotencyConflict(
+            f"Order {existing.external_id} was already reported with different data.", field="order_id"
+        )
+    return OrderResult(order=existing, created=False, body=existing.response)
+
+
+def _validate(*, shop: Shop, programme: Programme, order: OrderInput) -> None:
+    if order.currency != shop.currency:
+        raise CurrencyMismatch(f"This shop reports orders in {shop.currency}, not {order.currency}.")
+    if order.amount > programme.max_order_amount:
+        raise AmountOutOfRange()
+    if order.tax > order.amount:
+        raise TaxExceedsAmount()
+    if order.occurred_at > timezone.now() + FUTURE_TOLERANCE:
+        raise OccurredInFuture()
+

@@ -1,0 +1,76 @@
+"""Shops and their API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from django.utils.text import slugify
+
+from loyalty.models import ApiKey, Shop
+
+KEY_PREFIX = "klb_"
+PREFIX_LENGTH = len(KEY_PREFIX) + 8
+# Recording every use would turn each API read into a write; once a minute is precise enough.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def api_key_hash(raw_key: str) -> str:
+    # Keys are 256-bit random strings, so a fast hash is enough (there is nothing to brute-force).
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def shop_create(*, name: str, currency: str, slug: str = "", webhook_secret: str = "") -> Shop:
+    base = slugify(slug or name) or "shop"
+    candidate, n = base, 1
+    while Shop.objects.filter(slug=candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return Shop.objects.create(
+        name=name,
+        slug=candidate,
+        currency=currency,
+        shopify_webhook_secret=webhook_secret,
+        woocommerce_webhook_secret=webhook_secret,
+    )
+
+
+def api_key_create(*, shop: Shop, name: str = "default", created_by: Any = None, raw_key: str = "") -> tuple[ApiKey, str]:
+    """Create a key and return it with its one and only plain-text copy.
+
+    ``raw_key`` lets the demo data use a documented, fixed key; everything else gets a random one.
+    """
+    if not raw_key:
+        raw_key = f"{KEY_PREFIX}{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
+    elif not (raw_key.startswith(KEY_PREFIX) and len(raw_key) > PREFIX_LENGTH + 16 and raw_key[PREFIX_LENGTH] == "_"):
+        raise ValueError("An API key looks like klb_XXXXXXXX_<at least 16 more characters>.")
+    key = ApiKey.objects.create(
+        shop=shop, name=name, prefix=raw_key[:PREFIX_LENGTH], key_hash=api_key_hash(raw_key), created_by=created_by
+    )
+    return key, raw_key
+
+
+def api_key_revoke(*, key: ApiKey) -> None:
+    if key.revoked_at is None:
+        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key matching ``raw_key``, with its shop; records when it was last used."""
+    if not raw_key.startswith(KEY_PREFIX) or len(raw_key) <= PREFIX_LENGTH:
+        return None
+    key = (
+        ApiKey.objects.select_related("shop")
+        .filter(prefix=raw_key[:PREFIX_LENGTH], revoked_at__isnull=True, shop__is_active=True)
+        .first()
+    )
+    if key is None or not secrets.compare_digest(key.key_hash, api_key_hash(raw_key)):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key

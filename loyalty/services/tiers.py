@@ -1,0 +1,52 @@
+"""Tier placement. Orders only ever lift a member; downgrades belong to the periodic tier review."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dateutil.relativedelta import relativedelta
+from django.db.models import Sum
+from django.utils import timezone
+
+from loyalty.models import LedgerEntry, PointsAccount, Programme, Tier
+
+
+def tier_window_start(*, programme: Programme, now: dt.datetime | None = None) -> dt.datetime | None:
+    """Where the rolling tier window starts, or ``None`` for a lifetime window."""
+    if not programme.tier_window_months:
+        return None
+    return (now or timezone.now()) - relativedelta(months=programme.tier_window_months)
+
+
+def tier_points(*, member_id: int, programme: Programme, now: dt.datetime | None = None) -> int:
+    """Qualifying points earned in the programme's window (one aggregate query)."""
+    entries = LedgerEntry.objects.filter(member_id=member_id)
+    start = tier_window_start(programme=programme, now=now)
+    if start is not None:
+        entries = entries.filter(effective_at__gte=start)
+    return entries.aggregate(total=Sum("tier_points"))["total"] or 0
+
+
+def tier_for_points(*, points: int, tiers: list[Tier]) -> Tier | None:
+    """The highest tier whose threshold ``points`` reaches; ``tiers`` sorted by threshold."""
+    reached = None
+    for tier in tiers:
+        if tier.threshold <= points:
+            reached = tier
+    return reached
+
+
+def tier_evaluate(*, account: PointsAccount, programme: Programme) -> Tier | None:
+    """Lift the locked account to the tier its qualifying points reach. Returns the new tier, if any.
+
+    Never lowers a tier: spending, expiry and refunds wait for the tier review.
+    """
+    tiers = list(Tier.objects.order_by("threshold"))
+    target = tier_for_points(points=tier_points(member_id=account.member_id, programme=programme), tiers=tiers)
+    current_threshold = account.tier.threshold if account.tier else -1
+    if target is None or target.threshold <= current_threshold:
+        return None
+    account.tier = target
+    account.tier_since = timezone.now()
+    account.save(update_fields=["tier", "tier_since", "updated_at"])
+    return target

@@ -1,0 +1,136 @@
+"""Shared fixtures, and the rule that PostgreSQL-only tests never silently vanish.
+
+Tests marked ``postgres`` are skipped on SQLite with a visible reason. Under
+``KLUBB_REQUIRE_POSTGRES=1`` (``make test-postgres``, CI's second pass) the database must be
+PostgreSQL, at least one such test must run, and a skipped one fails the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from loyalty.models import Programme, Shop, Tier
+from loyalty.services import MemberRef, OrderInput, OrderItem, api_key_create, order_record
+from tests.factories import MemberFactory, ShopFactory, TierFactory
+
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+REQUIRE_POSTGRES = os.environ.get("KLUBB_REQUIRE_POSTGRES") == "1"
+_postgres_outcomes: dict[str, int] = {"passed": 0, "skipped": 0, "failed": 0}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if REQUIRE_POSTGRES and not ON_POSTGRES:
+        raise pytest.UsageError("KLUBB_REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL.")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: runs in `make test-postgres`, the second pass of .ci/run")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "postgres" in report.keywords and (report.when == "call" or report.skipped):
+        _postgres_outcomes[report.outcome] = _postgres_outcomes.get(report.outcome, 0) + 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not REQUIRE_POSTGRES or session.config.option.collectonly or session.config.getoption("-k"):
+        return
+    if _postgres_outcomes["skipped"] or not _postgres_outcomes["passed"] + _postgres_outcomes["failed"]:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nPostgreSQL-only tests must run here, and did not all run: {_postgres_outcomes}")
+
+
+@pytest.fixture
+def programme(db: Any) -> Programme:
+    return Programme.load()
+
+
+@pytest.fixture
+def tiers(db: Any) -> list[Tier]:
+    """Bronze 0, Silver 1000 (x1.25), Gold 5000 (x1.5)."""
+    return [
+        TierFactory(name="Bronze", threshold=0, multiplier=Decimal("1.00"), colour="#9a5b2e"),
+        TierFactory(name="Silver", threshold=1000, multiplier=Decimal("1.25"), colour="#6e7781"),
+        TierFactory(name="Gold", threshold=5000, multiplier=Decimal("1.50"), colour="#a67c00"),
+    ]
+
+
+@pytest.fixture
+def shop(db: Any) -> Shop:
+    return ShopFactory(name="Nordlys Sport", slug="nordlys-sport")
+
+
+@pytest.fixture
+def other_shop(db: Any) -> Shop:
+    return ShopFactory(name="Fjord Outdoor", slug="fjord-outdoor")
+
+
+@pytest.fixture
+def member(db: Any):
+    return MemberFactory(user__email="kari@example.com", user__first_name="Kari")
+
+
+def api_client_for(shop: Shop) -> APIClient:
+    _key, raw = api_key_create(shop=shop)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def api(shop: Shop) -> APIClient:
+    return api_client_for(shop)
+
+
+@pytest.fixture
+def other_api(other_shop: Shop) -> APIClient:
+    return api_client_for(other_shop)
+
+
+def make_order(
+    shop: Shop,
+    *,
+    order_id: str = "1001",
+    email: str = "kari@example.com",
+    amount: str = "1000.00",
+    occurred_at: dt.datetime | None = None,
+    **member: str,
+):
+    """Record an order through the service, as the API would."""
+    from django.utils import timezone
+
+    return order_record(
+        shop=shop,
+        order=OrderInput(
+            order_id=order_id,
+            member=MemberRef(email=email, **member),
+            amount=Decimal(amount),
+            currency=shop.currency,
+            occurred_at=occurred_at or timezone.now(),
+            items=(OrderItem(sku="SKU-1", name="Shoe", category="running", quantity=1, unit_price=Decimal(amount)),),
+        ),
+    )
+
+
+def order_payload(order_id: str = "1001", email: str = "kari@example.com", amount: str = "1000.00", **extra: Any) -> dict:
+    return {
+        "order_id": order_id,
+        "member": {"email": email},
+        "amount": amount,
+        "currency": "NOK",
+        "occurred_at": "2026-11-20T12:00:00+01:00",
+        "items": [{"sku": "SKU-1", "name": "Shoe", "category": "running", "quantity": 1, "unit_price": amount}],
+        **extra,
+    }
