@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from loyalty import selectors, services
 from loyalty.api_auth import request_shop
+from loyalty.api_errors import Pagination
 from loyalty.errors import MemberNotFound, OrderNotFound
 from loyalty.models import Programme, ShopCustomer, Tier
 from loyalty.serializers import (
@@ -124,7 +125,7 @@ class OrdersView(APIView):
         tags=["orders"],
     )
     def get(self, request: Request) -> Response:
-        paginator = self.pagination_class()
+        paginator = Pagination()
         page = paginator.paginate_queryset(selectors.shop_orders(shop=request_shop(request)), request, view=self)
         return paginator.get_paginated_response(OrderListItemSerializer(page, many=True).data)
 
@@ -214,7 +215,7 @@ class MembersView(APIView):
             members = members.filter(phone=filters["phone"])
         if "external_id" in filters:
             members = members.filter(shop_customers__shop=shop, shop_customers__external_id=filters["external_id"])
-        paginator = self.pagination_class()
+        paginator = Pagination()
         page = paginator.paginate_queryset(members, request, view=self)
         programme, tiers = Programme.load(), list(Tier.objects.order_by("threshold"))
         return paginator.get_paginated_response([_standing_body(m, shop.pk, tiers, programme) for m in page])
