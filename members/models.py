@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -81,6 +82,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.first_name
 
 
+e164_validator = RegexValidator(
+    r"^\+[1-9]\d{6,14}$", _("Enter the phone number in international format, e.g. +4791234567."), code="invalid_phone"
+)
+
+
 class Member(models.Model):
     """A club membership. Points, tiers and the ledger belong to ``loyalty`` and point here."""
 
@@ -95,7 +101,12 @@ class Member(models.Model):
     public_id = models.UUIDField(_("member id"), default=uuid.uuid4, unique=True, editable=False)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="member")
     phone = models.CharField(
-        _("phone"), max_length=16, blank=True, default="", help_text=_("International format, e.g. +4791234567.")
+        _("phone"),
+        max_length=16,
+        blank=True,
+        default="",
+        validators=[e164_validator],
+        help_text=_("International format, e.g. +4791234567.")
     )
     language = models.CharField(
         _("preferred language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
