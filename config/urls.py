@@ -27,7 +27,9 @@ urlpatterns = [
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """JSON for API clients, the normal page for people."""
     if request.path.startswith(("/api/", "/hooks/")):
-        return JsonResponse({"code": "not_found", "message": "There is nothing at this address.", "field": None}, status=404)
+        return JsonResponse(
+            {"code": "not_found", "message": "There is nothing at this address.", "field": None}, status=404
+        )
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)  # type: ignore[arg-type]

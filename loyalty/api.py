@@ -47,7 +47,9 @@ def _error(description: str, code: str, message: str, field: str | None = None) 
 
 UNAUTHORIZED = _error("Missing or invalid API key.", "invalid_api_key", "The API key is not valid, or it was revoked.")
 BAD_REQUEST = _error("Malformed JSON or invalid fields.", "required", "This field is required.", "amount")
-TOO_LARGE = _error("The body is over the size limit.", "body_too_large", "The request body is larger than 262144 bytes.")
+TOO_LARGE = _error(
+    "The body is over the size limit.", "body_too_large", "The request body is larger than 262144 bytes."
+)
 
 ORDER_EXAMPLE = {
     "order_id": "10045",
@@ -96,15 +98,33 @@ class OrdersView(APIView):
             200: OpenApiResponse(OrderResultSerializer, description="A replay: the first result, nothing changed."),
             400: BAD_REQUEST,
             401: UNAUTHORIZED,
-            409: _error("The order id was used with other data.", "idempotency_conflict", "Order 10045 was already reported with different data.", "order_id"),
+            409: _error(
+                "The order id was used with other data.",
+                "idempotency_conflict",
+                "Order 10045 was already reported with different data.",
+                "order_id",
+            ),
             413: TOO_LARGE,
-            422: _error("The order breaks a rule: `currency_mismatch`, `amount_out_of_range`, `tax_exceeds_amount`, `occurred_in_future`, or `member_not_enrollable` (no member matches and no email was given to enrol one).", "currency_mismatch", "This shop reports orders in NOK, not SEK.", "currency"),
+            422: _error(
+                "The order breaks a rule: `currency_mismatch`, `amount_out_of_range`, `tax_exceeds_amount`, "
+                "`occurred_in_future`, or `member_not_enrollable` (no member matches and no email was given "
+                "to enrol one).",
+                "currency_mismatch",
+                "This shop reports orders in NOK, not SEK.",
+                "currency",
+            ),
         },
         examples=[
             OpenApiExample("An order", value=ORDER_EXAMPLE, request_only=True),
             OpenApiExample(
                 "Points awarded",
-                value={"order_id": "10045", "member_id": "6f1c1f9e-3f4b-4c1e-9a58-2b7d0f1f7c11", "points_awarded": 1249, "balance": 2480, "tier": "Silver"},
+                value={
+                    "order_id": "10045",
+                    "member_id": "6f1c1f9e-3f4b-4c1e-9a58-2b7d0f1f7c11",
+                    "points_awarded": 1249,
+                    "balance": 2480,
+                    "tier": "Silver",
+                },
                 response_only=True,
                 status_codes=["201", "200"],
             ),
@@ -134,7 +154,13 @@ class OrderDetailView(APIView):
     @extend_schema(
         operation_id="orders_retrieve",
         summary="One of this shop's orders, with its refunds",
-        responses={200: OrderDetailSerializer, 401: UNAUTHORIZED, 404: _error("No such order in this shop.", "order_not_found", "This shop has no order with that id.", "order_id")},
+        responses={
+            200: OrderDetailSerializer,
+            401: UNAUTHORIZED,
+            404: _error(
+                "No such order in this shop.", "order_not_found", "This shop has no order with that id.", "order_id"
+            ),
+        },
         tags=["orders"],
     )
     def get(self, request: Request, order_id: str) -> Response:
@@ -159,16 +185,34 @@ class RefundsView(APIView):
             200: OpenApiResponse(RefundResultSerializer, description="A replay: the first result, nothing changed."),
             400: BAD_REQUEST,
             401: UNAUTHORIZED,
-            404: _error("No such order in this shop.", "order_not_found", "This shop has no order with that id.", "order_id"),
-            409: _error("The refund id was used with other data.", "idempotency_conflict", "Refund R-1 was already reported with different data.", "refund_id"),
+            404: _error(
+                "No such order in this shop.", "order_not_found", "This shop has no order with that id.", "order_id"
+            ),
+            409: _error(
+                "The refund id was used with other data.",
+                "idempotency_conflict",
+                "Refund R-1 was already reported with different data.",
+                "refund_id",
+            ),
             413: TOO_LARGE,
-            422: _error("More than the order would be refunded.", "refund_exceeds_order", "Only 200.00 NOK of order 10045 is left to refund.", "amount"),
+            422: _error(
+                "More than the order would be refunded.",
+                "refund_exceeds_order",
+                "Only 200.00 NOK of order 10045 is left to refund.",
+                "amount",
+            ),
         },
         examples=[
             OpenApiExample("A partial refund", value={"refund_id": "R-10045-1", "amount": "250.00"}, request_only=True),
             OpenApiExample(
                 "Points clawed back",
-                value={"refund_id": "R-10045-1", "order_id": "10045", "member_id": "6f1c1f9e-3f4b-4c1e-9a58-2b7d0f1f7c11", "points_clawed_back": 250, "balance": 2230},
+                value={
+                    "refund_id": "R-10045-1",
+                    "order_id": "10045",
+                    "member_id": "6f1c1f9e-3f4b-4c1e-9a58-2b7d0f1f7c11",
+                    "points_clawed_back": 250,
+                    "balance": 2230,
+                },
                 response_only=True,
                 status_codes=["201", "200"],
             ),
@@ -200,7 +244,11 @@ class MembersView(APIView):
             OpenApiParameter("external_id", str),
             OpenApiParameter("page", int),
         ],
-        responses={200: MemberSerializer(many=True), 400: _error("No filter given.", "filter_required", "Look members up by email, phone or external_id."), 401: UNAUTHORIZED},
+        responses={
+            200: MemberSerializer(many=True),
+            400: _error("No filter given.", "filter_required", "Look members up by email, phone or external_id."),
+            401: UNAUTHORIZED,
+        },
         tags=["members"],
     )
     def get(self, request: Request) -> Response:
@@ -223,19 +271,32 @@ class MembersView(APIView):
     @extend_schema(
         operation_id="members_create",
         summary="Enrol a member",
-        description="201 with the new member; 200 with the existing one, unchanged, when the email is already a member.",
+        description=(
+            "201 with the new member; 200 with the existing one, unchanged, when the email is already a member."
+        ),
         request=MemberCreateInputSerializer,
         responses={
             201: MemberSerializer,
             200: OpenApiResponse(MemberSerializer, description="Already a member."),
             400: BAD_REQUEST,
             401: UNAUTHORIZED,
-            409: _error("The phone belongs to another member.", "phone_in_use", "Another member already has this phone number.", "phone"),
+            409: _error(
+                "The phone belongs to another member.",
+                "phone_in_use",
+                "Another member already has this phone number.",
+                "phone",
+            ),
         },
         examples=[
             OpenApiExample(
                 "A new member",
-                value={"email": "ola@example.com", "first_name": "Ola", "phone": "+4791234567", "language": "nb", "external_id": "C-881"},
+                value={
+                    "email": "ola@example.com",
+                    "first_name": "Ola",
+                    "phone": "+4791234567",
+                    "language": "nb",
+                    "external_id": "C-881",
+                },
                 request_only=True,
             )
         ],
@@ -255,7 +316,11 @@ class MemberDetailView(APIView):
     @extend_schema(
         operation_id="members_retrieve",
         summary="A member's balance, tier and progress to the next tier",
-        responses={200: MemberSerializer, 401: UNAUTHORIZED, 404: _error("No such member.", "member_not_found", "No member has this id.", "member_id")},
+        responses={
+            200: MemberSerializer,
+            401: UNAUTHORIZED,
+            404: _error("No such member.", "member_not_found", "No member has this id.", "member_id"),
+        },
         tags=["members"],
     )
     def get(self, request: Request, member_id: str) -> Response:

@@ -69,14 +69,14 @@ class Programme(models.Model):
     def __str__(self) -> str:
         return str(self.name)
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+
     @classmethod
     def load(cls) -> Programme:
         programme, _created = cls.objects.get_or_create(pk=1)
         return programme
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.pk = 1
-        super().save(*args, **kwargs)
 
 
 colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #RRGGBB."))
@@ -229,9 +229,7 @@ class Order(models.Model):
     fingerprint = models.CharField(max_length=64, editable=False)
     points_awarded = models.BigIntegerField(_("points awarded"), default=0)
     tier_points_awarded = models.BigIntegerField(_("tier points awarded"), default=0)
-    refunded_amount = models.DecimalField(
-        _("refunded amount"), max_digits=14, decimal_places=2, default=Decimal("0")
-    )
+    refunded_amount = models.DecimalField(_("refunded amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
     points_clawed_back = models.BigIntegerField(_("points clawed back"), default=0)
     tier_points_clawed_back = models.BigIntegerField(_("tier points clawed back"), default=0)
     response = models.JSONField(default=dict, editable=False)

@@ -58,11 +58,7 @@ def member_standing(*, member: Member, programme: Programme | None = None, tiers
 
 def member_entries(*, member: Member) -> QuerySet[LedgerEntry]:
     """The member's ledger, newest first, with what each entry refers to."""
-    return (
-        LedgerEntry.objects.filter(member=member)
-        .select_related("order__shop", "refund", "staff")
-        .order_by("-id")
-    )
+    return LedgerEntry.objects.filter(member=member).select_related("order__shop", "refund", "staff").order_by("-id")
 
 
 def shop_orders(*, shop: Shop) -> QuerySet[Order]:

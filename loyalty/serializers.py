@@ -209,9 +209,7 @@ class MemberLookupSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs:
-            raise serializers.ValidationError(
-                "Look members up by email, phone or external_id.", code="filter_required"
-            )
+            raise serializers.ValidationError("Look members up by email, phone or external_id.", code="filter_required")
         return attrs
 
 

@@ -106,7 +106,7 @@ class Member(models.Model):
         blank=True,
         default="",
         validators=[e164_validator],
-        help_text=_("International format, e.g. +4791234567.")
+        help_text=_("International format, e.g. +4791234567."),
     )
     language = models.CharField(
         _("preferred language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE

@@ -124,7 +124,9 @@ def make_order(
     )
 
 
-def order_payload(order_id: str = "1001", email: str = "kari@example.com", amount: str = "1000.00", **extra: Any) -> dict:
+def order_payload(
+    order_id: str = "1001", email: str = "kari@example.com", amount: str = "1000.00", **extra: Any
+) -> dict:
     return {
         "order_id": order_id,
         "member": {"email": email},

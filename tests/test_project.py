@@ -22,7 +22,17 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.django_db
 def test_create_shop_prints_a_working_key_on_the_last_line():
     out = io.StringIO()
-    call_command("create_shop", "--name", "Fjord Outdoor", "--currency", "SEK", "--webhook-secret", "s3", stdout=out, stderr=io.StringIO())
+    call_command(
+        "create_shop",
+        "--name",
+        "Fjord Outdoor",
+        "--currency",
+        "SEK",
+        "--webhook-secret",
+        "s3",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     raw_key = out.getvalue().strip().splitlines()[-1]
     shop = Shop.objects.get(name="Fjord Outdoor")
     assert (shop.slug, shop.currency, shop.shopify_webhook_secret) == ("fjord-outdoor", "SEK", "s3")
@@ -47,7 +57,12 @@ def test_demo_data_loads_twice_without_duplicates(settings):
     call_command("seed_demo", stdout=io.StringIO())
     counts = (Member.objects.count(), Order.objects.count(), LedgerEntry.objects.count(), ApiKey.objects.count())
     call_command("seed_demo", stdout=io.StringIO())
-    assert (Member.objects.count(), Order.objects.count(), LedgerEntry.objects.count(), ApiKey.objects.count()) == counts
+    assert (
+        Member.objects.count(),
+        Order.objects.count(),
+        LedgerEntry.objects.count(),
+        ApiKey.objects.count(),
+    ) == counts
     assert counts[0] >= 3 and counts[1] >= 5
     call_command("check_ledger", stdout=io.StringIO())
     kari = PointsAccount.objects.select_related("tier").get(member__user__email="kari@example.com")
@@ -83,7 +98,12 @@ def test_login_by_email_ignores_case(client):
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -26,10 +26,13 @@ def account_lock(*, member: Member | int) -> PointsAccount:
     member_id = member if isinstance(member, int) else member.pk
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("account_lock() must run inside transaction.atomic().")
-    account = PointsAccount.objects.select_for_update(of=("self",)).select_related("tier").filter(member_id=member_id).first()
+    account = (
+        PointsAccount.objects.select_for_update(of=("self",)).select_related("tier").filter(member_id=member_id).first()
+    )
     if account is None:
         PointsAccount.objects.get_or_create(
-            member_id=member_id, defaults={"tier": Tier.objects.order_by("threshold").first(), "tier_since": timezone.now()}
+            member_id=member_id,
+            defaults={"tier": Tier.objects.order_by("threshold").first(), "tier_since": timezone.now()},
         )
         account = PointsAccount.objects.select_for_update(of=("self",)).select_related("tier").get(member_id=member_id)
     return account
@@ -88,12 +91,12 @@ def points_adjust(
         )
 
 
-def points_redeem(*, member: Member, points: int, reason: str = "", detail: dict[str, Any] | None = None) -> LedgerEntry:
+def points_redeem(
+    *, member: Member, points: int, reason: str = "", detail: dict[str, Any] | None = None
+) -> LedgerEntry:
     """Spend ``points`` (a positive number) from the member's balance; never below zero."""
     if not isinstance(points, int) or points <= 0:
         raise InvalidPoints()
     with transaction.atomic():
         account = account_lock(member=member)
-        return ledger_append(
-            account=account, kind=EntryKind.REDEEM, points=-points, reason=reason, detail=detail or {}
-        )
+        return ledger_append(account=account, kind=EntryKind.REDEEM, points=-points, reason=reason, detail=detail or {})

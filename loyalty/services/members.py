@@ -35,7 +35,9 @@ def member_resolve(*, shop: Shop, ref: MemberRef, enrol: bool, source: str) -> t
     """
     member: Member | None = None
     if ref.external_id:
-        link = ShopCustomer.objects.select_related("member__user").filter(shop=shop, external_id=ref.external_id).first()
+        link = (
+            ShopCustomer.objects.select_related("member__user").filter(shop=shop, external_id=ref.external_id).first()
+        )
         member = link.member if link else None
     if member is None and ref.email:
         member = member_by_email(email=ref.email)

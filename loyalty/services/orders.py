@@ -83,7 +83,9 @@ class Earning:
     detail: dict[str, Any]
 
 
-def earning_points(*, programme: Programme, shop: Shop, amount: Decimal, tax: Decimal, account: PointsAccount) -> Earning:
+def earning_points(
+    *, programme: Programme, shop: Shop, amount: Decimal, tax: Decimal, account: PointsAccount
+) -> Earning:
     """Points for a qualifying amount: whole currency units x rate x tier multiplier, rounded down.
 
     ``tier_points`` (what counts towards tiers) are the base points, before the multiplier.
@@ -124,7 +126,9 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
             existing = Order.objects.filter(shop=shop, external_id=order.order_id).first()
             if existing is not None:
                 return _replay(existing, fingerprint)
-            earning = earning_points(programme=programme, shop=shop, amount=order.amount, tax=order.tax, account=account)
+            earning = earning_points(
+                programme=programme, shop=shop, amount=order.amount, tax=order.tax, account=account
+            )
             record = Order.objects.create(
                 shop=shop,
                 external_id=order.order_id,
@@ -183,4 +187,3 @@ def _validate(*, shop: Shop, programme: Programme, order: OrderInput) -> None:
         raise TaxExceedsAmount()
     if order.occurred_at > timezone.now() + FUTURE_TOLERANCE:
         raise OccurredInFuture()
-

@@ -38,7 +38,9 @@ def shop_create(*, name: str, currency: str, slug: str = "", webhook_secret: str
     )
 
 
-def api_key_create(*, shop: Shop, name: str = "default", created_by: Any = None, raw_key: str = "") -> tuple[ApiKey, str]:
+def api_key_create(
+    *, shop: Shop, name: str = "default", created_by: Any = None, raw_key: str = ""
+) -> tuple[ApiKey, str]:
     """Create a key and return it with its one and only plain-text copy.
 
     ``raw_key`` lets the demo data use a documented, fixed key; everything else gets a random one.

@@ -106,7 +106,9 @@ def test_a_shop_sees_only_its_own_customer_ids(api, other_api, tiers, programme)
 
 
 def test_member_detail_takes_a_fixed_number_of_queries(api, tiers, programme, django_assert_max_num_queries):
-    member_id = api.post("/api/v1/orders/", order_payload(order_id="0", amount="5.00"), format="json").json()["member_id"]
+    member_id = api.post("/api/v1/orders/", order_payload(order_id="0", amount="5.00"), format="json").json()[
+        "member_id"
+    ]
     for n in range(1, 20):
         api.post("/api/v1/orders/", order_payload(order_id=str(n), amount="5.00"), format="json")
     with django_assert_max_num_queries(8):

@@ -34,7 +34,13 @@ TIERS = [
 
 # (email, first name, last name, language, [(order id, amount, days ago)])
 MEMBERS = [
-    ("kari@example.com", "Kari", "Nordmann", "nb", [("D-1001", "1890.00", 200), ("D-1002", "1299.00", 60), ("D-1003", "560.00", 9)]),
+    (
+        "kari@example.com",
+        "Kari",
+        "Nordmann",
+        "nb",
+        [("D-1001", "1890.00", 200), ("D-1002", "1299.00", 60), ("D-1003", "560.00", 9)],
+    ),
     ("ola@example.com", "Ola", "Hansen", "nb", [("D-2001", "449.00", 30)]),
     ("astrid@example.com", "Astrid", "Lindqvist", "sv", [("D-3001", "3990.00", 120), ("D-3002", "2490.00", 15)]),
 ]
@@ -57,7 +63,12 @@ class Command(BaseCommand):
             for name, threshold, multiplier, colour, benefits in TIERS:
                 Tier.objects.get_or_create(
                     name=name,
-                    defaults={"threshold": threshold, "multiplier": Decimal(multiplier), "colour": colour, "benefits": benefits},
+                    defaults={
+                        "threshold": threshold,
+                        "multiplier": Decimal(multiplier),
+                        "colour": colour,
+                        "benefits": benefits,
+                    },
                 )
             shop, _ = Shop.objects.get_or_create(
                 slug="nordlys-sport",
@@ -71,7 +82,9 @@ class Command(BaseCommand):
             if not ApiKey.objects.filter(prefix=DEMO_API_KEY[:12]).exists():
                 api_key_create(shop=shop, name="demo", raw_key=DEMO_API_KEY)
             if not User.objects.filter(email=STAFF_EMAIL).exists():
-                User.objects.create_superuser(email=STAFF_EMAIL, password=STAFF_PASSWORD, first_name="Demo", last_name="Admin")
+                User.objects.create_superuser(
+                    email=STAFF_EMAIL, password=STAFF_PASSWORD, first_name="Demo", last_name="Admin"
+                )
         now = timezone.now()
         for email, first, last, language, orders in MEMBERS:
             member, created = member_enrol(
@@ -92,7 +105,15 @@ class Command(BaseCommand):
                         tax=(Decimal(amount) * Decimal("0.2")).quantize(Decimal("0.01")),
                         currency=shop.currency,
                         occurred_at=now - dt.timedelta(days=days_ago),
-                        items=(OrderItem(sku=f"SKU-{order_id}", name="Sportswear", category="clothing", quantity=1, unit_price=Decimal(amount)),),
+                        items=(
+                            OrderItem(
+                                sku=f"SKU-{order_id}",
+                                name="Sportswear",
+                                category="clothing",
+                                quantity=1,
+                                unit_price=Decimal(amount),
+                            ),
+                        ),
                     ),
                 )
         self.stdout.write(self.style.SUCCESS("Demo data is in place."))
