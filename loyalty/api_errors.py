@@ -15,7 +15,6 @@ from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from loyalty.errors import LoyaltyError
 
@@ -92,6 +91,9 @@ def flatten_errors(detail: Any, path: str = "") -> list[dict[str, Any]]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    # Imported here: rest_framework.views reads DEFAULT_PARSER_CLASSES, which names this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, LoyaltyError):
         return Response(error_body(exc.code, exc.message, exc.field), status=exc.status)
     if isinstance(exc, Http404):
