@@ -144,7 +144,8 @@ admin.site.unregister(Member)
 class MemberLoyaltyAdmin(MemberAdmin):
     """The member admin with balance, tier, progress, recent entries and the "Adjust points" form."""
 
-    list_display = (*MemberAdmin.list_display, "balance", "tier")
+    # Points first after the person: what staff look for; the rest of the membership follows.
+    list_display = ("email", "name", "tier", "balance", "language", "enrolled_at")
     list_select_related = ("user", "points__tier")
     list_filter = (*MemberAdmin.list_filter, TierListFilter, BalanceListFilter)
     points_fields = ("balance_detail", "tier_detail", "tier_progress", "recent_entries")
