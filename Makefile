@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run test test-postgres worker beat lint format check-deploy clean
+.PHONY: setup messages browser run test test-postgres worker beat lint format check-deploy clean
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,17 +16,28 @@ $(STAMP): requirements.txt
 
 setup: $(STAMP)
 
-run: setup
+# Compile the translations (locale/*/LC_MESSAGES/django.po) with Babel: no GNU gettext needed.
+messages: setup
+	$(VENV)/bin/pybabel compile --statistics -d locale -D django
+
+# The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
+	  $$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq && \
+	  $$(test "$$(id -u)" = 0 || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+run: setup messages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@$(PY) manage.py demo_banner --host $(HOST) --port $(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: setup
+test: setup messages browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The PostgreSQL half of CI, on the local server (see .ci/run).
-test-postgres: setup
+test-postgres: setup messages browser
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/klubb} KLUBB_REQUIRE_POSTGRES=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 # Production-style background processing: needs CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0).

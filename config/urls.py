@@ -6,21 +6,34 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from loyalty import webhooks
+from loyalty.urls import portal_patterns as points_pages
+from members import views as member_views
+from members.urls import portal_patterns as member_pages
+from referrals.urls import portal_patterns as referral_pages
+from referrals.urls import public_patterns as referral_public
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+# The member portal is one namespace, ``portal:``, made of the points pages (``loyalty``), the person's
+# own pages (``members``) and the invite page (``referrals``): no app imports another's views.
+portal_patterns = [*points_pages, *member_pages, *referral_pages]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    *referral_public,  # /r/{code}, and sign-up with a referral code, ahead of allauth's own sign-up
+    path("accounts/", include("allauth.urls")),
+    path("i18n/setlang/", member_views.language, name="set_language"),
     path("api/v1/", include("loyalty.urls_api")),
+    path("api/v1/", include("referrals.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("hooks/shopify/<slug:shop_slug>/", webhooks.shopify, name="hook-shopify"),
     path("hooks/woocommerce/<slug:shop_slug>/", webhooks.woocommerce, name="hook-woocommerce"),
     path("healthz/", healthz, name="healthz"),
-    path("", include("members.urls")),
+    path("", include((portal_patterns, "portal"))),
 ]
 
 

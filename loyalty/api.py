@@ -15,9 +15,10 @@ from rest_framework.views import APIView
 from loyalty import selectors, services
 from loyalty.api_auth import request_shop
 from loyalty.api_errors import Pagination
-from loyalty.errors import MemberNotFound, OrderNotFound
+from loyalty.errors import MemberNotFound, OrderNotFound, VoucherNotFound
 from loyalty.models import Programme, ShopCustomer, Tier
 from loyalty.serializers import (
+    ConsentsSerializer,
     MemberCreateInputSerializer,
     MemberLookupSerializer,
     MemberSerializer,
@@ -27,8 +28,12 @@ from loyalty.serializers import (
     OrderResultSerializer,
     RefundCreateInputSerializer,
     RefundResultSerializer,
+    VoucherRedeemInputSerializer,
+    VoucherSerializer,
 )
-from members.models import Member
+from loyalty.services.rewards import voucher_use
+from members.models import ConsentChannel, ConsentSource, Member
+from members.services import consent_set
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -329,3 +334,161 @@ class MemberDetailView(APIView):
         if member is None:
             raise MemberNotFound()
         return Response(_standing_body(member, shop.pk, list(Tier.objects.order_by("threshold")), Programme.load()))
+
+
+MEMBER_NOT_FOUND = _error("No such member.", "member_not_found", "No member has this id.", "member_id")
+CONSENTS_INVALID = _error(
+    "Invalid input.", "invalid", "Give email_marketing, sms_marketing or both.", "email_marketing"
+)
+
+
+class MemberConsentsView(APIView):
+    """``/api/v1/members/{id}/consents/``: read or change a member's marketing consents."""
+
+    @extend_schema(
+        operation_id="members_consents_retrieve",
+        summary="A member's marketing consents",
+        responses={200: ConsentsSerializer, 401: UNAUTHORIZED, 404: MEMBER_NOT_FOUND},
+        tags=["members"],
+    )
+    def get(self, request: Request, member_id: str) -> Response:
+        member = _member_or_404(member_id)
+        return Response(_consents_body(member))
+
+    @extend_schema(
+        operation_id="members_consents_update",
+        summary="Change a member's marketing consents",
+        description=(
+            "Records each change with the time, source `api`, the shop and the `wording` the customer agreed to, "
+            "so the club can prove consent. A channel left out is unchanged; setting a channel to its current "
+            "value records nothing."
+        ),
+        request=ConsentsSerializer,
+        responses={200: ConsentsSerializer, 400: CONSENTS_INVALID, 401: UNAUTHORIZED, 404: MEMBER_NOT_FOUND},
+        examples=[
+            OpenApiExample(
+                "Opt in to email at checkout",
+                value={"email_marketing": True, "wording": "Yes, send me offers by email."},
+                request_only=True,
+            )
+        ],
+        tags=["members"],
+    )
+    def put(self, request: Request, member_id: str) -> Response:
+        shop = request_shop(request)
+        member = _member_or_404(member_id)
+        payload = ConsentsSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        for channel, field in ((ConsentChannel.EMAIL, "email_marketing"), (ConsentChannel.SMS, "sms_marketing")):
+            if field in payload.validated_data:
+                consent_set(
+                    member=member,
+                    channel=channel,
+                    granted=payload.validated_data[field],
+                    source=ConsentSource.API,
+                    wording=payload.validated_data.get("wording", ""),
+                    recorded_by=f"shop:{shop.slug}",
+                )
+        return Response(_consents_body(member))
+
+
+MEMBER_NOT_FOUND = _error("No such member.", "member_not_found", "No member has this id.", "member_id")
+VALIDATION_ERROR = _error(
+    "Invalid input.", "invalid", "Give email_marketing, sms_marketing or both.", "email_marketing"
+)
+
+
+def _member_or_404(member_id: str) -> Member:
+    member = Member.objects.filter(public_id=member_id, erased_at__isnull=True).first()
+    if member is None:
+        raise MemberNotFound()
+    return member
+
+
+def _consents_body(member: Member) -> dict[str, bool]:
+    return {"email_marketing": member.email_marketing, "sms_marketing": member.sms_marketing}
+
+
+# --- Rewards and vouchers ---------------------------------------------------------------------------
+
+VOUCHER_EXAMPLE = {
+    "code": "K7QH3MZP9A",
+    "valid": True,
+    "status": "issued",
+    "reward_id": 3,
+    "reward_name": "Free coffee",
+    "how_to_use": "Show the code at the till.",
+    "member_id": "6f1c1f9e-3f4b-4c1e-9a58-2b7d0f1f7c11",
+    "issued_at": "2026-11-20T14:03:00+01:00",
+    "used_at": None,
+    "used_order_id": None,
+}
+VOUCHER_NOT_FOUND = _error("No voucher has this code.", "voucher_not_found", "No voucher has this code.", "code")
+
+
+class VoucherDetailView(APIView):
+    @extend_schema(
+        operation_id="vouchers_retrieve",
+        summary="Check a voucher",
+        description=(
+            "Whether the voucher can still be used (`valid`), its status, the reward and the member. Codes are "
+            "case-insensitive; spaces and dashes are ignored."
+        ),
+        responses={200: VoucherSerializer, 401: UNAUTHORIZED, 404: VOUCHER_NOT_FOUND},
+        examples=[OpenApiExample("An unused voucher", value=VOUCHER_EXAMPLE, response_only=True)],
+        tags=["vouchers"],
+    )
+    def get(self, request: Request, code: str) -> Response:
+        shop = request_shop(request)
+        voucher = selectors.voucher_by_code(code=code)
+        if voucher is None:
+            raise VoucherNotFound()
+        return Response(VoucherSerializer(VoucherSerializer.build(voucher=voucher, shop_id=shop.pk)).data)
+
+
+class VoucherRedeemView(APIView):
+    @extend_schema(
+        operation_id="vouchers_redeem",
+        summary="Use a voucher on an order",
+        description=(
+            "Marks the voucher used on `order_id`. Idempotent: the same shop and order again answers 200 with "
+            "the same body. A voucher used on another order answers 409 `voucher_already_used`; a cancelled one "
+            "409 `voucher_cancelled`."
+        ),
+        request=VoucherRedeemInputSerializer,
+        responses={
+            200: VoucherSerializer,
+            400: BAD_REQUEST,
+            401: UNAUTHORIZED,
+            404: VOUCHER_NOT_FOUND,
+            409: _error(
+                "The voucher was used on another order (`voucher_already_used`) or cancelled (`voucher_cancelled`).",
+                "voucher_already_used",
+                "This voucher was already used on another order.",
+                "code",
+            ),
+            413: TOO_LARGE,
+        },
+        examples=[
+            OpenApiExample("Use on an order", value={"order_id": "10045"}, request_only=True),
+            OpenApiExample(
+                "Used",
+                value={
+                    **VOUCHER_EXAMPLE,
+                    "valid": False,
+                    "status": "used",
+                    "used_at": "2026-11-21T10:15:00+01:00",
+                    "used_order_id": "10045",
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
+        tags=["vouchers"],
+    )
+    def post(self, request: Request, code: str) -> Response:
+        shop = request_shop(request)
+        payload = VoucherRedeemInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        voucher, _created = voucher_use(shop=shop, code=code, order_id=payload.validated_data["order_id"])
+        return Response(VoucherSerializer(VoucherSerializer.build(voucher=voucher, shop_id=shop.pk)).data)

@@ -9,7 +9,7 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty programme")
 
     def ready(self) -> None:
-        from loyalty.portal import portal_standing
-        from members.portal import register_standing_provider
+        from loyalty.privacy import loyalty_erase, loyalty_export
+        from members import privacy
 
-        register_standing_provider(portal_standing)
+        privacy.register(name="loyalty", exporter=loyalty_export, eraser=loyalty_erase)

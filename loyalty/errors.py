@@ -109,3 +109,92 @@ class OccurredInFuture(LoyaltyError):
     status = 422
     default_message = _("The order time is in the future.")
     default_field = "occurred_at"
+
+
+# --- Rewards and vouchers ---------------------------------------------------------------------------
+
+
+class RewardUnavailable(LoyaltyError):
+    code = "reward_unavailable"
+    status = 409
+    default_message = _("This reward is not available now.")
+    default_field = "reward"
+
+
+class RewardOutOfStock(LoyaltyError):
+    code = "reward_out_of_stock"
+    status = 409
+    default_message = _("This reward is out of stock.")
+    default_field = "reward"
+
+
+class RewardLimitReached(LoyaltyError):
+    code = "reward_limit_reached"
+    status = 409
+    default_message = _("The member already has as many of this reward as one member may.")
+    default_field = "reward"
+
+
+class TierNotAllowed(LoyaltyError):
+    code = "tier_not_allowed"
+    status = 409
+    default_message = _("This reward is not offered to the member's tier.")
+    default_field = "reward"
+
+
+class VoucherNotFound(LoyaltyError):
+    code = "voucher_not_found"
+    status = 404
+    default_message = _("No voucher has this code.")
+    default_field = "code"
+
+
+class VoucherAlreadyUsed(LoyaltyError):
+    code = "voucher_already_used"
+    status = 409
+    default_message = _("This voucher was already used on another order.")
+    default_field = "code"
+
+
+class VoucherCancelled(LoyaltyError):
+    code = "voucher_cancelled"
+    status = 409
+    default_message = _("This voucher was cancelled.")
+    default_field = "code"
+
+
+class VoucherNotCancellable(LoyaltyError):
+    code = "voucher_not_cancellable"
+    status = 409
+    default_message = _("Only vouchers that have not been used can be cancelled.")
+    default_field = "code"
+
+
+# --- Referrals (raised by ``referrals.services``; here so the shop API answers them like any other) ----
+
+
+class ReferralRefused(LoyaltyError):
+    code = "referral_refused"
+    status = 422
+    default_message = _("This referral is not allowed.")
+    default_field = "referral_code"
+
+
+class ReferralCodeUnknown(ReferralRefused):
+    code = "referral_code_unknown"
+    default_message = _("No active referral code matches.")
+
+
+class ReferralSelf(ReferralRefused):
+    code = "referral_self"
+    default_message = _("Members cannot refer themselves.")
+
+
+class ReferralAlreadyMember(ReferralRefused):
+    code = "referral_already_member"
+    default_message = _("Only new customers can be referred: this person is already a member or has ordered before.")
+
+
+class ReferralAlreadyReferred(ReferralRefused):
+    code = "referral_already_referred"
+    default_message = _("This person was already referred by someone.")

@@ -5,11 +5,12 @@ Only ``loyalty.services`` writes ledger entries and balances; see CONVENTIONS.md
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -60,6 +61,28 @@ class Programme(models.Model):
         decimal_places=2,
         default=Decimal("1000000"),
         help_text=_("Orders above this are refused as a likely error."),
+    )
+
+    points_expire_months = models.PositiveSmallIntegerField(
+        _("points expire after (months)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Points expire this many months after they were earned, oldest first. Empty: never."),
+    )
+    expiry_warning_days = models.PositiveSmallIntegerField(
+        _("warn before expiry (days)"), default=30, help_text=_("Members are told this many days before points expire.")
+    )
+    tier_grace_days = models.PositiveSmallIntegerField(
+        _("tier grace period (days)"),
+        default=30,
+        help_text=_(
+            "A member below their tier keeps it this long before the tier review moves them down one level, "
+            "and is never moved down this soon after moving up."
+        ),
+    )
+    birthday_bonus = models.PositiveIntegerField(
+        _("birthday bonus (points)"), default=0, help_text=_("Given on the member's birthday, once a year. 0: off.")
     )
 
     class Meta:
@@ -197,6 +220,12 @@ class PointsAccount(models.Model):
         Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("tier")
     )
     tier_since = models.DateTimeField(_("tier since"), null=True, blank=True)
+    below_tier_since = models.DateTimeField(
+        _("below tier since"),
+        null=True,
+        blank=True,
+        help_text=_("When the tier review first found the member's points below their tier; empty when they are not."),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -226,6 +255,9 @@ class Order(models.Model):
     occurred_at = models.DateTimeField(_("ordered"))
     items = models.JSONField(_("items"), default=list, blank=True)
     source = models.CharField(_("source"), max_length=16, choices=OrderSource.choices, default=OrderSource.API)
+    address_fingerprint = models.CharField(
+        _("shipping address fingerprint"), max_length=64, blank=True, default="", db_index=True, editable=False
+    )
     fingerprint = models.CharField(max_length=64, editable=False)
     points_awarded = models.BigIntegerField(_("points awarded"), default=0)
     tier_points_awarded = models.BigIntegerField(_("tier points awarded"), default=0)
@@ -397,3 +429,311 @@ class InboundWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform} {self.topic} {self.webhook_id}"
+
+
+# --- Rewards and vouchers ---------------------------------------------------------------------------
+# Written only by ``loyalty.services.rewards`` (``reward_redeem``, ``voucher_use``, ``voucher_cancel``).
+
+# No 0/O, 1/I/L: codes are read aloud and typed in at tills.
+VOUCHER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+VOUCHER_CODE_LENGTH = 10
+
+
+class Reward(models.Model):
+    """Something members spend points on; each redemption issues a ``Voucher``."""
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    image_url = models.URLField(_("image address"), max_length=500, blank=True)
+    points_cost = models.PositiveIntegerField(_("points cost"), validators=[MinValueValidator(1)])
+    active_from = models.DateTimeField(_("available from"), null=True, blank=True)
+    active_until = models.DateTimeField(_("available until"), null=True, blank=True)
+    stock = models.PositiveIntegerField(
+        _("stock"), null=True, blank=True, help_text=_("Vouchers left to issue. Leave empty for no limit.")
+    )
+    limit_per_member = models.PositiveIntegerField(
+        _("limit per member"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("How many (not cancelled) vouchers one member may hold. Leave empty for no limit."),
+    )
+    allowed_tiers = models.ManyToManyField(
+        Tier,
+        blank=True,
+        related_name="rewards",
+        verbose_name=_("allowed tiers"),
+        help_text=_("Leave empty to offer the reward to every tier."),
+    )
+    how_to_use = models.TextField(_("how to use"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reward")
+        verbose_name_plural = _("rewards")
+        ordering = ["points_cost", "name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(points_cost__gt=0), name="reward_points_cost_positive"),
+            models.CheckConstraint(
+                condition=models.Q(stock__isnull=True) | models.Q(stock__gte=0), name="reward_stock_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(limit_per_member__isnull=True) | models.Q(limit_per_member__gt=0),
+                name="reward_limit_per_member_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(active_from__isnull=True)
+                | models.Q(active_until__isnull=True)
+                | models.Q(active_until__gt=models.F("active_from")),
+                name="reward_active_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+    def is_available_at(self, when: Any) -> bool:
+        """Switched on and inside its period (``active_until`` is exclusive)."""
+        if not self.is_active:
+            return False
+        if self.active_from is not None and when < self.active_from:
+            return False
+        return not (self.active_until is not None and when >= self.active_until)
+
+
+class VoucherStatus(models.TextChoices):
+    ISSUED = "issued", _("Issued")
+    USED = "used", _("Used")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Voucher(models.Model):
+    """A redeemed reward: the code the member shows a shop. Paid for by ``redeem_entry``."""
+
+    code = models.CharField(_("code"), max_length=VOUCHER_CODE_LENGTH, unique=True, editable=False)
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="vouchers", verbose_name=_("reward"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="vouchers", verbose_name=_("member"))
+    points = models.PositiveIntegerField(_("points paid"), help_text=_("What the reward cost when redeemed."))
+    redeem_entry = models.OneToOneField(
+        LedgerEntry, on_delete=models.PROTECT, related_name="voucher", verbose_name=_("redeem entry")
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=VoucherStatus.choices, default=VoucherStatus.ISSUED, db_index=True
+    )
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    used_by_shop = models.ForeignKey(
+        Shop, null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers_used", verbose_name=_("used at")
+    )
+    used_order_id = models.CharField(_("used on order"), max_length=100, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("cancelled by"),
+    )
+    cancel_entry = models.OneToOneField(
+        LedgerEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cancelled_voucher",
+        verbose_name=_("refund entry"),
+    )
+    created_at = models.DateTimeField(_("issued"), default=timezone.now, db_index=True)
+    # The portal's one-time form token: a double-clicked or resent "Redeem" returns the same voucher.
+    request_key = models.CharField(_("request key"), max_length=64, blank=True, default="", editable=False)
+
+    class Meta:
+        verbose_name = _("voucher")
+        verbose_name_plural = _("vouchers")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["member", "reward", "status"], name="voucher_member_reward_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "request_key"], condition=~models.Q(request_key=""), name="voucher_request_key_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(points__gt=0), name="voucher_points_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(status="used")
+                | (models.Q(used_at__isnull=False, used_by_shop__isnull=False) & ~models.Q(used_order_id="")),
+                name="voucher_used_has_shop_and_order",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="cancelled") | models.Q(cancelled_at__isnull=False),
+                name="voucher_cancelled_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.code)
+
+    @property
+    def is_valid(self) -> bool:
+        return self.status == VoucherStatus.ISSUED
+
+
+# --- Outbound webhooks ------------------------------------------------------------------------------
+# Shops subscribe to club events; events go to an outbox in the transaction that caused them and are
+# delivered by Celery (loyalty.tasks.deliver_webhook), retried with backoff for up to 24 hours.
+
+
+class WebhookEventType(models.TextChoices):
+    MEMBER_ENROLLED = "member.enrolled", _("Member enrolled")
+    POINTS_CHANGED = "points.changed", _("Points changed")
+    TIER_CHANGED = "tier.changed", _("Tier changed")
+    REWARD_REDEEMED = "reward.redeemed", _("Reward redeemed")
+    REFERRAL_REWARDED = "referral.rewarded", _("Referral rewarded")
+
+
+class WebhookSubscription(models.Model):
+    """A shop's endpoint for club events. Events are club-wide: every active subscription to a type gets it."""
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="webhook_subscriptions", verbose_name=_("shop")
+    )
+    url = models.URLField(_("URL"), max_length=500, validators=[URLValidator(schemes=["http", "https"])])
+    secret = models.CharField(_("signing secret"), max_length=200)
+    events = models.JSONField(_("events"), default=list, help_text=_("Event types to send, e.g. points.changed."))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        ordering: ClassVar = ["shop_id", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.shop} → {self.url}"
+
+    @property
+    def secret_hint(self) -> str:
+        return f"{self.secret[:8]}…" if self.secret else ""
+
+
+class OutboxEvent(models.Model):
+    """One club event, written in the transaction that caused it. ``event_id`` is what receivers dedupe by."""
+
+    event_id = models.UUIDField(_("event id"), default=uuid.uuid4, unique=True, editable=False)
+    type = models.CharField(_("type"), max_length=40, choices=WebhookEventType.choices)
+    payload = models.JSONField(_("payload"), default=dict)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
+        ordering: ClassVar = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed (gave up)")
+
+
+class WebhookDelivery(models.Model):
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("event"))
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("subscription")
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    last_status_code = models.PositiveSmallIntegerField(_("last status code"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering: ClassVar = ["-pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["event", "subscription"], name="webhook_delivery_once_per_subscription"),
+        ]
+        indexes: ClassVar = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.subscription_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log", verbose_name=_("delivery")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+
+    class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
+        ordering: ClassVar = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
+
+
+# --- Points lots and scheduled jobs --------------------------------------------------------------------
+# Written only by ``loyalty.services.ledger`` (with each entry) and ``loyalty.services.jobs``.
+
+
+class PointsLot(models.Model):
+    """Points from one credit entry, spent oldest first (FIFO) and expiring on their own date.
+
+    For every member, the open lots' ``remaining`` add up to the balance when it is positive (and to 0
+    when a clawback took it below zero); ``check_ledger`` proves it.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="points_lots")
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot")
+    points = models.PositiveIntegerField(_("points"))
+    remaining = models.PositiveIntegerField(_("remaining"))
+    earned_at = models.DateTimeField(_("earned"))
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("expiry warning sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("points lot")
+        verbose_name_plural = _("points lots")
+        ordering = ["member", "earned_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["expires_at", "member"], condition=models.Q(remaining__gt=0), name="lot_open_expiry_idx"
+            ),
+            models.Index(
+                fields=["member", "earned_at", "id"], condition=models.Q(remaining__gt=0), name="lot_open_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(remaining__lte=models.F("points")), name="lot_remaining_le_points"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.remaining}/{self.points}"
+
+
+class BirthdayBonus(models.Model):
+    """One birthday bonus per member and year: the unique pair makes the job safe to run again."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="birthday_bonuses")
+    year = models.PositiveSmallIntegerField(_("year"))
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("birthday bonus")
+        verbose_name_plural = _("birthday bonuses")
+        constraints = [models.UniqueConstraint(fields=["member", "year"], name="birthday_bonus_once_a_year")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.year}"

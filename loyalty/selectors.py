@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from loyalty.models import LedgerEntry, Order, PointsAccount, Programme, Shop, Tier
+from loyalty.models import (
+    LedgerEntry,
+    Order,
+    PointsAccount,
+    PointsLot,
+    Programme,
+    Reward,
+    Shop,
+    Tier,
+    Voucher,
+    VoucherStatus,
+)
+from loyalty.services.rewards import voucher_code_normalise
 from loyalty.services.tiers import tier_for_points, tier_points
 from members.models import Member
 
@@ -58,7 +71,11 @@ def member_standing(*, member: Member, programme: Programme | None = None, tiers
 
 def member_entries(*, member: Member) -> QuerySet[LedgerEntry]:
     """The member's ledger, newest first, with what each entry refers to."""
-    return LedgerEntry.objects.filter(member=member).select_related("order__shop", "refund", "staff").order_by("-id")
+    return (
+        LedgerEntry.objects.filter(member=member)
+        .select_related("order__shop", "refund__order__shop", "staff", "voucher__reward", "cancelled_voucher")
+        .order_by("-id")
+    )
 
 
 def shop_orders(*, shop: Shop) -> QuerySet[Order]:
@@ -104,3 +121,108 @@ def ledger_mismatches() -> list[LedgerMismatch]:
     found = [LedgerMismatch(member_id=m, email=e, balance=b, entries_sum=t) for m, e, b, t in accounts]
     found += [LedgerMismatch(member_id=m, email=e, balance=0, entries_sum=t) for m, e, t in orphans if t]
     return sorted(found, key=lambda row: row.member_id)
+
+
+def lot_mismatches() -> list[LedgerMismatch]:
+    """Members whose open points lots do not add up to their balance (to 0 when the balance is negative).
+
+    ``entries_sum`` holds the lots' remaining total here.
+    """
+    lots_sum = (
+        PointsLot.objects.filter(member_id=OuterRef("member_id"))
+        .order_by()
+        .values("member_id")
+        .annotate(total=Sum("remaining"))
+        .values("total")
+    )
+    rows = (
+        PointsAccount.objects.annotate(
+            lots=Coalesce(Subquery(lots_sum), 0),
+            expected=Case(When(balance__gt=0, then=F("balance")), default=Value(0)),
+        )
+        .exclude(lots=F("expected"))
+        .values_list("member_id", "member__user__email", "balance", "lots")
+    )
+    return [LedgerMismatch(member_id=m, email=e, balance=b, entries_sum=t) for m, e, b, t in rows]
+
+
+# --- Rewards and vouchers ---------------------------------------------------------------------------
+
+
+def voucher_by_code(*, code: str) -> Voucher | None:
+    """The voucher with this code (case-insensitive, spaces and dashes ignored), or ``None``."""
+    return (
+        Voucher.objects.select_related("reward", "member", "used_by_shop")
+        .filter(code=voucher_code_normalise(code))
+        .first()
+    )
+
+
+class OfferState:
+    """Why a member can or cannot redeem a reward now, most hopeful first."""
+
+    REDEEMABLE = "redeemable"
+    SAVE_UP = "save_up"
+    TIER = "tier"
+    LIMIT = "limit"
+    SOLD_OUT = "sold_out"
+
+
+@dataclass(frozen=True)
+class RewardOffer:
+    reward: Reward
+    state: str
+    points_missing: int
+    tiers: tuple[Tier, ...]
+
+    @property
+    def redeemable(self) -> bool:
+        return self.state == OfferState.REDEEMABLE
+
+
+def reward_offers(*, member: Member, standing: Standing) -> list[RewardOffer]:
+    """The rewards on offer now, each with what stands between the member and it (three queries).
+
+    Checked again, under locks, by ``reward_redeem``: this only tells the member what to expect.
+    """
+    now = timezone.now()
+    rewards = (
+        Reward.objects.filter(is_active=True)
+        .filter(Q(active_from__isnull=True) | Q(active_from__lte=now))
+        .filter(Q(active_until__isnull=True) | Q(active_until__gt=now))
+        .prefetch_related("allowed_tiers")
+        .order_by("points_cost", "name")
+    )
+    held = dict(
+        Voucher.objects.filter(member=member)
+        .exclude(status=VoucherStatus.CANCELLED)
+        .values_list("reward_id")
+        .annotate(n=Count("id"))
+        .values_list("reward_id", "n")
+    )
+    offers = []
+    for reward in rewards:
+        tiers = tuple(reward.allowed_tiers.all())
+        missing = max(reward.points_cost - standing.balance, 0)
+        if reward.stock is not None and reward.stock <= 0:
+            state = OfferState.SOLD_OUT
+        elif reward.limit_per_member is not None and held.get(reward.pk, 0) >= reward.limit_per_member:
+            state = OfferState.LIMIT
+        elif tiers and (standing.tier is None or standing.tier.pk not in {t.pk for t in tiers}):
+            state = OfferState.TIER
+        elif missing:
+            state = OfferState.SAVE_UP
+        else:
+            state = OfferState.REDEEMABLE
+        offers.append(RewardOffer(reward=reward, state=state, points_missing=missing, tiers=tiers))
+    return offers
+
+
+def member_vouchers(*, member: Member) -> QuerySet[Voucher]:
+    """The member's vouchers: unused first, then newest first."""
+    unused_first = Case(When(status=VoucherStatus.ISSUED, then=0), default=1)
+    return (
+        Voucher.objects.filter(member=member)
+        .select_related("reward", "used_by_shop")
+        .order_by(unused_first, "-created_at", "-id")
+    )

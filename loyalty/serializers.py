@@ -83,6 +83,13 @@ class OrderCreateInputSerializer(serializers.Serializer):
     currency = CurrencyField(max_length=3)
     occurred_at = serializers.DateTimeField()
     items = OrderItemSerializer(many=True, required=False, default=list, max_length=1000)
+    shipping_address = serializers.CharField(
+        max_length=500,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Optional. Not stored: only a fingerprint, used by the referral programme's fraud checks.",
+    )
 
     def to_order(self) -> OrderInput:
         data = self.validated_data
@@ -94,6 +101,7 @@ class OrderCreateInputSerializer(serializers.Serializer):
             currency=data["currency"],
             occurred_at=data["occurred_at"],
             items=tuple(OrderItem(**item) for item in data["items"]),
+            shipping_address=data["shipping_address"],
         )
 
 
@@ -221,3 +229,71 @@ class MemberCreateInputSerializer(serializers.Serializer):
     language = serializers.ChoiceField(choices=[code for code, _name in settings.LANGUAGES], required=False, default="")
     birthday = serializers.DateField(required=False, allow_null=True, default=None)
     external_id = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    referral_code = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        default="",
+        help_text="The code of the member who referred this one (case-insensitive).",
+    )
+
+
+# --- Rewards and vouchers ---------------------------------------------------------------------------
+
+
+class VoucherSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    valid = serializers.BooleanField(help_text="True while the voucher can still be used.")
+    status = serializers.ChoiceField(choices=["issued", "used", "cancelled"])
+    reward_id = serializers.IntegerField()
+    reward_name = serializers.CharField()
+    how_to_use = serializers.CharField()
+    member_id = serializers.UUIDField()
+    issued_at = serializers.DateTimeField()
+    used_at = serializers.DateTimeField(allow_null=True)
+    used_order_id = serializers.CharField(
+        allow_null=True, help_text="The order it was used on, shown only to the shop that used it."
+    )
+
+    @staticmethod
+    def build(*, voucher: Any, shop_id: int) -> dict[str, Any]:
+        return {
+            "code": voucher.code,
+            "valid": voucher.is_valid,
+            "status": voucher.status,
+            "reward_id": voucher.reward_id,
+            "reward_name": voucher.reward.name,
+            "how_to_use": voucher.reward.how_to_use,
+            "member_id": voucher.member.public_id,
+            "issued_at": voucher.created_at,
+            "used_at": voucher.used_at,
+            "used_order_id": voucher.used_order_id if voucher.used_by_shop_id == shop_id else None,
+        }
+
+
+class VoucherRedeemInputSerializer(serializers.Serializer):
+    order_id = serializers.CharField(max_length=100, validators=[external_id_validator])
+
+
+# --- Marketing consents ---------------------------------------------------------------------------------
+
+
+class ConsentsSerializer(serializers.Serializer):
+    """A member's marketing consents. On PUT, a channel left out is left as it is."""
+
+    email_marketing = serializers.BooleanField(required=False)
+    sms_marketing = serializers.BooleanField(required=False)
+    wording = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        write_only=True,
+        help_text="The consent text the customer agreed to at the shop, kept as proof.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "email_marketing" not in attrs and "sms_marketing" not in attrs:
+            raise serializers.ValidationError(
+                {"email_marketing": "Give email_marketing, sms_marketing or both."}, code="required"
+            )
+        return attrs

@@ -12,4 +12,8 @@ urlpatterns = [
     path("orders/<str:order_id>/refunds/", api.RefundsView.as_view(), name="order-refunds"),
     path("members/", api.MembersView.as_view(), name="members"),
     path("members/<uuid:member_id>/", api.MemberDetailView.as_view(), name="member-detail"),
+    path("members/<uuid:member_id>/consents/", api.MemberConsentsView.as_view(), name="member-consents"),
+    # Rewards and vouchers
+    path("vouchers/<str:code>/", api.VoucherDetailView.as_view(), name="voucher-detail"),
+    path("vouchers/<str:code>/redeem/", api.VoucherRedeemView.as_view(), name="voucher-redeem"),
 ]

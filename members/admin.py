@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from members.models import Member, User
+from members.models import ConsentChannel, ConsentRecord, ConsentSource, Interest, Member, User
+from members.services import ErasureRefused, consent_set, member_erase
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -63,6 +66,49 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ("email",)
 
 
+@admin.register(Interest)
+class InterestAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "is_active", "sort_order")
+    list_editable = ("is_active", "sort_order")
+    prepopulated_fields = {"slug": ("name",)}
+    search_fields = ("name",)
+
+
+class ConsentRecordInline(admin.TabularInline):
+    """The proof of each consent change; read-only (records are evidence, changed only by ``consent_set``)."""
+
+    model = ConsentRecord
+    fields = ("at", "channel", "granted", "source", "recorded_by", "ip_address", "wording")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("-at", "-id")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _consent_action(channel: str, granted: bool, description: str) -> Any:
+    @admin.action(description=description, permissions=["change"])
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Member]) -> None:
+        changed = 0
+        for member in queryset.filter(erased_at__isnull=True):
+            record = consent_set(
+                member=member,
+                channel=channel,
+                granted=granted,
+                source=ConsentSource.STAFF,
+                wording=str(description),
+                recorded_by=f"staff:{request.user.get_username()}",
+            )
+            changed += record is not None
+        modeladmin.message_user(request, _("%(count)d member(s) changed; the change is recorded.") % {"count": changed})
+
+    action.__name__ = f"consent_{channel}_{'grant' if granted else 'withdraw'}"
+    return action
+
+
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
     list_display = ("email", "name", "phone", "language", "source", "enrolled_at")
@@ -73,9 +119,48 @@ class MemberAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user",)
     readonly_fields: tuple[str, ...] = ("public_id",)
     fieldsets: Any = (
-        (None, {"fields": ("public_id", "user", "phone", "language", "birthday")}),
-        (_("Membership"), {"fields": ("source", "enrolled_at")}),
+        (None, {"fields": ("public_id", "user", "phone", "language", "birthday", "interests")}),
+        (_("Marketing consents"), {"fields": ("email_marketing", "sms_marketing")}),
+        (_("Membership"), {"fields": ("source", "enrolled_at", "erased_at")}),
     )
+    filter_horizontal = ("interests",)
+    inlines = (ConsentRecordInline,)
+    actions = (
+        _consent_action(ConsentChannel.EMAIL, True, _("Record consent to email marketing (given to staff)")),
+        _consent_action(ConsentChannel.EMAIL, False, _("Record withdrawal of email marketing consent")),
+        _consent_action(ConsentChannel.SMS, True, _("Record consent to SMS marketing (given to staff)")),
+        _consent_action(ConsentChannel.SMS, False, _("Record withdrawal of SMS marketing consent")),
+        "erase_personal_data",
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Member | None = None) -> Any:
+        # Consents change only through the actions above, which record proof; erasure only through its action.
+        return (*self.readonly_fields, "email_marketing", "sms_marketing", "erased_at")
+
+    @admin.action(description=_("Delete personal data (keeps the anonymous points history)"), permissions=["change"])
+    def erase_personal_data(self, request: HttpRequest, queryset: QuerySet[Member]) -> TemplateResponse | None:
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Delete personal data?"),
+                "members": queryset.select_related("user"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/members/member/erase_confirm.html", context)
+        erased, refused = 0, 0
+        for member in queryset:
+            try:
+                member_erase(member=member, source=ConsentSource.STAFF)
+                erased += 1
+            except ErasureRefused:
+                refused += 1
+        self.message_user(request, _("Personal data deleted for %(count)d member(s).") % {"count": erased})
+        if refused:
+            self.message_user(
+                request, _("%(count)d staff account(s) were left alone.") % {"count": refused}, messages.WARNING
+            )
+        return None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Member]:
         return super().get_queryset(request).select_related("user")

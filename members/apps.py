@@ -1,9 +1,17 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
 class MembersConfig(AppConfig):
     name = "members"
     verbose_name = _("Members")
+
+
+class KlubbAdminConfig(admin_apps.AdminConfig):
+    """Django's admin with ``KlubbAdminSite``: staff sign in through allauth and need two-factor authentication."""
+
+    default = False
+    default_site = "members.admin_site.KlubbAdminSite"

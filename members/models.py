@@ -93,6 +93,23 @@ e164_validator = RegexValidator(
 )
 
 
+class Interest(models.Model):
+    """Something members can say they care about (tennis, golf, running) so that offers can be targeted."""
+
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    is_active = models.BooleanField(_("shown to members"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+
+    class Meta:
+        verbose_name = _("interest")
+        verbose_name_plural = _("interests")
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+
 class Member(models.Model):
     """A club membership. Points, tiers and the ledger belong to ``loyalty`` and point here."""
 
@@ -120,6 +137,12 @@ class Member(models.Model):
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     enrolled_at = models.DateTimeField(_("enrolled"), default=timezone.now, db_index=True)
     source = models.CharField(_("joined through"), max_length=16, choices=Source.choices, default=Source.PORTAL)
+    interests = models.ManyToManyField(Interest, blank=True, related_name="members", verbose_name=_("interests"))
+    # Current marketing consents, for fast segment queries; changed only by ``consent_set``, in the same
+    # transaction as the ``ConsentRecord`` that proves the change.
+    email_marketing = models.BooleanField(_("email marketing"), default=False)
+    sms_marketing = models.BooleanField(_("SMS marketing"), default=False)
+    erased_at = models.DateTimeField(_("personal data erased"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("member")
@@ -140,3 +163,53 @@ class Member(models.Model):
     @property
     def first_name(self) -> str:
         return self.user.first_name
+
+
+class ConsentChannel(models.TextChoices):
+    EMAIL = "email", _("Email marketing")
+    SMS = "sms", _("SMS marketing")
+
+
+class ConsentSource(models.TextChoices):
+    PORTAL = "portal", _("Member portal")
+    API = "api", _("Shop API")
+    STAFF = "staff", _("Staff")
+    IMPORT = "import", _("Import")
+    ERASURE = "erasure", _("Account deleted")
+
+
+class ConsentRecordQuerySet(models.QuerySet["ConsentRecord"]):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("Consent records are evidence and are never changed.")
+
+
+class ConsentRecord(models.Model):
+    """One change of a marketing consent, kept as proof: who, what, when, where and the wording shown."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_records")
+    channel = models.CharField(_("channel"), max_length=8, choices=ConsentChannel.choices)
+    granted = models.BooleanField(_("granted"))
+    source = models.CharField(_("source"), max_length=16, choices=ConsentSource.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    wording = models.TextField(_("wording shown"), blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    recorded_by = models.CharField(
+        _("recorded by"), max_length=200, blank=True, help_text=_("The staff user or shop that made the change.")
+    )
+
+    objects = ConsentRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        state = _("granted") if self.granted else _("withdrawn")
+        return f"{self.get_channel_display()} {state}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("Consent records are evidence and are never changed.")
+        super().save(*args, **kwargs)

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from members.models import Member, User, normalize_email
+from members import privacy
+from members.models import ConsentChannel, ConsentRecord, Interest, Member, User, normalize_email
 
 
 class PhoneInUse(Exception):
@@ -40,6 +49,9 @@ def member_enrol(
             user = User.objects.filter(email=email).first()
             if user is None:
                 user = User.objects.create_user(email=email, first_name=first_name, last_name=last_name)
+            # An unverified address for allauth: the member claims the account with a sign-in code or a
+            # password reset sent to it, which verifies it.
+            EmailAddress.objects.get_or_create(user=user, email=email, defaults={"primary": True, "verified": False})
             member = Member.objects.create(
                 user=user,
                 phone=phone,
@@ -53,3 +65,168 @@ def member_enrol(
             raise
         return member, False
     return member, True
+
+
+def member_join(*, user: User, language: str = "", source: str = Member.Source.PORTAL) -> Member:
+    """Make a newly signed-up user a club member (idempotent: an existing membership is returned as is)."""
+    languages = {code for code, _name in settings.LANGUAGES}
+    language = language if language in languages else settings.LANGUAGE_CODE
+    member, _created = Member.objects.get_or_create(user=user, defaults={"language": language, "source": source})
+    return member
+
+
+# --- Profile, preferences and consents ---------------------------------------------------------------
+
+
+def member_profile_update(
+    *,
+    member: Member,
+    first_name: str,
+    last_name: str,
+    phone: str,
+    birthday: dt.date | None,
+    language: str,
+    interests: Iterable[Interest],
+) -> Member:
+    """Change what the member may change about themselves. The form has validated; the database has the
+    last word on the phone (unique), so two members saving one number at once get ``PhoneInUse``."""
+    if phone and Member.objects.filter(phone=phone).exclude(pk=member.pk).exists():
+        raise PhoneInUse(phone)
+    try:
+        with transaction.atomic():
+            user = member.user
+            user.first_name, user.last_name = first_name, last_name
+            user.save(update_fields=["first_name", "last_name"])
+            member.phone, member.birthday, member.language = phone, birthday, language
+            member.save(update_fields=["phone", "birthday", "language"])
+            member.interests.set(interests)
+    except IntegrityError as exc:
+        raise PhoneInUse(phone) from exc
+    return member
+
+
+def member_language_set(*, member: Member, language: str) -> None:
+    if language in {code for code, _name in settings.LANGUAGES} and member.language != language:
+        Member.objects.filter(pk=member.pk).update(language=language)
+        member.language = language
+
+
+def consent_set(
+    *,
+    member: Member,
+    channel: str,
+    granted: bool,
+    source: str,
+    wording: str = "",
+    ip_address: str | None = None,
+    user_agent: str = "",
+    recorded_by: str = "",
+) -> ConsentRecord | None:
+    """Grant or withdraw a marketing consent and record the proof; ``None`` when nothing changed.
+
+    The member row is locked so two changes at once are recorded in the order they took effect.
+    """
+    field = {ConsentChannel.EMAIL: "email_marketing", ConsentChannel.SMS: "sms_marketing"}[ConsentChannel(channel)]
+    with transaction.atomic():
+        locked = Member.objects.select_for_update().get(pk=member.pk)
+        if getattr(locked, field) == granted:
+            return None
+        Member.objects.filter(pk=member.pk).update(**{field: granted})
+        setattr(member, field, granted)
+        return ConsentRecord.objects.create(
+            member=locked,
+            channel=channel,
+            granted=granted,
+            source=source,
+            wording=wording,
+            ip_address=ip_address,
+            user_agent=user_agent[:300],
+            recorded_by=recorded_by[:200],
+        )
+
+
+# --- Privacy ------------------------------------------------------------------------------------------
+
+
+class ErasureRefused(Exception):
+    """Staff and superuser accounts are not deleted from the portal: their actions are part of the audit trail."""
+
+
+def member_data_export(*, member: Member) -> dict[str, Any]:
+    """Everything the club holds about the member, as JSON-ready data (apps add their parts)."""
+    user = member.user
+    data: dict[str, Any] = {
+        "exported_at": timezone.now().isoformat(),
+        "member": {
+            "member_id": str(member.public_id),
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "phone": member.phone,
+            "birthday": member.birthday.isoformat() if member.birthday else None,
+            "language": member.language,
+            "enrolled_at": member.enrolled_at.isoformat(),
+            "joined_through": member.source,
+            "interests": [interest.name for interest in member.interests.all()],
+            "email_marketing": member.email_marketing,
+            "sms_marketing": member.sms_marketing,
+        },
+        "consent_history": [
+            {
+                "channel": record.channel,
+                "granted": record.granted,
+                "source": record.source,
+                "at": record.at.isoformat(),
+                "wording": record.wording,
+                "ip_address": record.ip_address,
+                "user_agent": record.user_agent,
+            }
+            for record in member.consent_records.order_by("at", "id")
+        ],
+    }
+    for name, exporter in privacy.exporters().items():
+        data[name] = exporter(member)
+    return data
+
+
+def member_erase(*, member: Member, source: str) -> Member:
+    """Delete the member's account: wipe personal data, keep the anonymised ledger so the totals stay true.
+
+    The member row stays (the ledger points at it) with a placeholder address; the user can never log in
+    again; sign-in addresses, Vipps links, authenticators and sessions go. Consent records are evidence
+    of lawful marketing only while the person exists: they go too, and one record says consent ended.
+    """
+    if member.user.is_staff or member.user.is_superuser:
+        raise ErasureRefused()
+    with transaction.atomic():
+        member = Member.objects.select_for_update().select_related("user").get(pk=member.pk)
+        if member.erased_at is not None:
+            return member
+        user = member.user
+        for eraser in privacy.erasers().values():
+            eraser(member)
+        EmailAddress.objects.filter(user=user).delete()
+        SocialAccount.objects.filter(user=user).delete()
+        Authenticator.objects.filter(user=user).delete()
+        _sessions_end(user_id=user.pk)
+        user.email = f"erased-{member.public_id}@erased.invalid"
+        user.first_name = user.last_name = ""
+        user.is_active = False
+        user.set_unusable_password()
+        user.save()
+        member.interests.clear()
+        member.consent_records.all().delete()
+        member.phone, member.birthday = "", None
+        member.email_marketing = member.sms_marketing = False
+        member.erased_at = timezone.now()
+        member.save()
+        ConsentRecord.objects.create(member=member, channel=ConsentChannel.EMAIL, granted=False, source=source)
+        ConsentRecord.objects.create(member=member, channel=ConsentChannel.SMS, granted=False, source=source)
+    return member
+
+
+def _sessions_end(*, user_id: int) -> None:
+    """Log the user out everywhere (database sessions; signed-cookie sessions are not used)."""
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user_id):
+            session.delete()

@@ -1,12 +1,16 @@
+"""The member's own pages (profile, preferences, consents, privacy), mounted in ``portal:`` by ``config.urls``."""
+
 from __future__ import annotations
 
-from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
 
 from members import views
 
-urlpatterns = [
-    path("", include(([path("", views.home, name="home")], "portal"))),
-    path("accounts/login/", auth_views.LoginView.as_view(template_name="members/login.html"), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+portal_patterns = [
+    path("profile/", views.profile, name="profile"),
+    path("profile/consents/", views.consents, name="consents"),
+    path("profile/privacy/", views.privacy, name="privacy"),
+    path("profile/privacy/my-data.json", views.privacy_export, name="privacy_export"),
+    path("profile/privacy/delete/", views.privacy_erase, name="privacy_erase"),
+    path("goodbye/", views.goodbye, name="goodbye"),
 ]

@@ -1,15 +1,120 @@
-"""Member portal pages. Points and tiers are read through ``loyalty`` selectors, registered at start-up
-(``members`` does not import ``loyalty``: see ``members.portal``)."""
+"""The member's own pages: profile and preferences, consents, privacy, and the language switch.
+
+No URL here carries a member id: every page works on the logged-in member only.
+"""
 
 from __future__ import annotations
 
+import json
+
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 
-from members.portal import standing_context
+from members.auth import remember_language
+from members.decorators import member_required
+from members.forms import ConsentForm, EraseForm, ProfileForm
+from members.models import ConsentChannel, ConsentSource, Member
+from members.services import (
+    ErasureRefused,
+    PhoneInUse,
+    consent_set,
+    member_data_export,
+    member_erase,
+    member_language_set,
+    member_profile_update,
+)
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    member = getattr(request.user, "member", None) if request.user.is_authenticated else None
-    context = standing_context(member) if member is not None else {}
-    return render(request, "members/home.html", {"member": member, **context})
+@member_required
+def profile(request: HttpRequest, member: Member) -> HttpResponse:
+    form = ProfileForm.for_member(member, data=request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member_profile_update(member=member, **form.cleaned_data)
+        except PhoneInUse:
+            form.add_error("phone", _("Another member already uses this mobile number."))
+        else:
+            translation.activate(member.language)
+            messages.success(request, _("Your profile is saved."))
+            response = redirect("portal:profile")
+            remember_language(response, member.language)
+            return response
+    return render(request, "members/profile.html", {"member": member, "form": form})
+
+
+@member_required
+def consents(request: HttpRequest, member: Member) -> HttpResponse:
+    form = ConsentForm(
+        data=request.POST if request.method == "POST" else None,
+        initial={"email_marketing": member.email_marketing, "sms_marketing": member.sms_marketing},
+    )
+    if request.method == "POST" and form.is_valid():
+        changed = False
+        for channel, field in ((ConsentChannel.EMAIL, "email_marketing"), (ConsentChannel.SMS, "sms_marketing")):
+            record = consent_set(
+                member=member,
+                channel=channel,
+                granted=form.cleaned_data[field],
+                source=ConsentSource.PORTAL,
+                wording=str(form.fields[field].label),
+                ip_address=request.META.get("REMOTE_ADDR"),
+                user_agent=request.headers.get("User-Agent", ""),
+            )
+            changed = changed or record is not None
+        messages.success(request, _("Your choices are saved.") if changed else _("Nothing was changed."))
+        return redirect("portal:consents")
+    history = member.consent_records.all()[:20]
+    return render(request, "members/consents.html", {"member": member, "form": form, "history": history})
+
+
+@member_required
+def privacy(request: HttpRequest, member: Member) -> HttpResponse:
+    form = EraseForm(member=member)
+    return render(request, "members/privacy.html", {"member": member, "form": form})
+
+
+@member_required
+def privacy_export(request: HttpRequest, member: Member) -> HttpResponse:
+    data = member_data_export(member=member)
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False, default=str), content_type="application/json; charset=utf-8"
+    )
+    filename = f"klubb-my-data-{timezone.localdate().isoformat()}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@member_required
+@require_POST
+def privacy_erase(request: HttpRequest, member: Member) -> HttpResponse:
+    form = EraseForm(request.POST, member=member)
+    if not form.is_valid():
+        return render(request, "members/privacy.html", {"member": member, "form": form}, status=400)
+    try:
+        member_erase(member=member, source=ConsentSource.ERASURE)
+    except ErasureRefused:
+        messages.error(request, _("Staff accounts cannot be deleted here. Ask another administrator."))
+        return redirect("portal:privacy")
+    logout(request)
+    return redirect("portal:goodbye")
+
+
+def goodbye(request: HttpRequest) -> HttpResponse:
+    return render(request, "members/goodbye.html")
+
+
+def language(request: HttpRequest) -> HttpResponse:
+    """Django's ``set_language``, which also remembers the choice on the member for their next visit."""
+    response = set_language(request)
+    chosen = request.POST.get("language", "")
+    if request.method == "POST" and request.user.is_authenticated:
+        member = Member.objects.filter(user=request.user).first()
+        if member is not None:
+            member_language_set(member=member, language=chosen)
+    return response

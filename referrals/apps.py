@@ -7,3 +7,23 @@ from django.utils.translation import gettext_lazy as _
 class ReferralsConfig(AppConfig):
     name = "referrals"
     verbose_name = _("Referrals")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from loyalty import hooks
+        from members.models import Member
+        from referrals import services
+
+        hooks.on_order_recorded(services.referral_on_order)
+        hooks.on_refund_recorded(services.referral_on_refund)
+        hooks.on_member_enrolled(services.referral_on_enrol)
+        post_save.connect(_give_new_member_a_code, sender=Member, dispatch_uid="referrals.member_code")
+
+
+def _give_new_member_a_code(sender: type, instance: object, created: bool, raw: bool = False, **kwargs: object) -> None:
+    """Every member gets a referral code at enrolment, however they joined."""
+    if created and not raw:
+        from referrals.services import referral_code_for
+
+        referral_code_for(member=instance)  # type: ignore[arg-type]

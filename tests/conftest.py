@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from rest_framework.test import APIClient
 
@@ -50,6 +51,30 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _postgres_outcomes["skipped"] or not _postgres_outcomes["passed"] + _postgres_outcomes["failed"]:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         print(f"\nPostgreSQL-only tests must run here, and did not all run: {_postgres_outcomes}")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    """Rate limits count in the cache: every test starts with none used."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def give_two_factor(user: Any) -> str:
+    """Staff need an authenticator app (TOTP) for the admin; returns the secret to compute codes from."""
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+@pytest.fixture
+def admin_user(admin_user: Any) -> Any:
+    """pytest-django's superuser, with the two-factor authentication the admin demands of staff."""
+    give_two_factor(admin_user)
+    return admin_user
 
 
 @pytest.fixture

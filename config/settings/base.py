@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -24,7 +25,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "members.apps.KlubbAdminConfig",  # Django's admin, open to staff only with two-factor authentication
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -36,6 +37,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "template_partials",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
     "members",
     "loyalty",
     "referrals",
@@ -52,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -83,6 +91,13 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# Members per batch (and per short transaction) in the scheduled jobs.
+KLUBB_JOB_BATCH = env.int("KLUBB_JOB_BATCH", default=1000)
+
+# Rate limits (sign-in, sign-up, codes) count in the cache: in production it must be shared by every
+# process, e.g. CACHE_URL=rediscache://127.0.0.1:6379/1.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "members.User"
 
@@ -103,6 +118,8 @@ LANGUAGES = [
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Oslo")
 USE_I18N = True
+# Group thousands as the member's language does ("1 250" in Norwegian, "1,250" in English).
+USE_THOUSAND_SEPARATOR = True
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -118,9 +135,92 @@ STORAGES = {
 # Messages stay on the server: an API key shown once in a message must not travel in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:home"
+
+# --- Sign-in (django-allauth): email only, verified before first login, or a one-time code by email.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+# Adds the first name and "Who invited you?" (a referral code) to sign-up.
+ACCOUNT_SIGNUP_FORM_CLASS = "referrals.forms.SignupForm"
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# Confirming the address in the browser that signed up logs the new member straight in.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_ADAPTER = "members.auth.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "members.auth.SocialAccountAdapter"
+# The club's name in emails ("Hello from Nordlys Klubb!") and their subjects.
+KLUBB_CLUB_NAME = env.str("KLUBB_CLUB_NAME", default="Klubb")
+# Throttling (counted in the cache). "key" is the email address or account the attempt is about.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "10/m/ip",
+    "request_login_code": "10/m/ip,3/m/key",
+    "reset_password": "10/m/ip,3/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+}
+
+# "Log in with Vipps": allauth's OpenID Connect provider, on only when all three settings are given.
+# VIPPS_SERVER_URL is the issuer, e.g. https://api.vipps.no/access-management-1.0/access/ (test:
+# https://apitest.vipps.no/access-management-1.0/access/); its /.well-known/openid-configuration is read.
+VIPPS_CLIENT_ID = env.str("VIPPS_CLIENT_ID", default="")
+VIPPS_CLIENT_SECRET = env.str("VIPPS_CLIENT_SECRET", default="")
+VIPPS_SERVER_URL = env.str("VIPPS_SERVER_URL", default="")
+
+
+VIPPS_SCOPES = ["openid", "email", "name", "phoneNumber"]  # Vipps Login's own scope names
+
+
+def vipps_provider_settings(*, client_id: str, secret: str, server_url: str, scopes: list[str] = VIPPS_SCOPES) -> dict:
+    """allauth's SOCIALACCOUNT_PROVIDERS entry for Vipps Login (also used by the tests with a local provider)."""
+    if not (client_id and secret and server_url):
+        return {"openid_connect": {"APPS": []}}
+    return {
+        "openid_connect": {
+            "OAUTH_PKCE_ENABLED": True,
+            "APPS": [
+                {
+                    "provider_id": "vipps",
+                    "name": "Vipps",
+                    "client_id": client_id,
+                    "secret": secret,
+                    "settings": {
+                        "server_url": server_url,
+                        "token_auth_method": "client_secret_basic",
+                        "scope": scopes,
+                    },
+                }
+            ],
+        }
+    }
+
+
+SOCIALACCOUNT_PROVIDERS = vipps_provider_settings(
+    client_id=VIPPS_CLIENT_ID, secret=VIPPS_CLIENT_SECRET, server_url=VIPPS_SERVER_URL
+)
+# Vipps has verified the email address: a Vipps login of a known address logs into that member.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_STORE_TOKENS = False
+
+# Two-factor authentication (allauth.mfa): required for staff (see members.admin_site), open to members.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Klubb")
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Klubb <klubb@localhost>")
@@ -147,6 +247,25 @@ SPECTACULAR_SETTINGS = {
         "Report orders and refunds, look members up and enrol them. Authenticate with "
         "`Authorization: Bearer <api key>`; create a key with `manage.py create_shop` or in the admin. "
         'Every error is JSON `{"code", "message", "field"}` with a stable `code`.'
+        # --- Outbound webhooks
+        "\n\n## Webhooks to your shop\n\n"
+        "Staff subscribe a shop's URL to events (`member.enrolled`, `points.changed`, `tier.changed`) in the "
+        "admin. Events are club-wide: every subscription to a type receives it, whichever shop caused it. "
+        'Each event is a `POST` with JSON `{"id", "type", "created_at", "data"}` and headers '
+        "`X-Klubb-Event-Id` (the same on every retry: deduplicate by it), `X-Klubb-Event-Type`, "
+        "`X-Klubb-Timestamp` (unix seconds) and `X-Klubb-Signature: t=<timestamp>,v1=<hex>`, where `<hex>` "
+        'is HMAC-SHA256 of `"<timestamp>.<raw body>"` keyed with the subscription secret. Verify it over the '
+        "raw bytes and reject old timestamps:\n\n"
+        "```python\n"
+        "import hashlib, hmac, time\n\n"
+        "def verify(secret: str, body: bytes, header: str, tolerance: int = 300) -> bool:\n"
+        '    parts = dict(p.split("=", 1) for p in header.split(","))\n'
+        "    expected = hmac.new(secret.encode(), f\"{parts['t']}.\".encode() + body, hashlib.sha256).hexdigest()\n"
+        '    fresh = abs(time.time() - int(parts["t"])) <= tolerance\n'
+        '    return fresh and hmac.compare_digest(expected, parts["v1"])\n'
+        "```\n\n"
+        "Answer 2xx within 5 seconds. Anything else is retried with exponential backoff "
+        "(30 s doubling, at most an hour apart) for 24 hours, then given up."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -164,12 +283,32 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_ACKS_LATE = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# With Redis, a task taken by a worker that died unacknowledged goes back to the queue after this long;
+# workers look for such tasks every quarter of it (at most every minute).
+_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": max(1, min(60, _VISIBILITY_TIMEOUT // 4)),
+    "unacked_restore_throttle": 1,
+}
+# Retry a task whose broker connection or database hiccupped, with backoff (tasks are idempotent).
+CELERY_TASK_DEFAULT_RETRY_DELAY = 10
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# --- Outbound webhooks: retry due deliveries, and any whose task was lost, every minute (`make beat`).
+CELERY_BEAT_SCHEDULE = {
+    "webhooks-retry-due": {"task": "loyalty.webhooks_retry_due", "schedule": 60.0},
+    # Pay referrers whose friend's order has passed the return window.
+    "referrals-reward-due": {"task": "referrals.reward_due", "schedule": 15 * 60.0},
+    # The points engine's nightly jobs (Europe/Oslo time by default).
+    "points-expire": {"task": "loyalty.points_expire", "schedule": crontab(hour=2, minute=0)},
+    "tier-review": {"task": "loyalty.tier_review", "schedule": crontab(hour=3, minute=0)},
+    "birthday-bonuses": {"task": "loyalty.birthday_bonuses", "schedule": crontab(hour=8, minute=0)},
+}
 
 LOGGING = {
     "version": 1,

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from django.db import transaction
 from django.utils import timezone
 
 from loyalty.errors import InsufficientPoints, InvalidPoints, ReasonRequired
-from loyalty.models import EntryKind, LedgerEntry, PointsAccount, Tier
+from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme, Tier, WebhookEventType
+from loyalty.services.webhooks import events_publish, points_changed_payload  # Outbound webhooks
 from members.models import Member
 
 
@@ -55,13 +57,18 @@ def ledger_append(
     """
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         raise InvalidPoints()
-    new_balance = account.balance + points
+    balance_before = account.balance
+    new_balance = balance_before + points
     if points < 0 and new_balance < 0 and not allow_negative:
         raise InsufficientPoints()
+    if points < 0:
+        # Spend the oldest points first, and say which lots paid for this entry.
+        lots = _lots_spend(member_id=account.member_id, points=-points)
+        source["detail"] = {**(source.get("detail") or {}), "lots": lots}
     account.balance = new_balance
     account.save(update_fields=["balance", "updated_at"])
     now = timezone.now()
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry.objects.create(
         member_id=account.member_id,
         kind=kind,
         points=points,
@@ -71,6 +78,14 @@ def ledger_append(
         created_at=now,
         **source,
     )
+    if points > 0:
+        _lot_open(entry=entry, balance_before=balance_before)
+    # --- Outbound webhooks: points.changed, in this transaction (see loyalty/services/webhooks.py) ---
+    events_publish(
+        type=WebhookEventType.POINTS_CHANGED,
+        payload=points_changed_payload(member_public_id=account.member.public_id, entry=entry),
+    )
+    return entry
 
 
 def points_adjust(
@@ -100,3 +115,46 @@ def points_redeem(
     with transaction.atomic():
         account = account_lock(member=member)
         return ledger_append(account=account, kind=EntryKind.REDEEM, points=-points, reason=reason, detail=detail or {})
+
+
+def points_bonus(*, member: Member, points: int, reason: str, detail: dict[str, Any] | None = None) -> LedgerEntry:
+    """Give bonus points (a welcome bonus, a referral reward). They count towards the balance, not the tier."""
+    if points <= 0:
+        raise InvalidPoints()
+    with transaction.atomic():
+        account = account_lock(member=member)
+        return ledger_append(account=account, kind=EntryKind.BONUS, points=points, reason=reason, detail=detail or {})
+
+
+def _lot_open(*, entry: LedgerEntry, balance_before: int) -> PointsLot:
+    """A credit opens a lot; if a clawback had left the balance below zero, the credit pays that first."""
+    programme = Programme.load()
+    months = programme.points_expire_months
+    return PointsLot.objects.create(
+        member_id=entry.member_id,
+        entry=entry,
+        points=entry.points,
+        remaining=max(0, entry.points - max(0, -balance_before)),
+        earned_at=entry.effective_at,
+        expires_at=entry.effective_at + relativedelta(months=months) if months else None,
+    )
+
+
+def _lots_spend(*, member_id: int, points: int) -> list[list[int]]:
+    """Take ``points`` from the member's open lots, oldest first; returns ``[[lot id, points taken], ...]``.
+
+    Runs under the account lock. A clawback may ask for more than the lots hold (the balance goes below
+    zero): the lots are emptied and the rest is a debt that the next credit pays first.
+    """
+    taken: list[list[int]] = []
+    changed: list[PointsLot] = []
+    for lot in PointsLot.objects.filter(member_id=member_id, remaining__gt=0).order_by("earned_at", "id").iterator():
+        take = min(lot.remaining, points)
+        lot.remaining -= take
+        points -= take
+        taken.append([lot.pk, take])
+        changed.append(lot)
+        if points == 0:
+            break
+    PointsLot.objects.bulk_update(changed, ["remaining"])
+    return taken

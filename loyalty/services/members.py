@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from loyalty import hooks
 from loyalty.errors import MemberNotEnrollable, PhoneInUse
-from loyalty.models import Shop, ShopCustomer
+from loyalty.models import Shop, ShopCustomer, WebhookEventType
+from loyalty.services.webhooks import events_publish  # Outbound webhooks
 from members import services as member_services
 from members.models import Member
 from members.selectors import member_by_email, member_by_phone
@@ -57,6 +59,8 @@ def member_resolve(*, shop: Shop, ref: MemberRef, enrol: bool, source: str) -> t
             )
         except member_services.PhoneInUse as exc:
             raise PhoneInUse() from exc
+        if created:
+            member_enrolled_publish(member=member, shop=shop, source=source)
     if ref.external_id:
         shop_customer_link(shop=shop, member=member, external_id=ref.external_id)
     return member, created
@@ -85,8 +89,13 @@ def shop_member_enrol(
     birthday: object = None,
     external_id: str = "",
     source: str = Member.Source.API,
+    referral_code: str = "",
 ) -> tuple[Member, bool]:
-    """Enrol a member on a shop's behalf; an existing member (by email) is returned unchanged."""
+    """Enrol a member on a shop's behalf; an existing member (by email) is returned unchanged.
+
+    A ``referral_code`` is handed to the hooks (``referrals``), which may refuse it with a ``LoyaltyError``:
+    then nothing is written.
+    """
     with transaction.atomic():
         try:
             member, created = member_services.member_enrol(
@@ -102,4 +111,19 @@ def shop_member_enrol(
             raise PhoneInUse() from exc
         if external_id:
             shop_customer_link(shop=shop, member=member, external_id=external_id)
+        if created:
+            member_enrolled_publish(member=member, shop=shop, source=source)
+        hooks.member_enrolled(member=member, created=created, shop=shop, extra={"referral_code": referral_code})
     return member, created
+
+
+# --- Outbound webhooks ------------------------------------------------------------------------------
+# members must not import loyalty, so loyalty reports enrolments where it enrols on a shop's behalf.
+
+
+def member_enrolled_publish(*, member: Member, shop: Shop, source: str) -> None:
+    """Queue ``member.enrolled`` in the current transaction. No personal data: events go to every subscriber."""
+    events_publish(
+        type=WebhookEventType.MEMBER_ENROLLED,
+        payload={"member_id": str(member.public_id), "shop": shop.slug, "source": str(source)},
+    )

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from loyalty import hooks
 from loyalty.errors import IdempotencyConflict, OrderNotFound, RefundExceedsOrder
 from loyalty.models import EntryKind, Order, OrderSource, Refund, Shop
 from loyalty.services.ledger import account_lock, ledger_append
@@ -99,6 +100,7 @@ def refund_record(
             order.points_clawed_back += points
             order.tier_points_clawed_back += tier_points
             order.save(update_fields=["refunded_amount", "points_clawed_back", "tier_points_clawed_back"])
+            hooks.refund_recorded(refund=refund)
             refund.response = {
                 "refund_id": refund_id,
                 "order_id": order.external_id,

@@ -8,7 +8,8 @@ from dateutil.relativedelta import relativedelta
 from django.db.models import Sum
 from django.utils import timezone
 
-from loyalty.models import LedgerEntry, PointsAccount, Programme, Tier
+from loyalty.models import LedgerEntry, PointsAccount, Programme, Tier, WebhookEventType
+from loyalty.services.webhooks import events_publish  # Outbound webhooks
 
 
 def tier_window_start(*, programme: Programme, now: dt.datetime | None = None) -> dt.datetime | None:
@@ -46,7 +47,17 @@ def tier_evaluate(*, account: PointsAccount, programme: Programme) -> Tier | Non
     current_threshold = account.tier.threshold if account.tier else -1
     if target is None or target.threshold <= current_threshold:
         return None
+    previous = account.tier
     account.tier = target
     account.tier_since = timezone.now()
     account.save(update_fields=["tier", "tier_since", "updated_at"])
+    # --- Outbound webhooks: tier.changed, in this transaction (see loyalty/services/webhooks.py) ---
+    events_publish(
+        type=WebhookEventType.TIER_CHANGED,
+        payload={
+            "member_id": str(account.member.public_id),
+            "from": previous.name if previous else None,
+            "to": target.name,
+        },
+    )
     return target

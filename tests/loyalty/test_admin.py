@@ -27,7 +27,7 @@ from loyalty.models import (
 from loyalty.services import api_key_create, points_adjust, points_redeem, refund_record
 from loyalty.services.shops import api_key_hash
 from members.models import Member, User
-from tests.conftest import make_order
+from tests.conftest import give_two_factor, make_order
 from tests.factories import MemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +58,10 @@ def count_queries(client, path: str) -> tuple[int, object]:
 @pytest.fixture
 def populated(shop, tiers, programme, admin_user):
     """One row of every model the admin shows, made the way production makes them."""
+    # Outbound webhooks: a subscription whose receiver refuses connections, so deliveries and attempts exist
+    from loyalty.models import WebhookSubscription
+
+    WebhookSubscription.objects.create(shop=shop, url="http://127.0.0.1:9/hook", secret="s", events=["points.changed"])
     make_order(shop, order_id="1001", amount="1500.00", external_id="cust-1")
     refund_record(shop=shop, order_id="1001", refund_id="r-1", amount=Decimal("100.00"))
     api_key_create(shop=shop, name="checkout", created_by=admin_user)
@@ -65,6 +69,26 @@ def populated(shop, tiers, programme, admin_user):
         shop=shop, platform=OrderSource.SHOPIFY, webhook_id="wh-1", topic="orders/paid", status="processed"
     )
     Group.objects.create(name="Support")
+    from members.models import Interest
+
+    Interest.objects.create(name="Running", slug="running")
+    # Referrals: Kari's code (made at enrolment), a click on it, and a friend she referred
+    from referrals.models import ReferralProgramme
+    from referrals.services import referral_attach, referral_click_record
+
+    ReferralProgramme.load()
+    kari = Member.objects.get(user__email="kari@example.com")
+    referral_click_record(code=kari.referral_code, ip_address="127.0.0.1", user_agent="test")
+    friend = Member.objects.create(user=User.objects.create_user(email="ola@example.com"))
+    referral_attach(friend=friend, code=kari.referral_code.code, source="portal", new_member=True)
+    # Rewards and vouchers
+    from loyalty.models import Reward
+    from loyalty.services.rewards import reward_redeem
+
+    reward_redeem(
+        member=Member.objects.get(user__email="kari@example.com"),
+        reward=Reward.objects.create(name="Free coffee", points_cost=100),
+    )
     return Member.objects.get(user__email="kari@example.com")
 
 
@@ -79,7 +103,7 @@ def test_every_registered_model_has_a_working_changelist_and_change_page(admin_c
         expected_add = 200 if model_admin.has_add_permission(changelist.wsgi_request) else 403
         assert add.status_code == expected_add, opts.label
         obj = model._default_manager.first()
-        if opts.app_label in {"members", "loyalty"}:
+        if opts.app_label in {"members", "loyalty", "referrals"}:
             assert obj is not None, f"the fixture should create a {opts.label}"
         if obj is not None:
             change = admin_client.get(url(f"{opts.app_label}_{opts.model_name}_change", obj.pk))
@@ -231,6 +255,7 @@ def test_adjustment_cannot_correct_another_members_entry(admin_client, shop, tie
 
 def test_staff_without_permission_cannot_adjust_points(client, member, tiers, programme):
     staff = UserFactory(email="staff@example.com", is_staff=True)
+    give_two_factor(staff)
     staff.user_permissions.add(Permission.objects.get(codename="view_member"))
     client.force_login(staff)
 
@@ -242,6 +267,7 @@ def test_staff_without_permission_cannot_adjust_points(client, member, tiers, pr
 
 def test_staff_with_add_ledgerentry_permission_can_adjust_points(client, member, tiers, programme):
     staff = UserFactory(email="support@example.com", is_staff=True)
+    give_two_factor(staff)
     staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_member", "add_ledgerentry"]))
     client.force_login(staff)
 
@@ -345,6 +371,10 @@ def test_programme_settings_are_a_singleton(admin_client, programme):
             "amount_basis": "incl_vat",
             "tier_window_months": "12",
             "max_order_amount": "50000",
+            "points_expire_months": "24",
+            "expiry_warning_days": "30",
+            "tier_grace_days": "30",
+            "birthday_bonus": "100",
         },
     )
     assert response.status_code == 302

@@ -14,6 +14,11 @@ OPERATIONS = {
     ("/api/v1/members/", "get"),
     ("/api/v1/members/", "post"),
     ("/api/v1/members/{member_id}/", "get"),
+    ("/api/v1/members/{member_id}/consents/", "get"),
+    ("/api/v1/members/{member_id}/consents/", "put"),
+    ("/api/v1/members/{member_id}/referral/", "get"),
+    ("/api/v1/vouchers/{code}/", "get"),
+    ("/api/v1/vouchers/{code}/redeem/", "post"),
 }
 
 

@@ -13,6 +13,7 @@ from loyalty.management.commands.seed_demo import (
     MEMBERS,
     STAFF_EMAIL,
     STAFF_PASSWORD,
+    STAFF_TOTP_SECRET,
 )
 
 
@@ -30,6 +31,9 @@ class Command(BaseCommand):
             "Klubb is starting:",
             f"  Member portal   {base}/          member login: {MEMBERS[0][0]} / {MEMBER_PASSWORD}",
             f"  Staff admin     {base}/admin/    staff login:  {STAFF_EMAIL} / {STAFF_PASSWORD}",
+            f"                  then the two-factor code: `.venv/bin/python manage.py demo_totp`"
+            f" (or add secret {STAFF_TOTP_SECRET} to an authenticator app)",
+            "  Sign-in emails (verification, codes) are printed in this terminal.",
             f"  API docs        {base}/api/docs/ (schema: {base}/api/schema/)",
             f"  Demo shop API key (Nordlys Sport, NOK): {DEMO_API_KEY}",
             f"  Webhooks        {base}/hooks/shopify/nordlys-sport/ and /hooks/woocommerce/nordlys-sport/"

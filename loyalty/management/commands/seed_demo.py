@@ -10,19 +10,44 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from loyalty.models import ApiKey, Currency, Order, Programme, Shop, Tier
+from loyalty.models import ApiKey, Currency, Order, Programme, Reward, Shop, Tier
 from loyalty.services import MemberRef, OrderInput, OrderItem, api_key_create, order_record
-from members.models import Member, User
+from members.models import Interest, Member, User
 from members.services import member_enrol
 
 DEMO_API_KEY = "klb_demo0001_nordlys-sport-demo-key"
 DEMO_WEBHOOK_SECRET = "demo-webhook-secret"
 STAFF_EMAIL, STAFF_PASSWORD = "admin@klubb.test", "klubb-demo-admin"
+# Staff need two-factor authentication; the demo staff account's authenticator secret is published too.
+# Add it to an authenticator app, or print the current code with `manage.py demo_totp`.
+STAFF_TOTP_SECRET = "KLUBBDEMOTOTPSECRETKLUBBDEMO2345"
+DEMO_INTERESTS = [
+    ("running", "Running"),
+    ("skiing", "Skiing"),
+    ("hiking", "Hiking"),
+    ("tennis", "Tennis"),
+    ("golf", "Golf"),
+]
+DEMO_REWARDS = [
+    # name, points cost, stock, description, how to use
+    (
+        "100 kr gift card",
+        1000,
+        None,
+        "100 kr off your next order.",
+        "Type the code at checkout, or show it at the till.",
+    ),
+    ("Free shipping", 300, None, "Free delivery on one order.", "Type the code at checkout."),
+    ("Running socks", 1500, 50, "A pair of Nordlys running socks.", "Show the code at the till or add it to an order."),
+]
 MEMBER_PASSWORD = "klubb-demo"
 
 TIERS = [
@@ -81,9 +106,27 @@ class Command(BaseCommand):
             )
             if not ApiKey.objects.filter(prefix=DEMO_API_KEY[:12]).exists():
                 api_key_create(shop=shop, name="demo", raw_key=DEMO_API_KEY)
-            if not User.objects.filter(email=STAFF_EMAIL).exists():
-                User.objects.create_superuser(
+            staff = User.objects.filter(email=STAFF_EMAIL).first()
+            if staff is None:
+                staff = User.objects.create_superuser(
                     email=STAFF_EMAIL, password=STAFF_PASSWORD, first_name="Demo", last_name="Admin"
+                )
+            EmailAddress.objects.get_or_create(
+                user=staff, email=STAFF_EMAIL, defaults={"verified": True, "primary": True}
+            )
+            if not Authenticator.objects.filter(user=staff, type=Authenticator.Type.TOTP).exists():
+                TOTP.activate(staff, STAFF_TOTP_SECRET)
+            for order, (slug, name) in enumerate(DEMO_INTERESTS):
+                Interest.objects.get_or_create(slug=slug, defaults={"name": name, "sort_order": order})
+            for name, cost, stock, description, how_to_use in DEMO_REWARDS:
+                Reward.objects.get_or_create(
+                    name=name,
+                    defaults={
+                        "points_cost": cost,
+                        "stock": stock,
+                        "description": description,
+                        "how_to_use": how_to_use,
+                    },
                 )
         now = timezone.now()
         for email, first, last, language, orders in MEMBERS:
@@ -93,6 +136,7 @@ class Command(BaseCommand):
             if created:
                 member.user.set_password(MEMBER_PASSWORD)
                 member.user.save(update_fields=["password"])
+                EmailAddress.objects.filter(user=member.user).update(verified=True)
             for order_id, amount, days_ago in orders:
                 if Order.objects.filter(shop=shop, external_id=order_id).exists():
                     continue

@@ -1,0 +1,61 @@
+"""The points engine's part of a member's data export and account erasure (registered in ``LoyaltyConfig``).
+
+Erasure keeps the ledger, orders, refunds and vouchers: they hold no name, email or phone (orders carry
+amounts and items; webhook payloads carry the member's public id only), and the programme's totals
+must stay true. What ties the member to a person at a shop, the shop's customer id, is removed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loyalty.models import LedgerEntry, Order, PointsAccount, Refund, ShopCustomer, Voucher
+from members.models import Member
+
+
+def loyalty_export(member: Member) -> dict[str, Any]:
+    account = PointsAccount.objects.select_related("tier").filter(member=member).first()
+    return {
+        "points": {
+            "balance": account.balance if account else 0,
+            "tier": account.tier.name if account and account.tier else None,
+        },
+        "ledger": [
+            {
+                "kind": entry.kind,
+                "points": entry.points,
+                "balance_after": entry.balance_after,
+                "effective_at": entry.effective_at.isoformat(),
+                "reason": entry.reason,
+                "order_id": entry.order.external_id if entry.order else None,
+            }
+            for entry in LedgerEntry.objects.filter(member=member).select_related("order").order_by("id")
+        ],
+        "orders": [
+            {
+                "shop": order.shop.name,
+                "order_id": order.external_id,
+                "amount": str(order.amount),
+                "currency": order.currency,
+                "ordered_at": order.occurred_at.isoformat(),
+                "items": order.items,
+            }
+            for order in Order.objects.filter(member=member).select_related("shop").order_by("occurred_at")
+        ],
+        "refunds": [
+            {"shop": refund.shop.name, "order_id": refund.order.external_id, "amount": str(refund.amount)}
+            for refund in Refund.objects.filter(order__member=member).select_related("shop", "order")
+        ],
+        "vouchers": [
+            {"reward": voucher.reward.name, "code": voucher.code, "status": voucher.status, "points": voucher.points}
+            for voucher in Voucher.objects.filter(member=member).select_related("reward")
+        ],
+        "shop_customer_ids": [
+            {"shop": link.shop.name, "customer_id": link.external_id}
+            for link in ShopCustomer.objects.filter(member=member).select_related("shop")
+        ],
+    }
+
+
+def loyalty_erase(member: Member) -> None:
+    ShopCustomer.objects.filter(member=member).delete()

@@ -1,0 +1,61 @@
+"""Celery tasks. They take ids, load, and call a service.
+
+In development and tests ``CELERY_TASK_ALWAYS_EAGER`` runs ``.delay`` inline (at commit); there a
+failed webhook delivery is not re-enqueued from inside the task (an eager ``apply_async`` would run
+at once, recursing without waiting for the countdown). Its retry is left to ``webhooks_retry_due``,
+which runs on the beat schedule (``CELERY_BEAT_SCHEDULE`` in ``config/settings/base.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import shared_task
+
+from loyalty.services import jobs
+from loyalty.services.webhooks import webhook_deliver, webhooks_due
+
+logger = logging.getLogger(__name__)
+
+
+# --- Outbound webhooks ------------------------------------------------------------------------------
+
+
+@shared_task(bind=True, name="loyalty.deliver_webhook", ignore_result=True)
+def deliver_webhook(self: Any, delivery_id: int) -> str:
+    """Send one attempt of a webhook delivery; on failure, schedule the next one (not in eager mode)."""
+    outcome = webhook_deliver(delivery_id=delivery_id)
+    if outcome.status == "retry" and outcome.retry_in is not None and not self.request.is_eager:
+        # If this enqueue is lost (broker hiccup, worker crash), the sweep still finds the delivery due.
+        deliver_webhook.apply_async((delivery_id,), countdown=outcome.retry_in)
+    if outcome.status == "failed":
+        logger.warning("Webhook delivery %s failed for 24 hours; gave up.", delivery_id)
+    return outcome.status
+
+
+@shared_task(name="loyalty.webhooks_retry_due", ignore_result=True)
+def webhooks_retry_due() -> int:
+    """Beat: re-enqueue pending deliveries whose next attempt is due (retries, lost or crashed tasks)."""
+    ids = webhooks_due()
+    for delivery_id in ids:
+        deliver_webhook.delay(delivery_id)
+    return len(ids)
+
+
+# --- Scheduled jobs (beat schedule in settings; also management commands) ---------------------------------
+
+
+@shared_task(name="loyalty.points_expire", ignore_result=True)
+def points_expire_task() -> None:
+    jobs.points_expire()
+
+
+@shared_task(name="loyalty.tier_review", ignore_result=True)
+def tier_review_task() -> None:
+    jobs.tier_review()
+
+
+@shared_task(name="loyalty.birthday_bonuses", ignore_result=True)
+def birthday_bonuses_task() -> None:
+    jobs.birthday_bonuses()

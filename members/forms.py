@@ -1,0 +1,87 @@
+"""Forms of the member's own pages. They validate; ``members.services`` writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.models import Interest, Member
+from members.phones import normalize_phone
+
+OLDEST_AGE_YEARS = 120
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        max_length=20,
+        required=False,
+        help_text=_("With country code, e.g. +47 912 34 567."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    birthday = forms.DateField(
+        label=_("Birthday"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    interests = forms.ModelMultipleChoiceField(
+        label=_("Interests"),
+        queryset=Interest.objects.filter(is_active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("So that we can send you offers you care about."),
+    )
+
+    def clean_phone(self) -> str:
+        raw = self.cleaned_data["phone"].strip()
+        return normalize_phone(raw) if raw else ""  # raises the "valid phone number" error
+
+    def clean_birthday(self) -> dt.date | None:
+        birthday = self.cleaned_data["birthday"]
+        today = timezone.localdate()
+        if birthday and birthday > today:
+            raise forms.ValidationError(_("Your birthday cannot be in the future."))
+        if birthday and birthday.year < today.year - OLDEST_AGE_YEARS:
+            raise forms.ValidationError(_("Please check the year of your birthday."))
+        return birthday
+
+    @classmethod
+    def for_member(cls, member: Member, data: Any = None) -> ProfileForm:
+        initial = {
+            "first_name": member.user.first_name,
+            "last_name": member.user.last_name,
+            "phone": member.phone,
+            "birthday": member.birthday,
+            "language": member.language,
+            "interests": list(member.interests.all()),
+        }
+        return cls(data=data, initial=initial)
+
+
+class ConsentForm(forms.Form):
+    email_marketing = forms.BooleanField(
+        label=_("Yes, send me offers and news from the club by email."), required=False
+    )
+    sms_marketing = forms.BooleanField(label=_("Yes, send me offers and news from the club by SMS."), required=False)
+
+
+class EraseForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Type your email address to confirm"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
+
+    def __init__(self, *args: Any, member: Member, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.member = member
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if email != self.member.user.email:
+            raise forms.ValidationError(_("That is not the email address of this account."))
+        return email

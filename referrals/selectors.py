@@ -1,0 +1,80 @@
+"""Reads of the referral programme: a member's own results, and the staff funnel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, Sum
+
+from members.models import Member
+from referrals.models import Referral, ReferralClick, ReferralStatus
+
+
+@dataclass(frozen=True)
+class MemberReferralStats:
+    clicks: int
+    joined: int
+    qualified: int
+    rewarded: int
+    points_earned: int
+
+
+def member_referral_stats(*, member: Member) -> MemberReferralStats:
+    made = Referral.objects.filter(referrer=member)
+    totals = made.aggregate(
+        joined=Count("id"),
+        qualified=Count("id", filter=Q(qualified_at__isnull=False)),
+        rewarded=Count("id", filter=Q(status=ReferralStatus.REWARDED)),
+        points=Sum("referrer_entry__points"),
+    )
+    return MemberReferralStats(
+        clicks=ReferralClick.objects.filter(code__member=member).count(),
+        joined=totals["joined"],
+        qualified=totals["qualified"],
+        rewarded=totals["rewarded"],
+        points_earned=totals["points"] or 0,
+    )
+
+
+def member_friends(*, member: Member) -> list[Referral]:
+    """The friends a member referred, newest first (the page shows first names only)."""
+    return list(Referral.objects.filter(referrer=member).select_related("friend__user").order_by("-created_at")[:50])
+
+
+@dataclass(frozen=True)
+class Funnel:
+    clicks: int
+    joined: int
+    qualified: int
+    rewarded: int
+    rejected: int
+    in_review: int
+
+
+def referral_funnel(*, start: dt.datetime, end: dt.datetime) -> Funnel:
+    """What happened in [start, end): each count by the time that step happened."""
+    referrals = Referral.objects.all()
+    return Funnel(
+        clicks=ReferralClick.objects.filter(at__gte=start, at__lt=end).count(),
+        joined=referrals.filter(created_at__gte=start, created_at__lt=end).count(),
+        qualified=referrals.filter(qualified_at__gte=start, qualified_at__lt=end).count(),
+        rewarded=referrals.filter(rewarded_at__gte=start, rewarded_at__lt=end).count(),
+        rejected=referrals.filter(rejected_at__gte=start, rejected_at__lt=end).count(),
+        in_review=referrals.filter(status=ReferralStatus.REVIEW).count(),
+    )
+
+
+def top_referrers(*, start: dt.datetime, end: dt.datetime, limit: int = 10) -> list[Member]:
+    """Members with the most friends joined in the period, with ``joined``, ``rewarded``, ``referral_points``."""
+    in_period = Q(referrals_made__created_at__gte=start, referrals_made__created_at__lt=end)
+    return list(
+        Member.objects.annotate(
+            joined=Count("referrals_made", filter=in_period),
+            rewarded=Count("referrals_made", filter=in_period & Q(referrals_made__status=ReferralStatus.REWARDED)),
+            referral_points=Sum("referrals_made__referrer_entry__points", filter=in_period),
+        )
+        .filter(joined__gt=0)
+        .select_related("user")
+        .order_by("-joined", "-rewarded")[:limit]
+    )

@@ -1,0 +1,213 @@
+"""Points lots and the scheduled jobs: FIFO spending, expiry, expiry warnings, tier review, birthdays."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from loyalty.models import BirthdayBonus, EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme
+from loyalty.services import refund_record
+from loyalty.services.jobs import birthday_bonuses, expiry_warnings_due, points_expire, tier_review
+from loyalty.services.ledger import points_adjust, points_redeem
+from members.models import Member
+from tests.conftest import make_order
+from tests.factories import MemberFactory
+
+pytestmark = pytest.mark.django_db
+T0 = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
+
+
+def ledger_ok() -> None:
+    out = StringIO()
+    call_command("check_ledger", stdout=out, stderr=StringIO())
+    assert "Ledger OK" in out.getvalue()
+
+
+def lots(member: Member) -> list[int]:
+    return list(PointsLot.objects.filter(member=member).order_by("earned_at", "id").values_list("remaining", flat=True))
+
+
+def balance(member: Member) -> int:
+    return PointsAccount.objects.get(member=member).balance
+
+
+@pytest.fixture
+def expiring(programme):
+    programme.points_expire_months = 12
+    programme.save()
+    return programme
+
+
+def test_redemptions_spend_the_oldest_points_first_and_name_the_lots(shop, tiers, programme):
+    make_order(shop, order_id="1", amount="100.00", occurred_at=T0)
+    make_order(shop, order_id="2", amount="200.00", occurred_at=T0 + dt.timedelta(days=30))
+    member = Member.objects.get()
+    first, second = PointsLot.objects.order_by("earned_at")
+    entry = points_redeem(member=member, points=150)
+    assert lots(member) == [0, 150]
+    assert entry.detail["lots"] == [[first.pk, 100], [second.pk, 50]]
+    ledger_ok()
+
+
+def test_a_credit_after_a_clawback_into_the_negative_pays_the_debt_first(shop, tiers, programme):
+    make_order(shop, order_id="1", amount="100.00")
+    member = Member.objects.get()
+    points_redeem(member=member, points=100)
+    refund_record(shop=shop, order_id="1", refund_id="r1", amount=Decimal("100.00"))
+    assert balance(member) == -100
+    points_adjust(member=member, points=150, staff=None, reason="Goodwill")
+    assert balance(member) == 50 and lots(member)[-1] == 50
+    ledger_ok()
+
+
+def test_points_expire_oldest_first_after_the_configured_months(shop, tiers, expiring):
+    with time_machine.travel(T0, tick=False):
+        make_order(shop, order_id="1", amount="100.00", occurred_at=T0)
+    with time_machine.travel(T0 + dt.timedelta(days=180), tick=False):
+        make_order(shop, order_id="2", amount="50.00", occurred_at=T0 + dt.timedelta(days=180))
+        member = Member.objects.get()
+        points_redeem(member=member, points=30)  # from the oldest lot: 70 of it left
+    first_lot = PointsLot.objects.order_by("earned_at").first()
+
+    with time_machine.travel(T0 + dt.timedelta(days=364), tick=False):
+        assert points_expire().members == 0  # not yet
+    with time_machine.travel(T0 + dt.timedelta(days=366), tick=False):
+        result = points_expire()
+        assert (result.members, result.points) == (1, 70)
+        assert points_expire().members == 0  # idempotent
+    expiry = LedgerEntry.objects.get(kind=EntryKind.EXPIRE)
+    assert expiry.points == -70 and expiry.detail["lots"] == [[first_lot.pk, 70]]
+    assert balance(member) == 50
+    ledger_ok()
+    with time_machine.travel(T0 + dt.timedelta(days=180 + 366), tick=False):
+        assert points_expire().points == 50
+    assert balance(member) == 0
+    ledger_ok()
+
+
+def test_without_an_expiry_setting_points_never_expire(shop, tiers, programme):
+    make_order(shop, order_id="1", amount="100.00", occurred_at=T0)
+    with time_machine.travel(T0 + dt.timedelta(days=3650), tick=False):
+        assert points_expire().members == 0
+
+
+def test_members_are_warned_once_before_points_expire(shop, tiers, expiring):
+    with time_machine.travel(T0, tick=False):
+        make_order(shop, order_id="1", amount="100.00", occurred_at=T0)
+    member = Member.objects.get()
+    with time_machine.travel(T0 + dt.timedelta(days=300), tick=False):
+        assert list(expiry_warnings_due()) == []  # more than 30 days ahead
+    with time_machine.travel(T0 + dt.timedelta(days=340), tick=False):
+        due = list(expiry_warnings_due())
+        assert [(member_id, points) for member_id, points, _first in due] == [(member.pk, 100)]
+        assert list(expiry_warnings_due()) == []  # warned once
+
+
+def test_expiry_makes_the_same_number_of_queries_for_5_or_50_members(shop, tiers, expiring):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def expire_for(count: int, start: int) -> int:
+        with time_machine.travel(T0, tick=False):
+            for n in range(start, start + count):
+                make_order(shop, order_id=f"o{n}", amount="10.00", email=f"m{n}@example.com", occurred_at=T0)
+        later = T0 + dt.timedelta(days=400 * (1 + start))
+        with time_machine.travel(later, tick=False), CaptureQueriesContext(connection) as queries:
+            assert points_expire().members == count
+        return len(queries)
+
+    assert expire_for(5, 0) == expire_for(50, 5)
+    ledger_ok()
+
+
+@pytest.fixture
+def gold_member(shop, tiers, programme):
+    programme.tier_window_months, programme.tier_grace_days = 12, 30
+    programme.save()
+    with time_machine.travel(T0, tick=False):
+        make_order(shop, order_id="1", amount="6000.00", occurred_at=T0)  # Gold (5000)
+    return Member.objects.get()
+
+
+def tier(member: Member) -> str:
+    return PointsAccount.objects.select_related("tier").get(member=member).tier.name
+
+
+def test_tier_review_moves_down_one_level_after_the_grace_period(gold_member):
+    assert tier(gold_member) == "Gold"
+    out_of_window = T0 + dt.timedelta(days=400)  # the order left the 12-month window: 0 points
+    with time_machine.travel(out_of_window, tick=False):
+        assert tier_review() == []  # first seen below: the grace period starts
+    with time_machine.travel(out_of_window + dt.timedelta(days=29), tick=False):
+        assert tier_review() == []
+    assert tier(gold_member) == "Gold"
+    with time_machine.travel(out_of_window + dt.timedelta(days=31), tick=False):
+        changes = tier_review()
+    assert [(c.from_tier, c.to_tier, c.up) for c in changes] == [("Gold", "Silver", False)]
+    assert tier(gold_member) == "Silver"  # one level only, though 0 points would be Bronze
+    with time_machine.travel(out_of_window + dt.timedelta(days=45), tick=False):
+        assert tier_review() == []  # just moved: a new grace period
+    with time_machine.travel(out_of_window + dt.timedelta(days=62), tick=False):
+        tier_review()
+    assert tier(gold_member) == "Bronze"
+
+
+def test_tier_review_never_moves_down_soon_after_moving_up(shop, tiers, programme):
+    programme.tier_window_months, programme.tier_grace_days = 1, 30
+    programme.save()
+    with time_machine.travel(T0, tick=False):
+        make_order(shop, order_id="1", amount="1500.00", occurred_at=T0 - dt.timedelta(days=25))
+    member = Member.objects.get()
+    assert tier(member) == "Silver"
+    with time_machine.travel(T0 + dt.timedelta(days=10), tick=False):
+        tier_review()  # the order left the window, but the upgrade was 10 days ago
+    with time_machine.travel(T0 + dt.timedelta(days=25), tick=False):
+        tier_review()
+    assert tier(member) == "Silver"
+
+
+def test_tier_review_lifts_members_whose_points_reach_a_tier(shop, tiers, programme):
+    member = MemberFactory()
+    PointsAccount.objects.create(member=member, tier=tiers[0])
+    LedgerEntry.objects.create(member=member, kind="adjust", points=10, balance_after=10, tier_points=1200)
+    PointsAccount.objects.filter(member=member).update(balance=10)
+    PointsLot.objects.create(member=member, entry=LedgerEntry.objects.get(), points=10, remaining=10, earned_at=T0)
+    changes = tier_review()
+    assert [(c.to_tier, c.up) for c in changes] == [("Silver", True)]
+
+
+def test_birthday_bonus_once_a_year(tiers, programme):
+    programme.birthday_bonus = 100
+    programme.save()
+    birthday_child = MemberFactory(birthday=dt.date(1990, 11, 24))
+    MemberFactory(birthday=dt.date(1990, 11, 25))
+    today = dt.date(2026, 11, 24)
+    assert birthday_bonuses(today=today).members == 1
+    assert birthday_bonuses(today=today).members == 0
+    assert balance(birthday_child) == 100
+    assert birthday_bonuses(today=dt.date(2027, 11, 24)).members == 1
+    assert BirthdayBonus.objects.filter(member=birthday_child).count() == 2
+    ledger_ok()
+
+
+def test_a_leap_day_birthday_is_celebrated_on_28_february_in_other_years(tiers, programme):
+    programme.birthday_bonus = 50
+    programme.save()
+    leapling = MemberFactory(birthday=dt.date(2000, 2, 29))
+    assert birthday_bonuses(today=dt.date(2027, 2, 28)).members == 1
+    assert birthday_bonuses(today=dt.date(2028, 2, 28)).members == 0  # 2028 has a 29 February
+    assert birthday_bonuses(today=dt.date(2028, 2, 29)).members == 1
+    assert balance(leapling) == 100
+
+
+def test_the_jobs_run_as_management_commands(gold_member):
+    for command in ["points_expire", "tier_review", "birthday_bonuses"]:
+        out = StringIO()
+        call_command(command, stdout=out)
+        assert out.getvalue().startswith(command)
+    assert Programme.load().pk == 1
