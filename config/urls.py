@@ -7,8 +7,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from loyalty import webhooks
 from loyalty.urls import portal_patterns as points_pages
+from members import messaging_views
 from members import views as member_views
 from members.urls import portal_patterns as member_pages
+from members.urls import public_patterns as member_public
 from referrals.urls import portal_patterns as referral_pages
 from referrals.urls import public_patterns as referral_public
 
@@ -25,6 +27,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     *referral_public,  # /r/{code}, and sign-up with a referral code, ahead of allauth's own sign-up
     path("accounts/", include("allauth.urls")),
+    *member_public,  # /unsubscribe/{token}/
     path("i18n/setlang/", member_views.language, name="set_language"),
     path("api/v1/", include("loyalty.urls_api")),
     path("api/v1/", include("referrals.urls_api")),
@@ -32,6 +35,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("hooks/shopify/<slug:shop_slug>/", webhooks.shopify, name="hook-shopify"),
     path("hooks/woocommerce/<slug:shop_slug>/", webhooks.woocommerce, name="hook-woocommerce"),
+    path("hooks/sms/46elks/<str:token>/", messaging_views.sms_callback, name="hook-sms"),
     path("healthz/", healthz, name="healthz"),
     path("", include((portal_patterns, "portal"))),
 ]

@@ -51,6 +51,11 @@ def points_expire_task() -> None:
     jobs.points_expire()
 
 
+@shared_task(name="loyalty.expiry_warn", ignore_result=True)
+def expiry_warn_task() -> None:
+    jobs.expiry_warn()
+
+
 @shared_task(name="loyalty.tier_review", ignore_result=True)
 def tier_review_task() -> None:
     jobs.tier_review()

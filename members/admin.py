@@ -8,16 +8,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template import TemplateSyntaxError
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from members.models import ConsentChannel, ConsentRecord, ConsentSource, Interest, Member, User
+from members.messaging import KIND_VARIABLES, message_preview, messages_retry, template_check
+from members.models import (
+    ConsentChannel,
+    ConsentRecord,
+    ConsentSource,
+    Interest,
+    Member,
+    Message,
+    MessageStatus,
+    MessageTemplate,
+    User,
+)
 from members.services import ErasureRefused, consent_set, member_erase
 
 
@@ -121,6 +135,7 @@ class MemberAdmin(admin.ModelAdmin):
     fieldsets: Any = (
         (None, {"fields": ("public_id", "user", "phone", "language", "birthday", "interests")}),
         (_("Marketing consents"), {"fields": ("email_marketing", "sms_marketing")}),
+        (_("Club notifications"), {"fields": ("notify_email", "notify_sms", "time_zone")}),
         (_("Membership"), {"fields": ("source", "enrolled_at", "erased_at")}),
     )
     filter_horizontal = ("interests",)
@@ -172,3 +187,81 @@ class MemberAdmin(admin.ModelAdmin):
     @admin.display(description=_("name"), ordering="user__first_name")
     def name(self, obj: Member) -> str:
         return obj.user.get_full_name()
+
+
+# --- Messages ---------------------------------------------------------------------------------------------
+
+
+class MessageTemplateForm(forms.ModelForm):
+    class Meta:
+        model = MessageTemplate
+        fields = ("kind", "channel", "language", "subject", "body", "is_active")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in ("subject", "body"):
+            try:
+                template_check(cleaned.get(name) or "")
+            except TemplateSyntaxError as exc:
+                self.add_error(name, _("This is not a valid template: %(error)s") % {"error": exc})
+        return cleaned
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    """The texts of the club's messages, per kind, channel and language, with a preview on sample values."""
+
+    form = MessageTemplateForm
+    list_display = ("kind", "channel", "language", "subject", "is_active", "updated_at")
+    list_filter = ("kind", "channel", "language", "is_active")
+    search_fields = ("subject", "body")
+    readonly_fields = ("variables", "preview")
+    fieldsets = (
+        (None, {"fields": ("kind", "channel", "language", "is_active")}),
+        (_("Text"), {"fields": ("subject", "body", "variables")}),
+        (_("Preview (saved text, sample values)"), {"fields": ("preview",)}),
+    )
+
+    @admin.display(description=_("variables"))
+    def variables(self, obj: MessageTemplate) -> str:
+        names = ["first_name", "club", "portal_url", *KIND_VARIABLES.get(obj.kind, [])] if obj.kind else []
+        return ", ".join(f"{{{{ {name} }}}}" for name in names) or "-"
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj: MessageTemplate) -> str:
+        if not obj.pk:
+            return _("Save to see a preview.")
+        subject, body = message_preview(template=obj)
+        return format_html('<div class="message-preview"><strong>{}</strong><pre>{}</pre></div>', subject, body)
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    """The message log: what was sent to whom, when, through which channel, and how it went. Read-only."""
+
+    list_display = ("created_at", "kind", "channel", "to", "status", "attempts", "sent_at")
+    list_filter = ("status", "kind", "channel", "language", "created_at")
+    search_fields = ("to", "member__user__email", "member__public_id", "key")
+    date_hierarchy = "created_at"
+    list_select_related = ("member__user",)
+    fields = (
+        "member", "kind", "channel", "to", "language", "status", "attempts", "created_at", "send_after", "sent_at",
+        "provider_id", "error", "key", "subject", "body",
+    )  # fmt: skip
+    readonly_fields = fields
+    actions = ("send_again",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
+
+    @admin.action(description=_("Send again (failed or not sent)"), permissions=["change"])
+    def send_again(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        count = messages_retry(
+            message_ids=list(
+                queryset.filter(status__in=[MessageStatus.FAILED, MessageStatus.CANCELLED]).values_list("pk", flat=True)
+            )
+        )
+        self.message_user(request, _("%(count)d message(s) queued again.") % {"count": count})

@@ -9,6 +9,12 @@ class MembersConfig(AppConfig):
     name = "members"
     verbose_name = _("Members")
 
+    def ready(self) -> None:
+        from members import privacy
+        from members.messaging import messages_erase, messages_export
+
+        privacy.register(name="messages", exporter=messages_export, eraser=messages_erase)
+
 
 class KlubbAdminConfig(admin_apps.AdminConfig):
     """Django's admin with ``KlubbAdminSite``: staff sign in through allauth and need two-factor authentication."""

@@ -142,6 +142,16 @@ class Member(models.Model):
     # transaction as the ``ConsentRecord`` that proves the change.
     email_marketing = models.BooleanField(_("email marketing"), default=False)
     sms_marketing = models.BooleanField(_("SMS marketing"), default=False)
+    # Club notifications (points earned, tier changes, expiry warnings, vouchers): not marketing, so no
+    # consent is needed, but the member decides the channels.
+    notify_email = models.BooleanField(_("club notifications by email"), default=True)
+    notify_sms = models.BooleanField(_("club notifications by SMS"), default=False)
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=settings.TIME_ZONE,
+        help_text=_("No SMS is sent between 21:00 and 09:00 in this time zone."),
+    )
     erased_at = models.DateTimeField(_("personal data erased"), null=True, blank=True)
 
     class Meta:
@@ -176,6 +186,8 @@ class ConsentSource(models.TextChoices):
     STAFF = "staff", _("Staff")
     IMPORT = "import", _("Import")
     ERASURE = "erasure", _("Account deleted")
+    UNSUBSCRIBE = "unsubscribe", _("Unsubscribe link")
+    SMS_STOP = "sms_stop", _("STOP reply by SMS")
 
 
 class ConsentRecordQuerySet(models.QuerySet["ConsentRecord"]):
@@ -213,3 +225,101 @@ class ConsentRecord(models.Model):
         if self.pk is not None:
             raise TypeError("Consent records are evidence and are never changed.")
         super().save(*args, **kwargs)
+
+
+# --- Messages to members --------------------------------------------------------------------------------
+# Written only by ``members.messaging``; see there for who gets what, when and through which channel.
+
+
+class MessageKind(models.TextChoices):
+    WELCOME = "welcome", _("Welcome")
+    POINTS_EARNED = "points_earned", _("Points earned")
+    TIER_UP = "tier_up", _("Tier up")
+    TIER_DOWN = "tier_down", _("Tier down")
+    EXPIRY_WARNING = "expiry_warning", _("Points about to expire")
+    REWARD_REDEEMED = "reward_redeemed", _("Reward redeemed")
+    REFERRAL_REWARDED = "referral_rewarded", _("Referral rewarded")
+    WINBACK = "winback", _("Win-back offer")
+
+
+class MessageChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class MessageTemplate(models.Model):
+    """The text of one kind of message in one channel and language, editable by staff.
+
+    Written in Django's template language; each kind has its own variables (the admin lists them).
+    """
+
+    kind = models.CharField(_("message"), max_length=32, choices=MessageKind.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=200, blank=True, help_text=_("Email only."))
+    body = models.TextField(_("text"))
+    is_active = models.BooleanField(_("send this message"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["kind", "channel", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "channel", "language"], name="message_template_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.get_channel_display()} · {self.language}"
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Not sent: the member opted out")
+
+
+class Message(models.Model):
+    """One message to one member through one channel: the log staff read, and the queue the sender works.
+
+    ``key`` makes queueing idempotent: the event that caused the message (an order, a tier move, a
+    voucher) names it, so a job or task that runs twice queues one message per member and channel.
+    """
+
+    member = models.ForeignKey(
+        Member, null=True, on_delete=models.SET_NULL, related_name="messages", verbose_name=_("member")
+    )
+    kind = models.CharField(_("message"), max_length=32, choices=MessageKind.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices)
+    key = models.CharField(_("event key"), max_length=120)
+    to = models.CharField(_("to"), max_length=254)
+    language = models.CharField(_("language"), max_length=8)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("text"))
+    status = models.CharField(_("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    send_after = models.DateTimeField(
+        _("send after"), default=timezone.now, help_text=_("Later than queued for SMS in quiet hours and retries.")
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    provider_id = models.CharField(_("provider's id"), max_length=100, blank=True)
+    error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("queued"), default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("message log")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "kind", "channel", "key"], name="message_once_per_event"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["send_after"], condition=models.Q(status__in=["queued", "sending"]), name="message_due_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.to}"

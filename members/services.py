@@ -12,10 +12,23 @@ from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from members import privacy
-from members.models import ConsentChannel, ConsentRecord, Interest, Member, User, normalize_email
+from members import messaging, privacy
+from members.models import (
+    ConsentChannel,
+    ConsentRecord,
+    ConsentSource,
+    Interest,
+    Member,
+    Message,
+    MessageChannel,
+    MessageKind,
+    MessageStatus,
+    User,
+    normalize_email,
+)
 
 
 class PhoneInUse(Exception):
@@ -59,6 +72,7 @@ def member_enrol(
                 birthday=birthday,
                 source=source,
             )
+            _welcome_queue(member)
     except IntegrityError:
         member = Member.objects.select_related("user").filter(user__email=email).first()
         if member is None:
@@ -71,7 +85,10 @@ def member_join(*, user: User, language: str = "", source: str = Member.Source.P
     """Make a newly signed-up user a club member (idempotent: an existing membership is returned as is)."""
     languages = {code for code, _name in settings.LANGUAGES}
     language = language if language in languages else settings.LANGUAGE_CODE
-    member, _created = Member.objects.get_or_create(user=user, defaults={"language": language, "source": source})
+    with transaction.atomic():
+        member, created = Member.objects.get_or_create(user=user, defaults={"language": language, "source": source})
+        if created:
+            _welcome_queue(member)
     return member
 
 
@@ -143,6 +160,56 @@ def consent_set(
             user_agent=user_agent[:300],
             recorded_by=recorded_by[:200],
         )
+
+
+# --- Messages: the welcome, and the ways out of messages ----------------------------------------------------
+
+
+def _welcome_queue(member: Member) -> None:
+    messaging.messages_queue(
+        kind=MessageKind.WELCOME, items=[messaging.Outgoing(member_id=member.pk, key=str(member.pk))]
+    )
+
+
+def unsubscribe_apply(
+    *, unsubscription: messaging.Unsubscription, ip_address: str | None = None, user_agent: str = ""
+) -> None:
+    """Stop email offers (withdrawing the consent, with a record of it) or email notifications."""
+    member = unsubscription.member
+    if unsubscription.what == "marketing":
+        consent_set(
+            member=member,
+            channel=ConsentChannel.EMAIL,
+            granted=False,
+            source=ConsentSource.UNSUBSCRIBE,
+            ip_address=ip_address,
+            user_agent=user_agent,
+        )
+    else:
+        Member.objects.filter(pk=member.pk).update(notify_email=False)
+        member.notify_email = False
+
+
+STOP_WORDS = frozenset({"STOP", "STOPP", "AVMELD", "AFMELD", "AVSLUTA", "AVBRYT", "UNSUBSCRIBE"})
+
+
+def sms_inbound(*, sender: str, text: str) -> str:
+    """An SMS a member sent to the club's number (the provider's callback). "STOP" (and the Nordic words
+    for it) stops every SMS to that number: marketing consent withdrawn, notifications off, queued SMS
+    cancelled. Returns the reply to send back, or "" for none."""
+    if text.strip().upper().rstrip(".!") not in STOP_WORDS:
+        return ""
+    member = Member.objects.filter(phone=sender, erased_at__isnull=True).first()
+    if member is None:
+        return ""
+    with transaction.atomic():
+        consent_set(member=member, channel=ConsentChannel.SMS, granted=False, source=ConsentSource.SMS_STOP)
+        Member.objects.filter(pk=member.pk).update(notify_sms=False)
+        Message.objects.filter(member=member, channel=MessageChannel.SMS, status=MessageStatus.QUEUED).update(
+            status=MessageStatus.CANCELLED, error="The member replied STOP."
+        )
+    with translation.override(member.language):
+        return _("You will get no more SMS from %(club)s.") % {"club": settings.KLUBB_CLUB_NAME}
 
 
 # --- Privacy ------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from members import views
+from members import messaging_views, views
 
 portal_patterns = [
     path("profile/", views.profile, name="profile"),
@@ -13,4 +13,9 @@ portal_patterns = [
     path("profile/privacy/my-data.json", views.privacy_export, name="privacy_export"),
     path("profile/privacy/delete/", views.privacy_erase, name="privacy_erase"),
     path("goodbye/", views.goodbye, name="goodbye"),
+]
+
+# Reached from a message without logging in: the signed token says who and what.
+public_patterns = [
+    path("unsubscribe/<str:token>/", messaging_views.unsubscribe, name="unsubscribe"),
 ]

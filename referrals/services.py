@@ -18,7 +18,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from loyalty.errors import (
     ReferralAlreadyMember,
@@ -26,9 +27,11 @@ from loyalty.errors import (
     ReferralCodeUnknown,
     ReferralSelf,
 )
-from loyalty.models import Order, Refund
+from loyalty.models import Order, Refund, WebhookEventType
 from loyalty.services.ledger import points_bonus
-from members.models import Member
+from loyalty.services.webhooks import events_publish
+from members.messaging import Outgoing, messages_queue
+from members.models import Member, MessageKind
 from referrals.models import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -302,6 +305,27 @@ def referral_reward(*, referral_id: int) -> Referral:
         referral.status = ReferralStatus.REWARDED
         referral.rewarded_at = now
         referral.save(update_fields=["referrer_entry", "status", "rewarded_at"])
+        events_publish(
+            type=WebhookEventType.REFERRAL_REWARDED,
+            payload={
+                "referral_id": referral.pk,
+                "referrer_id": str(referral.referrer.public_id),
+                "friend_id": str(referral.friend.public_id),
+                "points": programme.referrer_reward,
+            },
+        )
+        with translation.override(referral.referrer.language):
+            friend = referral.friend.user.first_name or _("your friend")
+        messages_queue(
+            kind=MessageKind.REFERRAL_REWARDED,
+            items=[
+                Outgoing(
+                    member_id=referral.referrer_id,
+                    key=str(referral.pk),
+                    context={"points": programme.referrer_reward, "friend": friend},
+                )
+            ],
+        )
     return referral
 
 

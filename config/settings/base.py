@@ -306,8 +306,11 @@ CELERY_BEAT_SCHEDULE = {
     "referrals-reward-due": {"task": "referrals.reward_due", "schedule": 15 * 60.0},
     # The points engine's nightly jobs (Europe/Oslo time by default).
     "points-expire": {"task": "loyalty.points_expire", "schedule": crontab(hour=2, minute=0)},
+    "expiry-warn": {"task": "loyalty.expiry_warn", "schedule": crontab(hour=10, minute=0)},
     "tier-review": {"task": "loyalty.tier_review", "schedule": crontab(hour=3, minute=0)},
     "birthday-bonuses": {"task": "loyalty.birthday_bonuses", "schedule": crontab(hour=8, minute=0)},
+    # Messages: queued ones go after their commit; this sends those that waited (quiet hours, retries).
+    "send-due-messages": {"task": "members.send_due_messages", "schedule": 60.0},
 }
 
 LOGGING = {
@@ -318,6 +321,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Messages to members (members.messaging). Links in emails and SMS point at the portal's public address.
+KLUBB_PORTAL_URL = env.str("KLUBB_PORTAL_URL", default="http://127.0.0.1:8000/")
+# SMS: members.sms.ConsoleBackend logs them; members.sms.FortySixElksBackend sends through 46elks.
+SMS_BACKEND = env.str("SMS_BACKEND", default="members.sms.ConsoleBackend")
+SMS_SENDER = env.str("SMS_SENDER", default="Klubb")  # an alphanumeric sender (max 11) or the club's number
+SMS_46ELKS_URL = env.str("SMS_46ELKS_URL", default="https://api.46elks.com")
+SMS_46ELKS_USERNAME = env.str("SMS_46ELKS_USERNAME", default="")
+SMS_46ELKS_PASSWORD = env.str("SMS_46ELKS_PASSWORD", default="")
+# The secret part of the address 46elks posts replies to (/hooks/sms/46elks/<token>/); empty: off.
+SMS_INBOUND_TOKEN = env.str("SMS_INBOUND_TOKEN", default="")
 
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)

@@ -29,9 +29,10 @@ from loyalty.models import (
     Tier,
     WebhookEventType,
 )
-from loyalty.services.tiers import tier_window_start
+from loyalty.services.tiers import tier_message, tier_window_start
 from loyalty.services.webhooks import events_publish_many, points_changed_payload
-from members.models import Member
+from members.messaging import Outgoing, messages_queue
+from members.models import Member, MessageKind
 
 BATCH = settings.KLUBB_JOB_BATCH
 
@@ -105,19 +106,22 @@ def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobR
     return JobResult(members=members, points=points)
 
 
-def expiry_warnings_due(
-    *, now: dt.datetime | None = None, batch: int = BATCH
-) -> Iterator[tuple[int, int, dt.datetime]]:
-    """Members to warn: ``(member id, points expiring, first expiry)`` for lots expiring within the warning
-    period and not yet warned about. Marks those lots warned, batch by batch, so each is warned about once."""
+def expiry_warn(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobResult:
+    """Warn members whose points expire within the programme's warning period, once per lot.
+
+    Per batch, in one transaction: the lots are marked warned and one message per member is queued
+    (``(points expiring, first expiry date)``), so a run that dies mid-way warns nobody twice.
+    """
     programme = Programme.load()
     now = now or timezone.now()
     soon = PointsLot.objects.filter(
         remaining__gt=0, warned_at__isnull=True, expires_at__gt=now,
         expires_at__lte=now + dt.timedelta(days=programme.expiry_warning_days),
     )  # fmt: skip
+    members = points = 0
     for member_ids in _member_batches(soon, batch=batch):
         with transaction.atomic():
+            # Two runs at once may both see a batch: the message's key (member, first expiry, day) makes it one.
             rows = list(
                 soon.filter(member_id__in=member_ids)
                 .values("member_id")
@@ -125,7 +129,21 @@ def expiry_warnings_due(
                 .order_by("member_id")
             )
             soon.filter(member_id__in=member_ids).update(warned_at=now)
-        yield from ((row["member_id"], row["points"], row["first"]) for row in rows)
+            messages_queue(
+                kind=MessageKind.EXPIRY_WARNING,
+                items=[
+                    Outgoing(
+                        member_id=row["member_id"],
+                        key=f"{row['member_id']}:{row['first'].isoformat()}:{now.date().isoformat()}",
+                        context={"points": row["points"], "date": timezone.localdate(row["first"])},
+                    )
+                    for row in rows
+                ],
+                now=now,
+            )
+            members += len(rows)
+            points += sum(row["points"] for row in rows)
+    return JobResult(members=members, points=points)
 
 
 @dataclass(frozen=True)
@@ -170,6 +188,13 @@ def tier_review(*, now: dt.datetime | None = None, batch: int = BATCH) -> list[T
                     touched.append(account)
             PointsAccount.objects.bulk_update(touched, ["tier", "tier_since", "below_tier_since"])
             _publish_tier_changes(batch_changes)
+            for up, kind in ((True, MessageKind.TIER_UP), (False, MessageKind.TIER_DOWN)):
+                moved = [accounts[change.member_id] for change in batch_changes if change.up is up]
+                messages_queue(
+                    kind=kind,
+                    items=[tier_message(member_id=a.member_id, tier=a.tier, since=a.tier_since) for a in moved],
+                    now=now,
+                )
             changes.extend(batch_changes)
     return changes
 

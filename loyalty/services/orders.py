@@ -26,6 +26,8 @@ from loyalty.models import AmountBasis, EntryKind, Order, OrderSource, PointsAcc
 from loyalty.services.ledger import account_lock, ledger_append
 from loyalty.services.members import MemberRef, member_resolve
 from loyalty.services.tiers import tier_evaluate
+from members.messaging import Outgoing, messages_queue
+from members.models import MessageKind
 
 CENT = Decimal("0.01")
 # Shop clocks drift; an order more than this far in the future is a bug in the shop's data.
@@ -156,6 +158,21 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
                     effective_at=order.occurred_at,
                     order=record,
                     detail=earning.detail,
+                )
+                messages_queue(
+                    kind=MessageKind.POINTS_EARNED,
+                    items=[
+                        Outgoing(
+                            member_id=member.pk,
+                            key=str(record.pk),
+                            context={
+                                "points": earning.points,
+                                "balance": account.balance,
+                                "order": record.external_id,
+                                "shop": shop.name,
+                            },
+                        )
+                    ],
                 )
             tier_evaluate(account=account, programme=programme)
             hooks.order_recorded(order=record, order_input=order)

@@ -33,9 +33,12 @@ from loyalty.models import (
     Shop,
     Voucher,
     VoucherStatus,
+    WebhookEventType,
 )
 from loyalty.services.ledger import account_lock, ledger_append
-from members.models import Member
+from loyalty.services.webhooks import events_publish
+from members.messaging import Outgoing, messages_queue
+from members.models import Member, MessageKind
 
 _CODE_ATTEMPTS = 5
 _SEPARATORS = re.compile(r"[\s-]+")
@@ -100,7 +103,7 @@ def reward_redeem(*, member: Member, reward: Reward, request_key: str = "") -> V
             stock=F("stock") - 1
         ):
             raise RewardOutOfStock()
-        return _voucher_create(
+        voucher = _voucher_create(
             code=code,
             reward=reward,
             member_id=account.member_id,
@@ -108,6 +111,27 @@ def reward_redeem(*, member: Member, reward: Reward, request_key: str = "") -> V
             entry=entry,
             request_key=request_key,
         )
+        events_publish(
+            type=WebhookEventType.REWARD_REDEEMED,
+            payload={
+                "member_id": str(account.member.public_id),
+                "reward_id": reward.pk,
+                "reward": reward.name,
+                "voucher_code": voucher.code,
+                "points": reward.points_cost,
+            },
+        )
+        messages_queue(
+            kind=MessageKind.REWARD_REDEEMED,
+            items=[
+                Outgoing(
+                    member_id=account.member_id,
+                    key=str(voucher.pk),
+                    context={"reward": reward.name, "code": voucher.code, "how_to_use": reward.how_to_use},
+                )
+            ],
+        )
+        return voucher
 
 
 def _voucher_create(*, code: str, reward: Reward, member_id: int, points: int, entry: Any, request_key: str) -> Voucher:

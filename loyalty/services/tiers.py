@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from loyalty.models import LedgerEntry, PointsAccount, Programme, Tier, WebhookEventType
 from loyalty.services.webhooks import events_publish  # Outbound webhooks
+from members.messaging import Outgoing, messages_queue
+from members.models import MessageKind
 
 
 def tier_window_start(*, programme: Programme, now: dt.datetime | None = None) -> dt.datetime | None:
@@ -60,4 +62,17 @@ def tier_evaluate(*, account: PointsAccount, programme: Programme) -> Tier | Non
             "to": target.name,
         },
     )
+    messages_queue(
+        kind=MessageKind.TIER_UP,
+        items=[tier_message(member_id=account.member_id, tier=target, since=account.tier_since)],
+    )
     return target
+
+
+def tier_message(*, member_id: int, tier: Tier, since: dt.datetime) -> Outgoing:
+    """The tier-up or tier-down message's copy for one member; the key is the move (tier and when)."""
+    return Outgoing(
+        member_id=member_id,
+        key=f"{member_id}:{tier.pk}:{since.isoformat()}",
+        context={"tier": tier.name, "benefits": tier.benefit_list},
+    )

@@ -12,9 +12,9 @@ from django.core.management import call_command
 
 from loyalty.models import BirthdayBonus, EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme
 from loyalty.services import refund_record
-from loyalty.services.jobs import birthday_bonuses, expiry_warnings_due, points_expire, tier_review
+from loyalty.services.jobs import JobResult, birthday_bonuses, expiry_warn, points_expire, tier_review
 from loyalty.services.ledger import points_adjust, points_redeem
-from members.models import Member
+from members.models import Member, Message, MessageKind
 from tests.conftest import make_order
 from tests.factories import MemberFactory
 
@@ -96,16 +96,18 @@ def test_without_an_expiry_setting_points_never_expire(shop, tiers, programme):
         assert points_expire().members == 0
 
 
-def test_members_are_warned_once_before_points_expire(shop, tiers, expiring):
+def test_members_are_warned_once_before_points_expire(shop, tiers, expiring, mailoutbox):
     with time_machine.travel(T0, tick=False):
         make_order(shop, order_id="1", amount="100.00", occurred_at=T0)
     member = Member.objects.get()
+    warnings = Message.objects.filter(kind=MessageKind.EXPIRY_WARNING)
     with time_machine.travel(T0 + dt.timedelta(days=300), tick=False):
-        assert list(expiry_warnings_due()) == []  # more than 30 days ahead
+        assert expiry_warn().members == 0  # more than 30 days ahead
     with time_machine.travel(T0 + dt.timedelta(days=340), tick=False):
-        due = list(expiry_warnings_due())
-        assert [(member_id, points) for member_id, points, _first in due] == [(member.pk, 100)]
-        assert list(expiry_warnings_due()) == []  # warned once
+        assert expiry_warn() == JobResult(members=1, points=100)
+        assert expiry_warn().members == 0  # warned once
+    assert [(m.member_id, m.channel) for m in warnings] == [(member.pk, "email")]
+    assert "100 points expire on Jan. 15, 2027" in warnings.get().subject
 
 
 def test_expiry_makes_the_same_number_of_queries_for_5_or_50_members(shop, tiers, expiring):

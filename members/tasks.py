@@ -1,0 +1,16 @@
+"""Celery tasks of ``members``: sending queued messages. They call ``members.messaging``."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from members.messaging import messages_send_due
+
+
+@shared_task(name="members.send_due_messages", ignore_result=True)
+def send_due_messages() -> dict[str, int]:
+    """Send every message that is due (after each commit that queued some, and every minute on beat).
+
+    Safe to run any number of times at once: each message is claimed by one worker under a lease.
+    """
+    return messages_send_due()
