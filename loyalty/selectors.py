@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
@@ -76,6 +77,26 @@ def member_entries(*, member: Member) -> QuerySet[LedgerEntry]:
         .select_related("order__shop", "refund__order__shop", "staff", "voucher__reward", "cancelled_voucher")
         .order_by("-id")
     )
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """Points that expire together: the member's oldest open points lots, on the first day any expires."""
+
+    points: int
+    expires_at: datetime
+
+
+def member_next_expiry(*, member: Member) -> Expiry | None:
+    """The points that expire next and when (the lots expiring on that same day), or ``None`` if none will."""
+    lots = PointsLot.objects.filter(member=member, remaining__gt=0, expires_at__gt=timezone.now())
+    lots = lots.order_by("expires_at")
+    first = lots.values_list("expires_at", flat=True).first()
+    if first is None:
+        return None
+    same_day = lots.filter(expires_at__date=timezone.localtime(first).date())  # in the club's time zone
+    points = same_day.aggregate(total=Sum("remaining"))["total"] or 0
+    return Expiry(points=points, expires_at=first)
 
 
 def shop_orders(*, shop: Shop) -> QuerySet[Order]:
@@ -218,11 +239,10 @@ def reward_offers(*, member: Member, standing: Standing) -> list[RewardOffer]:
     return offers
 
 
-def member_vouchers(*, member: Member) -> QuerySet[Voucher]:
-    """The member's vouchers: unused first, then newest first."""
+def member_vouchers(*, member: Member, unused_only: bool = False) -> QuerySet[Voucher]:
+    """The member's vouchers: unused first, then newest first (only the unused ones if asked)."""
     unused_first = Case(When(status=VoucherStatus.ISSUED, then=0), default=1)
-    return (
-        Voucher.objects.filter(member=member)
-        .select_related("reward", "used_by_shop")
-        .order_by(unused_first, "-created_at", "-id")
-    )
+    vouchers = Voucher.objects.filter(member=member)
+    if unused_only:
+        vouchers = vouchers.filter(status=VoucherStatus.ISSUED)
+    return vouchers.select_related("reward", "used_by_shop").order_by(unused_first, "-created_at", "-id")

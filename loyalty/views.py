@@ -9,21 +9,40 @@ from __future__ import annotations
 import secrets
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from loyalty.errors import LoyaltyError
 from loyalty.models import EntryKind
-from loyalty.selectors import member_entries, member_standing, member_vouchers, reward_offers, voucher_by_code
+from loyalty.selectors import (
+    member_entries,
+    member_next_expiry,
+    member_standing,
+    member_vouchers,
+    reward_offers,
+    voucher_by_code,
+)
 from loyalty.services.rewards import reward_redeem
 from members.decorators import member_required
 from members.models import Member
 
 RECENT_ENTRIES = 5
 ENTRIES_PER_PAGE = 25
+READY_VOUCHERS = 3
+# The activity filter in the member's words (the ledger's own labels, e.g. "Clawed back", are for staff).
+ACTIVITY_KINDS = [
+    (EntryKind.EARN, gettext_lazy("Points from orders")),
+    (EntryKind.BONUS, gettext_lazy("Bonus points")),
+    (EntryKind.REDEEM, gettext_lazy("Rewards redeemed")),
+    (EntryKind.CLAWBACK, gettext_lazy("Returns")),
+    (EntryKind.EXPIRE, gettext_lazy("Expired points")),
+    (EntryKind.ADJUST, gettext_lazy("Corrections by the club")),
+]
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -38,9 +57,13 @@ def _dashboard(request: HttpRequest, member: Member) -> HttpResponse:
     offers = reward_offers(member=member, standing=standing)
     redeemable = [offer for offer in offers if offer.redeemable]
     next_goal = min((o for o in offers if o.state == "save_up"), key=lambda o: o.points_missing, default=None)
+    ready = list(member_vouchers(member=member, unused_only=True)[: READY_VOUCHERS + 1])
     context = {
         "member": member,
         "standing": standing,
+        "expiry": member_next_expiry(member=member),
+        "ready_vouchers": ready[:READY_VOUCHERS],
+        "more_vouchers": len(ready) > READY_VOUCHERS,
         "redeemable": redeemable[:3],
         "redeemable_count": len(redeemable),
         "next_goal": next_goal,
@@ -59,7 +82,7 @@ def activity(request: HttpRequest, member: Member) -> HttpResponse:
     else:
         kind = ""
     page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"member": member, "page": page, "kind": kind, "kinds": EntryKind.choices}
+    context = {"member": member, "page": page, "kind": kind, "kinds": ACTIVITY_KINDS}
     if request.htmx and request.GET.get("page"):
         return render(request, "loyalty/activity.html#entries", context)
     if request.htmx:
@@ -92,7 +115,16 @@ def reward_detail(request: HttpRequest, member: Member, reward_id: int) -> HttpR
         except LoyaltyError as error:
             messages.error(request, _redeem_refusal(error))
             return redirect("portal:reward", reward_id=reward_id)
-        messages.success(request, _("Done! Here is your voucher."))
+        left = voucher.redeem_entry.balance_after
+        messages.success(
+            request,
+            ngettext(
+                "Done! Here is your voucher. You have %(points)s point left.",
+                "Done! Here is your voucher. You have %(points)s points left.",
+                left,
+            )
+            % {"points": intcomma(left)},
+        )
         return redirect("portal:voucher", code=voucher.code)
     context = {
         "member": member,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from loyalty.models import LedgerEntry, Reward, Voucher, VoucherStatus
 from loyalty.services import refund_record
+from loyalty.services.jobs import birthday_bonuses
 from loyalty.services.ledger import points_adjust
 from loyalty.services.rewards import reward_redeem, voucher_cancel
 from loyalty.templatetags.klubb_format import money
@@ -89,6 +92,42 @@ def test_activity_describes_every_kind_of_entry_in_plain_words(logged_in, kari, 
     assert "NOK1,500.00" in html  # the order's amount in its currency
 
 
+def test_activity_names_birthday_and_referral_bonuses_in_the_members_language(client, logged_in, kari, shop, programme):
+    from referrals.models import ReferralProgramme
+    from referrals.services import referral_attach, referrals_reward_due
+
+    programme.birthday_bonus = 100
+    programme.save()
+    kari.birthday = dt.date(1990, 5, 17)
+    kari.save()
+    birthday_bonuses(today=dt.date(2026, 5, 17))
+    ReferralProgramme.objects.filter(pk=ReferralProgramme.load().pk).update(friend_bonus=200, referrer_reward=500)
+    nora = MemberFactory(user__email="nora@example.com", user__first_name="Nora")
+    referral_attach(friend=nora, code=kari.referral_code.code, source="portal", new_member=True)
+    make_order(shop, order_id="N-1", amount="900.00", email="nora@example.com")
+    with time_machine.travel(timezone.now() + dt.timedelta(days=30)):
+        assert referrals_reward_due() == 1
+
+    html = logged_in.get(reverse("portal:activity")).content.decode()
+    assert "Birthday bonus: happy birthday!" in html
+    assert "Reward for inviting a friend who shopped with us" in html
+    assert "Bonus: Birthday bonus" not in html and "Referral reward" not in html  # not the staff's English reasons
+    logged_in.cookies["django_language"] = "nb"
+    norwegian = logged_in.get(reverse("portal:activity")).content.decode()
+    assert "Bursdagsbonus: gratulerer med dagen!" in norwegian
+    assert "Takk for at du vervet en venn som handlet hos oss" in norwegian
+
+    client.force_login(nora.user)  # the same client: now Nora, still in Norwegian
+    assert "Velkomstbonus fordi du ble med via en venn" in client.get(reverse("portal:activity")).content.decode()
+
+
+def test_activity_filter_speaks_the_members_language(logged_in):
+    html = logged_in.get(reverse("portal:activity")).content.decode()
+    assert '<option value="clawback">Returns</option>' in html
+    assert '<option value="earn">Points from orders</option>' in html
+    assert "Clawed back" not in html
+
+
 def test_activity_filters_by_kind_and_ignores_unknown_kinds(logged_in, kari, mug):
     reward_redeem(member=kari, reward=mug)
     only_redeemed = logged_in.get(reverse("portal:activity"), {"kind": "redeem"}).content.decode()
@@ -142,6 +181,8 @@ def test_redeeming_with_one_confirmation_shows_the_voucher_and_debits_points(log
     assert response.redirect_chain[-1][0] == reverse("portal:voucher", args=[voucher.code])
     html = response.content.decode()
     assert voucher.code in html and "Show the code at the till." in html and "Ready to use" in html
+    assert "Done! Here is your voucher. You have 1,000 points left." in html
+    assert '<a href="/rewards/" aria-current="page">Rewards</a>' in html  # vouchers belong to the rewards tab
     kari.points.refresh_from_db()
     assert kari.points.balance == 1000
     assert Reward.objects.get(pk=mug.pk).stock == 1
