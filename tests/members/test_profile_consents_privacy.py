@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -93,6 +94,15 @@ def test_bad_profile_input_is_explained_and_changes_nothing(logged_in, kari, int
     assert message in response.content.decode()
     kari.user.refresh_from_db()
     assert kari.user.first_name == "Kari"
+
+
+def test_interests_are_a_group_of_labelled_checkboxes(logged_in, interests):
+    html = logged_in.get(reverse("portal:profile")).content.decode()
+    group = html[html.index("<fieldset") : html.index("</fieldset>")]
+    assert "<legend>Interests</legend>" in group
+    assert re.search(r'<label for="id_interests_0"><input type="checkbox" name="interests" value="\d+"', group)
+    assert "<label" not in html[html.rindex("<div", 0, html.index("<fieldset")) : html.index("<fieldset")]
+    assert '<label for="id_first_name">First name</label>' in html
 
 
 def test_inactive_interests_cannot_be_chosen(logged_in, interests):
