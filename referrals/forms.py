@@ -18,6 +18,9 @@ from referrals.services import code_lookup, referral_attach, referral_check
 
 
 class SignupForm(forms.Form):
+    # allauth adds email and password to this form; the friend's code comes last, as it is optional.
+    field_order = ["first_name", "email", "password1", "password2", "referral_code"]
+
     first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
     referral_code = forms.CharField(
         label=_("Who invited you? (optional)"),

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from loyalty.models import Programme
 from members.decorators import member_required
 from members.models import Member
 from referrals.attribution import attribution_code, attribution_remember
@@ -67,6 +68,8 @@ def invite(request: HttpRequest, member: Member) -> HttpResponse:
     context = {
         "member": member,
         "programme": programme,
+        "currency": Programme.load().currency,  # the minimum order is in the points programme's currency
+        "link_works": programme.is_active and code.is_active,
         "code": code,
         "link": link,
         "qr_svg": segno.make(link, error="m").svg_inline(scale=5, dark="#1d1d1f", title=link),

@@ -308,15 +308,56 @@ def test_more_rewards_than_the_monthly_limit_wait_for_review(kari, shop, program
 
 
 def test_the_invite_page_shows_link_qr_share_and_results_by_first_name(client, kari, referred, shop):
+    Member.objects.filter(pk=referred.friend_id).update(phone="+4792222222")
+    referred.friend.user.last_name = "Nordmann"
+    referred.friend.user.save()
     client.get(f"/r/{kari.referral_code.code}/")
     order_for_ola(shop, "O-2", "450.00")
     client.force_login(kari.user)
     html = client.get(reverse("portal:invite")).content.decode()
-    assert f"http://testserver/r/{kari.referral_code.code}/" in html
-    assert "<svg" in html and "sms:" in html and "mailto:" in html
+    link = f"http://testserver/r/{kari.referral_code.code}/"
+    assert f'value="{link}" data-testid="referral-link"' in html
+    assert f'data-copy="{link}"' in html and f'data-share="{link}"' in html  # copy, and Web Share where there is one
+    assert "sms:?&amp;body=" in html and "mailto:?subject=" in html  # the fallbacks
+    assert f"http%3A//testserver/r/{kari.referral_code.code}/" in html  # the link travels in SMS and email
+    assert "<svg" in html and "</svg>" in html
+    assert "first order of at least NOK300.00 and keeps it for 14 days" in html
+    assert "Your friend gets 200 points for joining." in html
     assert re.search(r"Clicked</dt><dd>1<", html) and re.search(r"Joined</dt><dd>1<", html)
     assert re.search(r"Qualified</dt><dd>1<", html)
-    assert "Ola" in html and "ola@example.com" not in html
+    friends = html[html.index('data-testid="friends"') :]
+    assert "Ola" in friends and "Nordmann" not in html and "ola@example.com" not in html and "92222222" not in html
+
+
+@pytest.mark.parametrize("case", ["programme off", "code disabled"])
+def test_the_invite_page_does_not_offer_a_link_that_would_not_work(client, kari, referred, programme_settings, case):
+    if case == "programme off":
+        programme_settings.is_active = False
+        programme_settings.save()
+    else:
+        ReferralCode.objects.filter(member=kari).update(is_active=False)
+    client.force_login(kari.user)
+    html = client.get(reverse("portal:invite")).content.decode()
+    assert 'data-testid="invite-paused"' in html
+    assert 'data-testid="referral-link"' not in html and "<svg" not in html and "sms:" not in html
+    assert re.search(r"Joined</dt><dd>1<", html)  # the results stay
+
+
+def test_the_landing_page_names_the_referrer_by_first_name_only(client, kari):
+    kari.user.last_name = "Nordmann"
+    kari.user.save()
+    html = client.get(f"/r/{kari.referral_code.code}/").content.decode()
+    assert "Kari invites you to the club" in html and "Nordmann" not in html and "+4791111111" not in html
+
+
+def test_sign_up_names_no_welcome_bonus_when_there_is_none(client, kari, programme_settings):
+    programme_settings.friend_bonus = 0
+    programme_settings.save()
+    client.get(f"/r/{kari.referral_code.code}/")
+    html = client.get(reverse("account_signup")).content.decode()
+    assert "Kari invited you to the club." in html and "welcome point" not in html
+    fields = re.findall(r'name="(first_name|email|password1|referral_code)"', html)
+    assert fields == ["first_name", "email", "password1", "referral_code"]  # the optional code comes last
 
 
 def test_staff_see_the_funnel_and_review_queue(admin_client, kari, referred, shop):
