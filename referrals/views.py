@@ -26,13 +26,16 @@ def landing(request: HttpRequest, code: str) -> HttpResponse:
     referral_code = code_lookup(code=code)
     if referral_code is None:
         return render(request, "referrals/unknown_code.html", {"code": code})
+    context = {"referrer": referral_code.member, "code": referral_code.code, "programme": programme}
+    response = render(request, "referrals/landing.html", context)
+    if request.user.is_authenticated:
+        # Already signed in: a member (often the referrer checking their own link), not a friend to win.
+        return response
     referral_click_record(
         code=referral_code,
         ip_address=request.META.get("REMOTE_ADDR"),
         user_agent=request.headers.get("User-Agent", ""),
     )
-    context = {"referrer": referral_code.member, "code": referral_code.code, "programme": programme}
-    response = render(request, "referrals/landing.html", context)
     attribution_remember(request=request, response=response, code=referral_code.code, days=programme.attribution_days)
     return response
 

@@ -343,6 +343,14 @@ def test_the_invite_page_does_not_offer_a_link_that_would_not_work(client, kari,
     assert re.search(r"Joined</dt><dd>1<", html)  # the results stay
 
 
+def test_a_member_opening_a_link_is_not_counted_as_a_friend_clicking(client, kari):
+    client.force_login(kari.user)  # Kari checks her own link
+    response = client.get(f"/r/{kari.referral_code.code}/")
+    assert "You are already a member" in response.content.decode()
+    assert not ReferralClick.objects.exists()
+    assert "klubb_ref" not in response.cookies and "referral_code" not in client.session
+
+
 def test_the_landing_page_names_the_referrer_by_first_name_only(client, kari):
     kari.user.last_name = "Nordmann"
     kari.user.save()
