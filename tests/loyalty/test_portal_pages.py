@@ -11,9 +11,9 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from loyalty.models import LedgerEntry, Reward, Voucher, VoucherStatus
+from loyalty.models import LedgerEntry, PointsLot, Reward, Voucher, VoucherStatus
 from loyalty.services import refund_record
-from loyalty.services.jobs import birthday_bonuses
+from loyalty.services.jobs import birthday_bonuses, points_expire
 from loyalty.services.ledger import points_adjust
 from loyalty.services.rewards import reward_redeem, voucher_cancel
 from loyalty.templatetags.klubb_format import money
@@ -119,6 +119,15 @@ def test_activity_names_birthday_and_referral_bonuses_in_the_members_language(cl
 
     client.force_login(nora.user)  # the same client: now Nora, still in Norwegian
     assert "Velkomstbonus fordi du ble med via en venn" in client.get(reverse("portal:activity")).content.decode()
+
+
+def test_activity_says_when_points_expired(logged_in, kari, programme):
+    PointsLot.objects.filter(member=kari).update(expires_at=timezone.now() - dt.timedelta(days=1))
+    points_expire()
+    html = logged_in.get(reverse("portal:activity"), {"kind": "expire"}).content.decode()
+    assert "Points expired" in html and "-1,500" in html and "Order 1001" not in html
+    logged_in.cookies["django_language"] = "nb"
+    assert "Poeng utløpt" in logged_in.get(reverse("portal:activity"), {"kind": "expire"}).content.decode()
 
 
 def test_activity_filter_speaks_the_members_language(logged_in):
