@@ -29,6 +29,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from loyalty import selectors
 from loyalty.errors import LoyaltyError
 from loyalty.forms import PointsAdjustForm
 from loyalty.models import (
@@ -50,6 +51,7 @@ from loyalty.models import (
     WebhookDelivery,
     WebhookEventType,
     WebhookSubscription,
+    WinbackOffer,
 )
 from loyalty.selectors import Standing, member_entries, member_standing
 from loyalty.services.ledger import points_adjust
@@ -660,23 +662,54 @@ class RewardAdmin(admin.ModelAdmin):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
+@admin.register(WinbackOffer)
+class WinbackOfferAdmin(admin.ModelAdmin):
+    """The win-back offer and how it worked: codes issued and used, and members who ordered again after it."""
+
+    list_display = ("name", "offer", "inactive_days", "valid_days", "is_active", "issued", "used", "came_back")
+    list_filter = ("is_active",)
+    search_fields = ("name", "offer")
+    fields = (
+        "name", "offer", "how_to_use", "inactive_days", "repeat_days", "valid_days", "is_active", "created_at",
+        "issued", "used", "came_back",
+    )  # fmt: skip
+    readonly_fields = ("created_at", "issued", "used", "came_back")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WinbackOffer]:
+        return selectors.winback_offers_with_results(super().get_queryset(request))
+
+    @admin.display(description=_("codes issued"), ordering="issued")
+    def issued(self, obj: WinbackOffer) -> int:
+        return obj.issued
+
+    @admin.display(description=_("codes used"), ordering="used")
+    def used(self, obj: WinbackOffer) -> int:
+        return obj.used
+
+    @admin.display(description=_("came back (ordered after the code)"), ordering="came_back")
+    def came_back(self, obj: WinbackOffer) -> int:
+        return obj.came_back
+
+
 @admin.register(Voucher)
 class VoucherAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Vouchers come from redemptions; staff may only cancel unused ones, which returns the points."""
 
-    list_display = ("code", "reward", "member", "points", "status", "created_at", "used_at", "used_by_shop")
-    list_select_related = ("reward", "member__user", "used_by_shop")
-    list_filter = ("status", "reward", "used_by_shop")
+    list_display = ("code", "title", "member", "points", "status", "created_at", "used_at", "used_by_shop")
+    list_select_related = ("reward", "winback_offer", "member__user", "used_by_shop")
+    list_filter = ("status", "reward", "winback_offer", "used_by_shop")
     search_fields = ("code", "member__user__email", "used_order_id")
     date_hierarchy = "created_at"
     actions = ("cancel_vouchers",)
     fields = (
         "code",
         "reward",
+        "winback_offer",
         "member",
         "points",
         "status",
         "created_at",
+        "expires_at",
         "redeem_entry",
         "used_at",
         "used_by_shop",
@@ -687,7 +720,11 @@ class VoucherAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Voucher]:
-        return super().get_queryset(request).select_related("reward", "member__user", "used_by_shop")
+        return super().get_queryset(request).select_related("reward", "winback_offer", "member__user", "used_by_shop")
+
+    @admin.display(description=_("gives"))
+    def title(self, obj: Voucher) -> str:
+        return obj.title
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(CANCEL_VOUCHER_PERMISSION)

@@ -415,9 +415,11 @@ VOUCHER_EXAMPLE = {
     "code": "K7QH3MZP9A",
     "valid": True,
     "status": "issued",
+    "kind": "reward",
     "reward_id": 3,
     "reward_name": "Free coffee",
     "how_to_use": "Show the code at the till.",
+    "expires_at": None,
     "member_id": "6f1c1f9e-3f4b-4c1e-9a58-2b7d0f1f7c11",
     "issued_at": "2026-11-20T14:03:00+01:00",
     "used_at": None,
@@ -431,8 +433,9 @@ class VoucherDetailView(APIView):
         operation_id="vouchers_retrieve",
         summary="Check a voucher",
         description=(
-            "Whether the voucher can still be used (`valid`), its status, the reward and the member. Codes are "
-            "case-insensitive; spaces and dashes are ignored."
+            "Whether the voucher can still be used (`valid`), its status, what it gives and the member. A voucher "
+            "is a reward the member paid for with points (`kind: reward`) or a personal win-back offer "
+            "(`kind: winback`, valid until `expires_at`). Codes are case-insensitive; spaces and dashes are ignored."
         ),
         responses={200: VoucherSerializer, 401: UNAUTHORIZED, 404: VOUCHER_NOT_FOUND},
         examples=[OpenApiExample("An unused voucher", value=VOUCHER_EXAMPLE, response_only=True)],
@@ -453,7 +456,7 @@ class VoucherRedeemView(APIView):
         description=(
             "Marks the voucher used on `order_id`. Idempotent: the same shop and order again answers 200 with "
             "the same body. A voucher used on another order answers 409 `voucher_already_used`; a cancelled one "
-            "409 `voucher_cancelled`."
+            "409 `voucher_cancelled`; an expired win-back code 409 `voucher_expired`."
         ),
         request=VoucherRedeemInputSerializer,
         responses={
@@ -462,7 +465,8 @@ class VoucherRedeemView(APIView):
             401: UNAUTHORIZED,
             404: VOUCHER_NOT_FOUND,
             409: _error(
-                "The voucher was used on another order (`voucher_already_used`) or cancelled (`voucher_cancelled`).",
+                "The voucher was used on another order (`voucher_already_used`), cancelled (`voucher_cancelled`) "
+                "or has expired (`voucher_expired`).",
                 "voucher_already_used",
                 "This voucher was already used on another order.",
                 "code",

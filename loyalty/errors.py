@@ -163,6 +163,13 @@ class VoucherCancelled(LoyaltyError):
     default_field = "code"
 
 
+class VoucherExpired(LoyaltyError):
+    code = "voucher_expired"
+    status = 409
+    default_message = _("This voucher has expired.")
+    default_field = "code"
+
+
 class VoucherNotCancellable(LoyaltyError):
     code = "voucher_not_cancellable"
     status = 409

@@ -502,6 +502,41 @@ class Reward(models.Model):
         return not (self.active_until is not None and when >= self.active_until)
 
 
+class WinbackOffer(models.Model):
+    """What a member who stopped shopping is offered: a single-use personal code, sent as a marketing message.
+
+    The win-back job uses the newest active offer. Each member gets at most one code per ``repeat_days``.
+    """
+
+    name = models.CharField(_("name"), max_length=100, help_text=_("For staff, e.g. 'Winter win-back 2026'."))
+    offer = models.CharField(
+        _("offer"),
+        max_length=200,
+        help_text=_("What the member gets, e.g. a discount on their next order."),
+    )
+    how_to_use = models.TextField(_("how to use"), blank=True)
+    inactive_days = models.PositiveIntegerField(
+        _("inactive for (days)"),
+        default=180,
+        validators=[MinValueValidator(1)],
+        help_text=_("Members with no order for this many days (since joining, if they never ordered) get the offer."),
+    )
+    repeat_days = models.PositiveIntegerField(
+        _("at most once per (days)"), default=365, validators=[MinValueValidator(1)]
+    )
+    valid_days = models.PositiveIntegerField(_("code valid for (days)"), default=30, validators=[MinValueValidator(1)])
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("win-back offer")
+        verbose_name_plural = _("win-back offers")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+
 class VoucherStatus(models.TextChoices):
     ISSUED = "issued", _("Issued")
     USED = "used", _("Used")
@@ -509,15 +544,32 @@ class VoucherStatus(models.TextChoices):
 
 
 class Voucher(models.Model):
-    """A redeemed reward: the code the member shows a shop. Paid for by ``redeem_entry``."""
+    """A code the member shows a shop: a redeemed reward (paid for by ``redeem_entry``) or a win-back offer
+    (free, personal, expiring)."""
 
     code = models.CharField(_("code"), max_length=VOUCHER_CODE_LENGTH, unique=True, editable=False)
-    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="vouchers", verbose_name=_("reward"))
+    reward = models.ForeignKey(
+        Reward, null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers", verbose_name=_("reward")
+    )
+    winback_offer = models.ForeignKey(
+        WinbackOffer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="vouchers",
+        verbose_name=_("win-back offer"),
+    )
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="vouchers", verbose_name=_("member"))
     points = models.PositiveIntegerField(_("points paid"), help_text=_("What the reward cost when redeemed."))
     redeem_entry = models.OneToOneField(
-        LedgerEntry, on_delete=models.PROTECT, related_name="voucher", verbose_name=_("redeem entry")
+        LedgerEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="voucher",
+        verbose_name=_("redeem entry"),
     )
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=VoucherStatus.choices, default=VoucherStatus.ISSUED, db_index=True
     )
@@ -556,7 +608,13 @@ class Voucher(models.Model):
             models.UniqueConstraint(
                 fields=["member", "request_key"], condition=~models.Q(request_key=""), name="voucher_request_key_unique"
             ),
-            models.CheckConstraint(condition=models.Q(points__gt=0), name="voucher_points_positive"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    reward__isnull=False, redeem_entry__isnull=False, points__gt=0, winback_offer__isnull=True
+                )
+                | models.Q(winback_offer__isnull=False, reward__isnull=True, redeem_entry__isnull=True, points=0),
+                name="voucher_paid_reward_or_winback",
+            ),
             models.CheckConstraint(
                 condition=~models.Q(status="used")
                 | (models.Q(used_at__isnull=False, used_by_shop__isnull=False) & ~models.Q(used_order_id="")),
@@ -572,8 +630,21 @@ class Voucher(models.Model):
         return str(self.code)
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
     def is_valid(self) -> bool:
-        return self.status == VoucherStatus.ISSUED
+        return self.status == VoucherStatus.ISSUED and not self.is_expired
+
+    @property
+    def title(self) -> str:
+        """What the code gives: the reward's name or the win-back offer."""
+        return self.reward.name if self.reward_id else self.winback_offer.offer
+
+    @property
+    def how_to_use(self) -> str:
+        return self.reward.how_to_use if self.reward_id else self.winback_offer.how_to_use
 
 
 # --- Outbound webhooks ------------------------------------------------------------------------------

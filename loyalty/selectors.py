@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -20,6 +20,7 @@ from loyalty.models import (
     Tier,
     Voucher,
     VoucherStatus,
+    WinbackOffer,
 )
 from loyalty.services.rewards import voucher_code_normalise
 from loyalty.services.tiers import tier_for_points, tier_points
@@ -246,3 +247,19 @@ def member_vouchers(*, member: Member, unused_only: bool = False) -> QuerySet[Vo
     if unused_only:
         vouchers = vouchers.filter(status=VoucherStatus.ISSUED)
     return vouchers.select_related("reward", "used_by_shop").order_by(unused_first, "-created_at", "-id")
+
+
+def winback_offers_with_results(queryset: QuerySet[WinbackOffer]) -> QuerySet[WinbackOffer]:
+    """Annotate each offer with ``issued``, ``used`` and ``came_back`` (codes whose member ordered after getting
+    it): three subqueries, whatever the number of offers or codes."""
+    codes = Voucher.objects.filter(winback_offer=OuterRef("pk")).order_by().values("winback_offer")
+    ordered_since = Order.objects.filter(member=OuterRef("member"), occurred_at__gt=OuterRef("created_at"))
+
+    def count(vouchers: QuerySet[Voucher]) -> Coalesce:
+        return Coalesce(Subquery(vouchers.annotate(n=Count("pk")).values("n")), 0)
+
+    return queryset.annotate(
+        issued=count(codes),
+        used=count(codes.filter(status=VoucherStatus.USED)),
+        came_back=count(codes.filter(Exists(ordered_since))),
+    )

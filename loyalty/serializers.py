@@ -245,9 +245,13 @@ class VoucherSerializer(serializers.Serializer):
     code = serializers.CharField()
     valid = serializers.BooleanField(help_text="True while the voucher can still be used.")
     status = serializers.ChoiceField(choices=["issued", "used", "cancelled"])
-    reward_id = serializers.IntegerField()
-    reward_name = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=["reward", "winback"], help_text="A reward paid with points, or a personal win-back offer."
+    )
+    reward_id = serializers.IntegerField(allow_null=True, help_text="Null for a win-back code.")
+    reward_name = serializers.CharField(help_text="What the voucher gives: the reward, or the win-back offer.")
     how_to_use = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="After this the code is not valid.")
     member_id = serializers.UUIDField()
     issued_at = serializers.DateTimeField()
     used_at = serializers.DateTimeField(allow_null=True)
@@ -261,9 +265,11 @@ class VoucherSerializer(serializers.Serializer):
             "code": voucher.code,
             "valid": voucher.is_valid,
             "status": voucher.status,
+            "kind": "reward" if voucher.reward_id else "winback",
             "reward_id": voucher.reward_id,
-            "reward_name": voucher.reward.name,
-            "how_to_use": voucher.reward.how_to_use,
+            "reward_name": voucher.title,
+            "how_to_use": voucher.how_to_use,
+            "expires_at": voucher.expires_at,
             "member_id": voucher.member.public_id,
             "issued_at": voucher.created_at,
             "used_at": voucher.used_at,

@@ -13,7 +13,7 @@ from typing import Any
 
 from celery import shared_task
 
-from loyalty.services import jobs
+from loyalty.services import jobs, winback
 from loyalty.services.webhooks import webhook_deliver, webhooks_due
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,11 @@ def expiry_warn_task() -> None:
 @shared_task(name="loyalty.tier_review", ignore_result=True)
 def tier_review_task() -> None:
     jobs.tier_review()
+
+
+@shared_task(name="loyalty.winback", ignore_result=True)
+def winback_task() -> None:
+    winback.winback_send()
 
 
 @shared_task(name="loyalty.birthday_bonuses", ignore_result=True)

@@ -306,6 +306,7 @@ CELERY_BEAT_SCHEDULE = {
     "referrals-reward-due": {"task": "referrals.reward_due", "schedule": 15 * 60.0},
     # The points engine's nightly jobs (Europe/Oslo time by default).
     "points-expire": {"task": "loyalty.points_expire", "schedule": crontab(hour=2, minute=0)},
+    "winback": {"task": "loyalty.winback", "schedule": crontab(hour=11, minute=0)},
     "expiry-warn": {"task": "loyalty.expiry_warn", "schedule": crontab(hour=10, minute=0)},
     "tier-review": {"task": "loyalty.tier_review", "schedule": crontab(hour=3, minute=0)},
     "birthday-bonuses": {"task": "loyalty.birthday_bonuses", "schedule": crontab(hour=8, minute=0)},

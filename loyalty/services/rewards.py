@@ -22,6 +22,7 @@ from loyalty.errors import (
     TierNotAllowed,
     VoucherAlreadyUsed,
     VoucherCancelled,
+    VoucherExpired,
     VoucherNotCancellable,
     VoucherNotFound,
 )
@@ -179,6 +180,8 @@ def voucher_use(*, shop: Shop, code: str, order_id: str) -> tuple[Voucher, bool]
             raise VoucherAlreadyUsed()
         if voucher.status == VoucherStatus.CANCELLED:
             raise VoucherCancelled()
+        if voucher.is_expired:
+            raise VoucherExpired()
         voucher.status = VoucherStatus.USED
         voucher.used_at = timezone.now()
         voucher.used_by_shop = shop
@@ -192,8 +195,10 @@ def voucher_cancel(*, voucher: Voucher, staff: Any) -> tuple[Voucher, bool]:
 
     Returns ``(voucher, cancelled)``; a voucher already cancelled is returned unchanged with
     ``cancelled=False`` (points come back exactly once). A used voucher raises
-    ``voucher_not_cancellable``.
+    ``voucher_not_cancellable``. A win-back code cost nothing: cancelling it only makes it unusable.
     """
+    if voucher.reward_id is None:
+        return _winback_code_cancel(voucher=voucher, staff=staff)
     with transaction.atomic():
         account = account_lock(member=voucher.member_id)
         reward = Reward.objects.select_for_update().get(pk=voucher.reward_id)
@@ -218,4 +223,18 @@ def voucher_cancel(*, voucher: Voucher, staff: Any) -> tuple[Voucher, bool]:
         voucher.cancelled_by = staff
         voucher.cancel_entry = entry
         voucher.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_entry"])
+        return voucher, True
+
+
+def _winback_code_cancel(*, voucher: Voucher, staff: Any) -> tuple[Voucher, bool]:
+    with transaction.atomic():
+        voucher = Voucher.objects.select_for_update().get(pk=voucher.pk)
+        if voucher.status == VoucherStatus.CANCELLED:
+            return voucher, False
+        if voucher.status != VoucherStatus.ISSUED:
+            raise VoucherNotCancellable()
+        voucher.status = VoucherStatus.CANCELLED
+        voucher.cancelled_at = timezone.now()
+        voucher.cancelled_by = staff
+        voucher.save(update_fields=["status", "cancelled_at", "cancelled_by"])
         return voucher, True

@@ -89,6 +89,9 @@ def populated(shop, tiers, programme, admin_user):
         member=Member.objects.get(user__email="kari@example.com"),
         reward=Reward.objects.create(name="Free coffee", points_cost=100),
     )
+    from loyalty.models import WinbackOffer
+
+    WinbackOffer.objects.create(name="Spring", offer="15 % off")
     return Member.objects.get(user__email="kari@example.com")
 
 
