@@ -249,7 +249,8 @@ SPECTACULAR_SETTINGS = {
         'Every error is JSON `{"code", "message", "field"}` with a stable `code`.'
         # --- Outbound webhooks
         "\n\n## Webhooks to your shop\n\n"
-        "Staff subscribe a shop's URL to events (`member.enrolled`, `points.changed`, `tier.changed`) in the "
+        "Staff subscribe a shop's URL to events (`member.enrolled`, `points.changed`, `tier.changed`, "
+        "`reward.redeemed`, `referral.rewarded`) in the "
         "admin. Events are club-wide: every subscription to a type receives it, whichever shop caused it. "
         'Each event is a `POST` with JSON `{"id", "type", "created_at", "data"}` and headers '
         "`X-Klubb-Event-Id` (the same on every retry: deduplicate by it), `X-Klubb-Event-Type`, "
