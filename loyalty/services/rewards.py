@@ -202,7 +202,7 @@ def voucher_cancel(*, voucher: Voucher, staff: Any) -> tuple[Voucher, bool]:
     with transaction.atomic():
         account = account_lock(member=voucher.member_id)
         reward = Reward.objects.select_for_update().get(pk=voucher.reward_id)
-        voucher = Voucher.objects.select_for_update().select_related("redeem_entry").get(pk=voucher.pk)
+        voucher = Voucher.objects.select_for_update(of=("self",)).select_related("redeem_entry").get(pk=voucher.pk)
         if voucher.status == VoucherStatus.CANCELLED:
             return voucher, False
         if voucher.status != VoucherStatus.ISSUED:
