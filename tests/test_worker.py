@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import kombu.pools
 import pytest
 import redis
 from django.conf import settings
@@ -46,9 +47,20 @@ def broker() -> Iterator[str]:
         task_always_eager=False,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
     )
+    _forget_connections()  # a pool made earlier in the run would still send to the old broker
     yield REDIS_URL
     app.conf.update(previous)
+    _forget_connections()
     client.flushdb()
+
+
+def _forget_connections() -> None:
+    """Drop the app's cached broker connections and producers, so the next send uses ``broker_url`` as it is now."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+    kombu.pools.reset()  # kombu keeps producer pools per broker URL too, bound to the connections just closed
 
 
 @pytest.fixture
