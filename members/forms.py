@@ -69,6 +69,18 @@ class ConsentForm(forms.Form):
         label=_("Yes, send me offers and news from the club by email."), required=False
     )
     sms_marketing = forms.BooleanField(label=_("Yes, send me offers and news from the club by SMS."), required=False)
+    notify_email = forms.BooleanField(label=_("Email me when my points, level or rewards change."), required=False)
+    notify_sms = forms.BooleanField(label=_("Send me an SMS when my points, level or rewards change."), required=False)
+
+    def __init__(self, *args: Any, member: Member, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.member = member
+
+    def clean_notify_sms(self) -> bool:
+        wanted = self.cleaned_data["notify_sms"]
+        if wanted and not self.member.phone:
+            raise forms.ValidationError(_("Add your mobile number to your profile first."))
+        return wanted
 
 
 class EraseForm(forms.Form):

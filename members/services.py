@@ -162,6 +162,31 @@ def consent_set(
         )
 
 
+def member_notifications_set(*, member: Member, email: bool, sms: bool) -> bool:
+    """Turn the club's notifications (points, level, rewards, expiry) on or off per channel; ``True`` if
+    anything changed. Switching a channel off cancels what still waits to be sent on it."""
+    changes = {
+        field: wanted
+        for field, wanted in (("notify_email", email), ("notify_sms", sms))
+        if getattr(member, field) != wanted
+    }
+    if not changes:
+        return False
+    with transaction.atomic():
+        Member.objects.filter(pk=member.pk).update(**changes)
+        for field, wanted in changes.items():
+            setattr(member, field, wanted)
+        off = [channel for channel, field in _NOTIFY_FIELDS.items() if field in changes and not changes[field]]
+        if off:
+            Message.objects.filter(member=member, channel__in=off, status=MessageStatus.QUEUED).exclude(
+                kind__in=messaging.MARKETING_KINDS
+            ).update(status=MessageStatus.CANCELLED, error="The member turned these messages off.")
+    return True
+
+
+_NOTIFY_FIELDS = {MessageChannel.EMAIL: "notify_email", MessageChannel.SMS: "notify_sms"}
+
+
 # --- Messages: the welcome, and the ways out of messages ----------------------------------------------------
 
 

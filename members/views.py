@@ -27,6 +27,7 @@ from members.services import (
     member_data_export,
     member_erase,
     member_language_set,
+    member_notifications_set,
     member_profile_update,
 )
 
@@ -52,7 +53,13 @@ def profile(request: HttpRequest, member: Member) -> HttpResponse:
 def consents(request: HttpRequest, member: Member) -> HttpResponse:
     form = ConsentForm(
         data=request.POST if request.method == "POST" else None,
-        initial={"email_marketing": member.email_marketing, "sms_marketing": member.sms_marketing},
+        member=member,
+        initial={
+            "email_marketing": member.email_marketing,
+            "sms_marketing": member.sms_marketing,
+            "notify_email": member.notify_email,
+            "notify_sms": member.notify_sms,
+        },
     )
     if request.method == "POST" and form.is_valid():
         changed = False
@@ -67,6 +74,10 @@ def consents(request: HttpRequest, member: Member) -> HttpResponse:
                 user_agent=request.headers.get("User-Agent", ""),
             )
             changed = changed or record is not None
+        notifications = member_notifications_set(
+            member=member, email=form.cleaned_data["notify_email"], sms=form.cleaned_data["notify_sms"]
+        )
+        changed = changed or notifications
         messages.success(request, _("Your choices are saved.") if changed else _("Nothing was changed."))
         return redirect("portal:consents")
     history = member.consent_records.all()[:20]

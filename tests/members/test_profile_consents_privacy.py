@@ -136,6 +136,40 @@ def test_consent_changes_are_recorded_with_time_source_and_wording(logged_in, ka
     assert list(ConsentRecord.objects.order_by("id").values_list("granted", flat=True)) == [True, False]
 
 
+def test_members_choose_which_club_notifications_they_get_and_queued_ones_stop(logged_in, kari):
+    from members.messaging import Outgoing, messages_queue
+    from members.models import Message, MessageKind, MessageStatus
+
+    page = logged_in.get(reverse("portal:consents")).content.decode()
+    assert re.search(r'name="notify_email"[^>]*checked', page)  # on by default
+    assert not re.search(r'name="notify_sms"[^>]*checked', page)
+    kari.refresh_from_db()
+    kari.notify_sms = True
+    kari.save(update_fields=["notify_sms"])
+    Message.objects.all().delete()
+    messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=kari.pk, key="later")])
+    assert set(Message.objects.values_list("channel", "status")) == {("email", "queued"), ("sms", "queued")}
+
+    logged_in.post(reverse("portal:consents"), {"notify_sms": "on"})  # email off, SMS stays on
+
+    kari.refresh_from_db()
+    assert (kari.notify_email, kari.notify_sms) == (False, True)
+    assert dict(Message.objects.values_list("channel", "status")) == {
+        "email": MessageStatus.CANCELLED,
+        "sms": MessageStatus.QUEUED,
+    }
+    assert ConsentRecord.objects.count() == 0  # notifications are a setting, not a marketing consent
+
+
+def test_sms_notifications_need_a_mobile_number_first(logged_in, kari):
+    kari.phone = ""
+    kari.save(update_fields=["phone"])
+    response = logged_in.post(reverse("portal:consents"), {"notify_email": "on", "notify_sms": "on"})
+    assert "Add your mobile number to your profile first." in response.content.decode()
+    kari.refresh_from_db()
+    assert (kari.notify_email, kari.notify_sms) == (True, False)
+
+
 def test_consent_records_cannot_be_altered(kari):
     record = consent_set(member=kari, channel="sms", granted=True, source="staff")
     record.granted = False
