@@ -384,7 +384,8 @@ class LedgerEntry(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["member", "-id"], name="entry_member_id_idx"),
-            models.Index(fields=["member", "effective_at"], name="entry_member_effective_idx"),
+            # Covers the tier window's sum (an index-only scan on PostgreSQL).
+            models.Index(fields=["member", "effective_at", "tier_points"], name="entry_member_window_idx"),
             models.Index(fields=["kind", "created_at"], name="entry_kind_created_idx"),
         ]
         constraints = [

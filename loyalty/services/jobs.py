@@ -44,19 +44,14 @@ class JobResult:
 
 
 def _member_batches(queryset: object, *, batch: int = BATCH) -> Iterator[list[int]]:
-    """Distinct member ids of ``queryset`` (which has ``member_id``) in ascending batches, keyset-paged."""
-    last = 0
-    while True:
-        ids = list(
-            queryset.filter(member_id__gt=last)  # type: ignore[attr-defined]
-            .order_by("member_id")
-            .values_list("member_id", flat=True)
-            .distinct()[:batch]
-        )
-        if not ids:
-            return
-        yield ids
-        last = ids[-1]
+    """The distinct member ids of ``queryset`` (which has ``member_id``), ascending, in batches.
+
+    Read once, with one index scan, and then cut: paging with ``member_id > last`` would walk the index
+    again for every batch. The ids are a snapshot; each batch re-reads its rows under lock.
+    """
+    ids = list(queryset.order_by("member_id").values_list("member_id", flat=True).distinct())  # type: ignore[attr-defined]
+    for start in range(0, len(ids), batch):
+        yield ids[start : start + batch]
 
 
 def _lock_accounts(member_ids: list[int]) -> dict[int, PointsAccount]:
@@ -67,13 +62,13 @@ def _lock_accounts(member_ids: list[int]) -> dict[int, PointsAccount]:
 def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobResult:
     """Expire every lot whose date has passed: one ``expire`` entry per member naming the lots it expires."""
     now = now or timezone.now()
-    due = PointsLot.objects.filter(remaining__gt=0, expires_at__lte=now)
+    due = PointsLot.objects.filter(remaining__gt=0, expires_at__lte=now).order_by()
     members = points = 0
     for member_ids in _member_batches(due, batch=batch):
         with transaction.atomic():
             accounts = _lock_accounts(member_ids)
             lots_by_member: dict[int, list[PointsLot]] = defaultdict(list)
-            for lot in due.filter(member_id__in=member_ids).only("id", "member_id", "remaining"):
+            for lot in due.filter(member_id__in=member_ids).order_by().only("id", "member_id", "remaining"):
                 lots_by_member[lot.member_id].append(lot)
             entries, touched = [], []
             for member_id, lots in lots_by_member.items():
@@ -117,7 +112,7 @@ def expiry_warn(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobRes
     soon = PointsLot.objects.filter(
         remaining__gt=0, warned_at__isnull=True, expires_at__gt=now,
         expires_at__lte=now + dt.timedelta(days=programme.expiry_warning_days),
-    )  # fmt: skip
+    ).order_by()  # fmt: skip
     members = points = 0
     for member_ids in _member_batches(soon, batch=batch):
         with transaction.atomic():
@@ -159,33 +154,31 @@ def tier_review(*, now: dt.datetime | None = None, batch: int = BATCH) -> list[T
 
     Upgrades at once. A member below their tier is moved down one level only after being below it for the
     grace period, and never within the grace period after moving up.
+
+    Most members stay where they are, so each batch is first decided from a plain read; only the accounts
+    that would change are then locked and decided again from fresh figures (an order may have come in
+    between and moved them already).
     """
     programme = Programme.load()
     now = now or timezone.now()
     tiers = list(Tier.objects.order_by("threshold"))
     if not tiers:
         return []
-    grace = dt.timedelta(days=programme.tier_grace_days)
-    start = tier_window_start(programme=programme, now=now)
+    review = _TierReview(
+        tiers=tiers,
+        now=now,
+        grace=dt.timedelta(days=programme.tier_grace_days),
+        start=tier_window_start(programme=programme, now=now),
+    )
     changes: list[TierChange] = []
     for member_ids in _member_batches(PointsAccount.objects.all(), batch=batch):
+        unlocked = PointsAccount.objects.filter(member_id__in=member_ids).only("tier", "tier_since", "below_tier_since")
+        would_change, _ = review.decide(list(unlocked))
+        if not would_change:
+            continue
         with transaction.atomic():
-            accounts = _lock_accounts(member_ids)
-            window = LedgerEntry.objects.filter(member_id__in=member_ids)
-            if start is not None:
-                window = window.filter(effective_at__gte=start)
-            totals = window.order_by().values("member_id").annotate(total=Sum("tier_points"))
-            earned = dict(totals.values_list("member_id", "total"))
-            touched, batch_changes = [], []
-            for member_id, account in accounts.items():
-                below_before = account.below_tier_since
-                change = _tier_decide(
-                    account=account, points=earned.get(member_id) or 0, tiers=tiers, now=now, grace=grace
-                )
-                if change is not None:
-                    batch_changes.append(change)
-                if change is not None or account.below_tier_since != below_before:
-                    touched.append(account)
+            accounts = _lock_accounts([account.member_id for account in would_change])
+            touched, batch_changes = review.decide(list(accounts.values()))
             PointsAccount.objects.bulk_update(touched, ["tier", "tier_since", "below_tier_since"])
             _publish_tier_changes(batch_changes)
             for up, kind in ((True, MessageKind.TIER_UP), (False, MessageKind.TIER_DOWN)):
@@ -197,6 +190,35 @@ def tier_review(*, now: dt.datetime | None = None, batch: int = BATCH) -> list[T
                 )
             changes.extend(batch_changes)
     return changes
+
+
+@dataclass(frozen=True)
+class _TierReview:
+    tiers: list[Tier]
+    now: dt.datetime
+    grace: dt.timedelta
+    start: dt.datetime | None
+
+    def decide(self, accounts: list[PointsAccount]) -> tuple[list[PointsAccount], list[TierChange]]:
+        """Apply the rules to ``accounts`` in memory: the accounts that changed, and the tier moves among them."""
+        window = LedgerEntry.objects.filter(member_id__in=[account.member_id for account in accounts])
+        if self.start is not None:
+            window = window.filter(effective_at__gte=self.start)
+        points = dict(window.order_by().values("member_id").annotate(total=Sum("tier_points")).values_list(
+            "member_id", "total"
+        ))  # fmt: skip
+        touched, changes = [], []
+        for account in accounts:
+            below_before = account.below_tier_since
+            change = _tier_decide(
+                account=account, points=points.get(account.member_id) or 0, tiers=self.tiers, now=self.now,
+                grace=self.grace,
+            )  # fmt: skip
+            if change is not None:
+                changes.append(change)
+            if change is not None or account.below_tier_since != below_before:
+                touched.append(account)
+        return touched, changes
 
 
 def _tier_decide(

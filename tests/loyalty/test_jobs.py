@@ -159,6 +159,25 @@ def test_tier_review_moves_down_one_level_after_the_grace_period(gold_member):
     assert tier(gold_member) == "Bronze"
 
 
+def test_an_order_between_the_reviews_read_and_its_lock_keeps_the_member_on_their_tier(gold_member, shop, monkeypatch):
+    from loyalty.services import jobs
+
+    out_of_window = T0 + dt.timedelta(days=400)
+    with time_machine.travel(out_of_window, tick=False):
+        tier_review()  # below Gold from now on
+    lock = jobs._lock_accounts
+
+    def order_arrives_then_lock(member_ids: list[int]) -> dict:
+        make_order(shop, order_id="2", amount="6000.00", external_id="cust-1")  # back above Gold
+        return lock(member_ids)
+
+    monkeypatch.setattr(jobs, "_lock_accounts", order_arrives_then_lock)
+    with time_machine.travel(out_of_window + dt.timedelta(days=31), tick=False):
+        assert tier_review() == []  # the plain read saw 0 points; under the lock it counts the new order
+    assert tier(gold_member) == "Gold"
+    assert PointsAccount.objects.get(member=gold_member).below_tier_since is None
+
+
 def test_tier_review_never_moves_down_soon_after_moving_up(shop, tiers, programme):
     programme.tier_window_months, programme.tier_grace_days = 1, 30
     programme.save()
