@@ -246,7 +246,8 @@ def member_vouchers(*, member: Member, unused_only: bool = False) -> QuerySet[Vo
     vouchers = Voucher.objects.filter(member=member)
     if unused_only:
         vouchers = vouchers.filter(status=VoucherStatus.ISSUED)
-    return vouchers.select_related("reward", "used_by_shop").order_by(unused_first, "-created_at", "-id")
+    vouchers = vouchers.select_related("reward", "winback_offer", "used_by_shop")
+    return vouchers.order_by(unused_first, "-created_at", "-id")
 
 
 def winback_offers_with_results(queryset: QuerySet[WinbackOffer]) -> QuerySet[WinbackOffer]:

@@ -176,7 +176,7 @@ def _friend_bonus_pay(*, referral: Referral, programme: ReferralProgramme) -> No
         member=referral.friend,
         points=programme.friend_bonus,
         reason="Welcome bonus for joining through a friend",
-        detail={"referral_id": referral.pk},
+        detail={"source": "referral_welcome", "referral_id": referral.pk},
     )
     referral.save(update_fields=["friend_bonus_entry"])
 
@@ -299,8 +299,9 @@ def referral_reward(*, referral_id: int) -> Referral:
         referral.referrer_entry = points_bonus(
             member=referral.referrer,
             points=programme.referrer_reward,
-            reason=f"Referral reward: {referral.friend.user.first_name or 'a friend'} joined",
-            detail={"referral_id": referral.pk},
+            # No name of the friend: the referrer's ledger outlives the friend's right to be forgotten.
+            reason="Referral reward: a friend became a customer",
+            detail={"source": "referral_reward", "referral_id": referral.pk},
         )
         referral.status = ReferralStatus.REWARDED
         referral.rewarded_at = now

@@ -278,7 +278,7 @@ def birthday_bonuses(*, today: dt.date | None = None, batch: int = BATCH) -> Job
                         LedgerEntry(
                             member_id=member_id, kind=EntryKind.BONUS, points=programme.birthday_bonus,
                             balance_after=account.balance, effective_at=now, created_at=now,
-                            reason="Birthday bonus", detail={"birthday_year": today.year},
+                            reason="Birthday bonus", detail={"source": "birthday", "birthday_year": today.year},
                         )
                     )  # fmt: skip
                 LedgerEntry.objects.bulk_create(entries)

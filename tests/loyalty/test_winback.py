@@ -155,3 +155,18 @@ def test_the_job_makes_the_same_number_of_queries_for_5_or_50_members(offer):
         return len(queries)
 
     assert queries_for(5, T0) == queries_for(50, T0 + dt.timedelta(days=200))
+
+
+def test_the_vouchers_page_makes_the_same_number_of_queries_for_1_or_5_win_back_codes(client, offer):
+    member = MemberFactory()
+    client.force_login(member.user)
+
+    def page_queries(codes: int) -> int:
+        for n in range(Voucher.objects.filter(member=member).count(), codes):
+            Voucher.objects.create(code=f"WB{n:06d}", member=member, points=0, winback_offer=offer)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(reverse("portal:vouchers"))
+        assert page.content.decode().count("15 % off your next order") >= codes
+        return len(queries)
+
+    assert page_queries(1) == page_queries(5)

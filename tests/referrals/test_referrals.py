@@ -216,7 +216,9 @@ def test_the_referrer_is_paid_once_after_the_return_window(kari, referred, shop)
     referred.refresh_from_db()
     assert referred.status == ReferralStatus.REWARDED
     assert balance(kari) == kari_before + 500
-    assert LedgerEntry.objects.filter(member=kari, kind=EntryKind.BONUS).count() == 1
+    reward = LedgerEntry.objects.get(member=kari, kind=EntryKind.BONUS)
+    assert reward.detail == {"source": "referral_reward", "referral_id": referred.pk}
+    assert referred.friend.user.first_name not in reward.reason  # the ledger outlives the friend's erasure
 
 
 @pytest.mark.parametrize(("refunded", "reason"), [("450.00", "returned"), ("200.00", "below the minimum")])
