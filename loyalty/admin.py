@@ -28,6 +28,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
 
 from loyalty import selectors
 from loyalty.errors import LoyaltyError
@@ -343,7 +344,7 @@ class ProgrammeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(TranslationAdmin):
     list_display = ("name", "threshold", "multiplier", "swatch")
     search_fields = ("name",)
     ordering = ("threshold",)
@@ -635,7 +636,7 @@ CANCEL_VOUCHER_PERMISSION = "loyalty.change_voucher"
 
 
 @admin.register(Reward)
-class RewardAdmin(admin.ModelAdmin):
+class RewardAdmin(TranslationAdmin):
     list_display = ("name", "points_cost", "stock", "limit_per_member", "active_from", "active_until", "is_active")
     list_filter = ("is_active", "allowed_tiers", "active_from", "active_until")
     search_fields = ("name", "description")
@@ -663,7 +664,7 @@ class RewardAdmin(admin.ModelAdmin):
 
 
 @admin.register(WinbackOffer)
-class WinbackOfferAdmin(admin.ModelAdmin):
+class WinbackOfferAdmin(TranslationAdmin):
     """The win-back offer and how it worked: codes issued and used, and members who ordered again after it."""
 
     list_display = ("name", "offer", "inactive_days", "valid_days", "is_active", "issued", "used", "came_back")

@@ -19,6 +19,7 @@ from django.template import TemplateSyntaxError
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
 
 from members.messaging import KIND_VARIABLES, message_preview, messages_retry, template_check
 from members.models import (
@@ -81,7 +82,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Interest)
-class InterestAdmin(admin.ModelAdmin):
+class InterestAdmin(TranslationAdmin):
     list_display = ("name", "slug", "is_active", "sort_order")
     list_editable = ("is_active", "sort_order")
     prepopulated_fields = {"slug": ("name",)}

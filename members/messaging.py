@@ -43,6 +43,7 @@ from django.db.models import F
 from django.template import Context, Template, TemplateSyntaxError
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
 from members import message_defaults
@@ -104,6 +105,12 @@ class Outgoing:
     member_id: int
     key: str
     context: dict[str, Any] = field(default_factory=dict)
+
+
+def in_member_language(instance: object, attribute: str, kind: type = str) -> Any:
+    """A text staff wrote per language (a tier's name, a reward's how-to), read only when the message is
+    rendered, in the member's language: django-modeltranslation reads the active language's field."""
+    return lazy(lambda: getattr(instance, attribute), kind)()
 
 
 # --- Templates --------------------------------------------------------------------------------------------

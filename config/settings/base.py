@@ -25,6 +25,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    "modeltranslation",  # staff write tier, reward and offer texts per language; before the admin
     "members.apps.KlubbAdminConfig",  # Django's admin, open to staff only with two-factor authentication
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -118,6 +119,10 @@ LANGUAGES = [
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Oslo")
 USE_I18N = True
+# Texts staff write (tier names and benefits, rewards, win-back offers, interests) have one field per
+# language (name_en, name_nb, ...); a member sees their language, or English where it is left empty.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 # Group thousands as the member's language does ("1 250" in Norwegian, "1,250" in English).
 USE_THOUSAND_SEPARATOR = True
 USE_TZ = True

@@ -38,7 +38,7 @@ from loyalty.models import (
 )
 from loyalty.services.ledger import account_lock, ledger_append
 from loyalty.services.webhooks import events_publish
-from members.messaging import Outgoing, messages_queue
+from members.messaging import Outgoing, in_member_language, messages_queue
 from members.models import Member, MessageKind
 
 _CODE_ATTEMPTS = 5
@@ -128,7 +128,11 @@ def reward_redeem(*, member: Member, reward: Reward, request_key: str = "") -> V
                 Outgoing(
                     member_id=account.member_id,
                     key=str(voucher.pk),
-                    context={"reward": reward.name, "code": voucher.code, "how_to_use": reward.how_to_use},
+                    context={
+                        "reward": in_member_language(reward, "name"),
+                        "code": voucher.code,
+                        "how_to_use": in_member_language(reward, "how_to_use"),
+                    },
                 )
             ],
         )

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from loyalty.models import LedgerEntry, PointsAccount, Programme, Tier, WebhookEventType
 from loyalty.services.webhooks import events_publish  # Outbound webhooks
-from members.messaging import Outgoing, messages_queue
+from members.messaging import Outgoing, in_member_language, messages_queue
 from members.models import MessageKind
 
 
@@ -74,5 +74,8 @@ def tier_message(*, member_id: int, tier: Tier, since: dt.datetime) -> Outgoing:
     return Outgoing(
         member_id=member_id,
         key=f"{member_id}:{tier.pk}:{since.isoformat()}",
-        context={"tier": tier.name, "benefits": tier.benefit_list},
+        context={
+            "tier": in_member_language(tier, "name"),
+            "benefits": in_member_language(tier, "benefit_list", list),
+        },
     )

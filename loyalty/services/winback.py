@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from loyalty.models import Order, Voucher, WinbackOffer
 from loyalty.services.rewards import voucher_code_generate
-from members.messaging import Outgoing, messages_queue
+from members.messaging import Outgoing, in_member_language, messages_queue
 from members.models import Member, MessageKind
 
 BATCH = settings.KLUBB_JOB_BATCH
@@ -93,7 +93,11 @@ def _batch_issue(*, offer: WinbackOffer, member_ids: list[int], now: dt.datetime
                         Outgoing(
                             member_id=voucher.member_id,
                             key=voucher.code,
-                            context={"offer": offer.offer, "code": voucher.code, "valid_until": valid_until},
+                            context={
+                                "offer": in_member_language(offer, "offer"),
+                                "code": voucher.code,
+                                "valid_until": valid_until,
+                            },
                         )
                         for voucher in vouchers
                     ],

@@ -29,33 +29,82 @@ STAFF_EMAIL, STAFF_PASSWORD = "admin@klubb.test", "klubb-demo-admin"
 # Staff need two-factor authentication; the demo staff account's authenticator secret is published too.
 # Add it to an authenticator app, or print the current code with `manage.py demo_totp`.
 STAFF_TOTP_SECRET = "KLUBBDEMOTOTPSECRETKLUBBDEMO2345"
+# Texts staff write in the admin, once per language (django-modeltranslation's name_en, name_nb, ...).
 DEMO_INTERESTS = [
-    ("running", "Running"),
-    ("skiing", "Skiing"),
-    ("hiking", "Hiking"),
-    ("tennis", "Tennis"),
-    ("golf", "Golf"),
+    ("running", {"en": "Running", "nb": "Løping", "da": "Løb", "sv": "Löpning"}),
+    ("skiing", {"en": "Skiing", "nb": "Ski", "da": "Skiløb", "sv": "Skidåkning"}),
+    ("hiking", {"en": "Hiking", "nb": "Fjelltur", "da": "Vandring", "sv": "Vandring"}),
+    ("tennis", {"en": "Tennis", "nb": "Tennis", "da": "Tennis", "sv": "Tennis"}),
+    ("golf", {"en": "Golf", "nb": "Golf", "da": "Golf", "sv": "Golf"}),
 ]
 DEMO_REWARDS = [
-    # name, points cost, stock, description, how to use
-    (
-        "100 kr gift card",
-        1000,
-        None,
-        "100 kr off your next order.",
-        "Type the code at checkout, or show it at the till.",
-    ),
-    ("Free shipping", 300, None, "Free delivery on one order.", "Type the code at checkout."),
-    ("Running socks", 1500, 50, "A pair of Nordlys running socks.", "Show the code at the till or add it to an order."),
-]
+    # points cost, stock, then name, description and how to use, per language
+    (1000, None, {
+        "name": {"en": "100 kr gift card", "nb": "Gavekort på 100 kr", "da": "Gavekort på 100 kr",
+                 "sv": "Presentkort på 100 kr"},
+        "description": {"en": "100 kr off your next order.", "nb": "100 kr i rabatt på neste ordre.",
+                        "da": "100 kr i rabat på din næste ordre.", "sv": "100 kr rabatt på din nästa order."},
+        "how_to_use": {"en": "Type the code at checkout, or show it at the till.",
+                       "nb": "Skriv inn koden i kassen, eller vis den i butikken.",
+                       "da": "Indtast koden ved kassen, eller vis den i butikken.",
+                       "sv": "Skriv in koden i kassan, eller visa den i butiken."},
+    }),
+    (300, None, {
+        "name": {"en": "Free shipping", "nb": "Gratis frakt", "da": "Gratis fragt", "sv": "Fri frakt"},
+        "description": {"en": "Free delivery on one order.", "nb": "Gratis levering på én ordre.",
+                        "da": "Gratis levering på én ordre.", "sv": "Fri leverans på en order."},
+        "how_to_use": {"en": "Type the code at checkout.", "nb": "Skriv inn koden i kassen.",
+                       "da": "Indtast koden ved kassen.", "sv": "Skriv in koden i kassan."},
+    }),
+    (1500, 50, {
+        "name": {"en": "Running socks", "nb": "Løpesokker", "da": "Løbesokker", "sv": "Löparstrumpor"},
+        "description": {"en": "A pair of Nordlys running socks.", "nb": "Et par løpesokker fra Nordlys.",
+                        "da": "Et par løbesokker fra Nordlys.", "sv": "Ett par löparstrumpor från Nordlys."},
+        "how_to_use": {"en": "Show the code at the till or add it to an order.",
+                       "nb": "Vis koden i butikken eller legg den til en ordre.",
+                       "da": "Vis koden i butikken eller tilføj den til en ordre.",
+                       "sv": "Visa koden i butiken eller lägg till den i en order."},
+    }),
+]  # fmt: skip
 MEMBER_PASSWORD = "klubb-demo"
 
 TIERS = [
-    ("Bronze", 0, "1.00", "#9a5b2e", "Member prices on selected products\nBirthday surprise"),
-    ("Silver", 2000, "1.25", "#6e7781", "25% extra points on every order\nFree returns"),
-    ("Gold", 5000, "1.50", "#a67c00", "50% extra points on every order\nFree shipping\nEarly access to sales"),
-    ("Platinum", 15000, "2.00", "#3b3f4a", "Double points on every order\nFree shipping\nPersonal shopper"),
-]
+    # threshold, multiplier, colour, then name and benefits (one per line) per language
+    (0, "1.00", "#9a5b2e", {
+        "name": {"en": "Bronze", "nb": "Bronse", "da": "Bronze", "sv": "Brons"},
+        "benefits": {"en": "Member prices on selected products\nBirthday surprise",
+                     "nb": "Medlemspriser på utvalgte varer\nBursdagsoverraskelse",
+                     "da": "Medlemspriser på udvalgte varer\nFødselsdagsoverraskelse",
+                     "sv": "Medlemspriser på utvalda varor\nFödelsedagsöverraskning"},
+    }),
+    (2000, "1.25", "#6e7781", {
+        "name": {"en": "Silver", "nb": "Sølv", "da": "Sølv", "sv": "Silver"},
+        "benefits": {"en": "25 per cent extra points on every order\nFree returns",
+                     "nb": "25 prosent ekstra poeng på hver ordre\nGratis retur",
+                     "da": "25 procent ekstra point på hver ordre\nGratis returnering",
+                     "sv": "25 procent extra poäng på varje order\nFri retur"},
+    }),
+    (5000, "1.50", "#a67c00", {
+        "name": {"en": "Gold", "nb": "Gull", "da": "Guld", "sv": "Guld"},
+        "benefits": {"en": "50 per cent extra points on every order\nFree shipping\nEarly access to sales",
+                     "nb": "50 prosent ekstra poeng på hver ordre\nGratis frakt\nFørst ut på salg",
+                     "da": "50 procent ekstra point på hver ordre\nGratis fragt\nFørst til udsalg",
+                     "sv": "50 procent extra poäng på varje order\nFri frakt\nFörst till reor"},
+    }),
+    (15000, "2.00", "#3b3f4a", {
+        "name": {"en": "Platinum", "nb": "Platina", "da": "Platin", "sv": "Platina"},
+        "benefits": {"en": "Double points on every order\nFree shipping\nPersonal shopper",
+                     "nb": "Dobbelt poeng på hver ordre\nGratis frakt\nPersonlig shopper",
+                     "da": "Dobbelt point på hver ordre\nGratis fragt\nPersonlig shopper",
+                     "sv": "Dubbla poäng på varje order\nFri frakt\nPersonlig shoppare"},
+    }),
+]  # fmt: skip
+
+
+def per_language(texts: dict[str, dict[str, str]]) -> dict[str, str]:
+    """``{"name": {"en": ..., "nb": ...}}`` as model fields: ``{"name_en": ..., "name_nb": ...}``."""
+    return {f"{field}_{lang}": text for field, by_language in texts.items() for lang, text in by_language.items()}
+
 
 # (email, first name, last name, language, [(order id, amount, days ago)])
 MEMBERS = [
@@ -85,15 +134,10 @@ class Command(BaseCommand):
             if programme.name == "Klubb":
                 programme.name = "Nordlys Klubb"
                 programme.save()
-            for name, threshold, multiplier, colour, benefits in TIERS:
+            for threshold, multiplier, colour, texts in TIERS:
                 Tier.objects.get_or_create(
-                    name=name,
-                    defaults={
-                        "threshold": threshold,
-                        "multiplier": Decimal(multiplier),
-                        "colour": colour,
-                        "benefits": benefits,
-                    },
+                    threshold=threshold,
+                    defaults={"multiplier": Decimal(multiplier), "colour": colour, **per_language(texts)},
                 )
             shop, _ = Shop.objects.get_or_create(
                 slug="nordlys-sport",
@@ -116,17 +160,13 @@ class Command(BaseCommand):
             )
             if not Authenticator.objects.filter(user=staff, type=Authenticator.Type.TOTP).exists():
                 TOTP.activate(staff, STAFF_TOTP_SECRET)
-            for order, (slug, name) in enumerate(DEMO_INTERESTS):
-                Interest.objects.get_or_create(slug=slug, defaults={"name": name, "sort_order": order})
-            for name, cost, stock, description, how_to_use in DEMO_REWARDS:
+            for order, (slug, names) in enumerate(DEMO_INTERESTS):
+                names = per_language({"name": names})
+                Interest.objects.get_or_create(slug=slug, defaults={"sort_order": order, **names})
+            for cost, stock, texts in DEMO_REWARDS:
                 Reward.objects.get_or_create(
-                    name=name,
-                    defaults={
-                        "points_cost": cost,
-                        "stock": stock,
-                        "description": description,
-                        "how_to_use": how_to_use,
-                    },
+                    name_en=texts["name"]["en"],
+                    defaults={"points_cost": cost, "stock": stock, **per_language(texts)},
                 )
         now = timezone.now()
         for email, first, last, language, orders in MEMBERS:
