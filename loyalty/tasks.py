@@ -13,6 +13,7 @@ from typing import Any
 
 from celery import shared_task
 
+from config.celery import RETRY_TRANSIENT
 from loyalty.services import jobs, winback
 from loyalty.services.webhooks import webhook_deliver, webhooks_due
 
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 # --- Outbound webhooks ------------------------------------------------------------------------------
 
 
-@shared_task(bind=True, name="loyalty.deliver_webhook", ignore_result=True)
+@shared_task(bind=True, name="loyalty.deliver_webhook", ignore_result=True, **RETRY_TRANSIENT)
 def deliver_webhook(self: Any, delivery_id: int) -> str:
     """Send one attempt of a webhook delivery; on failure, schedule the next one (not in eager mode)."""
     outcome = webhook_deliver(delivery_id=delivery_id)
@@ -34,7 +35,7 @@ def deliver_webhook(self: Any, delivery_id: int) -> str:
     return outcome.status
 
 
-@shared_task(name="loyalty.webhooks_retry_due", ignore_result=True)
+@shared_task(name="loyalty.webhooks_retry_due", ignore_result=True, **RETRY_TRANSIENT)
 def webhooks_retry_due() -> int:
     """Beat: re-enqueue pending deliveries whose next attempt is due (retries, lost or crashed tasks)."""
     ids = webhooks_due()
@@ -46,26 +47,26 @@ def webhooks_retry_due() -> int:
 # --- Scheduled jobs (beat schedule in settings; also management commands) ---------------------------------
 
 
-@shared_task(name="loyalty.points_expire", ignore_result=True)
+@shared_task(name="loyalty.points_expire", ignore_result=True, **RETRY_TRANSIENT)
 def points_expire_task() -> None:
     jobs.points_expire()
 
 
-@shared_task(name="loyalty.expiry_warn", ignore_result=True)
+@shared_task(name="loyalty.expiry_warn", ignore_result=True, **RETRY_TRANSIENT)
 def expiry_warn_task() -> None:
     jobs.expiry_warn()
 
 
-@shared_task(name="loyalty.tier_review", ignore_result=True)
+@shared_task(name="loyalty.tier_review", ignore_result=True, **RETRY_TRANSIENT)
 def tier_review_task() -> None:
     jobs.tier_review()
 
 
-@shared_task(name="loyalty.winback", ignore_result=True)
+@shared_task(name="loyalty.winback", ignore_result=True, **RETRY_TRANSIENT)
 def winback_task() -> None:
     winback.winback_send()
 
 
-@shared_task(name="loyalty.birthday_bonuses", ignore_result=True)
+@shared_task(name="loyalty.birthday_bonuses", ignore_result=True, **RETRY_TRANSIENT)
 def birthday_bonuses_task() -> None:
     jobs.birthday_bonuses()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from config.celery import RETRY_TRANSIENT
 from members.messaging import messages_send_due
 
 
-@shared_task(name="members.send_due_messages", ignore_result=True)
+@shared_task(name="members.send_due_messages", ignore_result=True, **RETRY_TRANSIENT)
 def send_due_messages() -> dict[str, int]:
     """Send every message that is due (after each commit that queued some, and every minute on beat).
 

@@ -175,3 +175,20 @@ def test_an_order_reaches_the_shops_webhook_through_a_real_worker(start_worker, 
     request, _response = httpserver.log[0]
     assert request.headers["X-Klubb-Signature"].startswith("t=")
     assert b'"points":250' in request.data
+
+
+def test_a_new_members_welcome_email_is_sent_by_a_real_worker(start_worker, programme, tiers):
+    from members.messaging import message_templates_install
+    from members.models import Message, MessageStatus
+    from members.services import member_enrol
+
+    message_templates_install()  # a transactional test before this one flushed the migration's templates
+    start_worker()
+    member_enrol(email="ny@example.com", first_name="Nora", language="nb")  # queues, then enqueues the send on commit
+
+    welcome = Message.objects.get(kind="welcome")
+    assert welcome.status == MessageStatus.QUEUED  # this process only queued it
+    wait_for(lambda: Message.objects.get(pk=welcome.pk).status == MessageStatus.SENT, timeout=30, what="the email")
+    welcome.refresh_from_db()
+    assert (welcome.channel, welcome.to, welcome.attempts) == ("email", "ny@example.com", 1)
+    assert welcome.sent_at is not None and "Nora" in welcome.body

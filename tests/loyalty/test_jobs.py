@@ -232,3 +232,34 @@ def test_the_jobs_run_as_management_commands(gold_member):
         call_command(command, stdout=out)
         assert out.getvalue().startswith(command)
     assert Programme.load().pk == 1
+
+
+def test_a_job_met_by_a_passing_database_fault_runs_again(monkeypatch, programme):
+    from django.db import OperationalError
+
+    from loyalty import tasks
+
+    runs = []
+
+    def flaky(**kwargs):
+        runs.append(kwargs)
+        if len(runs) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return JobResult()
+
+    monkeypatch.setattr(tasks.jobs, "points_expire", flaky)
+    tasks.points_expire_task.apply(throw=False)  # as a worker runs it: the retry runs it again
+    assert len(runs) == 2
+
+
+def test_every_task_of_the_project_retries_passing_faults():
+    from django.db import InterfaceError, OperationalError
+
+    from config.celery import app
+
+    app.loader.import_default_modules()  # every app's tasks module, as a worker loads them
+    ours = {name: task for name, task in app.tasks.items() if name.split(".")[0] in {"loyalty", "members", "referrals"}}
+    assert len(ours) >= 9
+    for name, task in ours.items():
+        assert {OperationalError, InterfaceError} <= set(task.autoretry_for), name
+        assert task.acks_late, name  # and a task lost with its worker is handed out again
