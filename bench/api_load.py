@@ -1,0 +1,321 @@
+"""Benchmark of the shop API under load: order ingest, one hot member, a bare endpoint and pgbench, side by side.
+
+Builds its own PostgreSQL database (default ``klubb_bench_api``; dropped and created again) with a shop, an
+API key, the tiers and ``--members`` known members, serves Klubb under gunicorn with the production
+settings (plus one bare endpoint, ``bench/urls.py``), and drives it with wrk from this machine:
+
+1. ``bare``: ``POST /bench/bare/``, DRF parsing the same order JSON, then one INSERT and one UPDATE in a
+   transaction: what any endpoint of this stack costs at the least.
+2. ``orders``: ``POST /api/v1/orders/`` with realistic orders (3 items; a known member, or a new one 1 time in
+   10): authentication, idempotency key, member lookup or enrolment, the ledger entry and balance under a row
+   lock, the points lot, the tier, the outbox event and the message, the tasks queued to Redis after commit.
+3. ``hot member``: the same orders for one single member: every request waits for the same balance row.
+4. ``pgbench``: TPC-B on its own database of the same server, the same number of clients.
+
+Each prints requests/s, p50 and p99 latency, and the ratios; ``check_ledger`` runs afterwards. Needs wrk
+(``apt-get install wrk``), pgbench (PostgreSQL's client tools) and the Redis at 127.0.0.1:6379 (database
+12, flushed). See bench/README.md.
+
+    .venv/bin/python bench/api_load.py                      # 20,000 members, 30 s a run, 16 connections
+    .venv/bin/python bench/api_load.py --duration 10        # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, database_name, database_recreate, machine
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench_api"
+REDIS_URL = "redis://127.0.0.1:6379/12"
+API_KEY = "klb_bench001_load-benchmark-key-not-secret"
+PORT = 8765
+
+# wrk's Lua: each thread numbers its own orders, so every order id is new; a tenth go to new members.
+WRK_SCRIPT = r"""
+local counter, thread_id = 0, 0
+local threads, next_id = {}, 1
+function setup(thread)
+  thread:set("thread_id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  math.randomseed(os.time() + thread_id * 7919)
+end
+request = function()
+  counter = counter + 1
+  local id = string.format("%s-%d-%d", RUN, thread_id, counter)
+  local email
+  if HOT then
+    email = "hot@bench.test"
+  elseif math.random() < 0.1 then
+    email = "new-" .. id .. "@bench.test"
+  else
+    email = string.format("m%d@bench.test", math.random(0, MEMBERS - 1))
+  end
+  local a, b, c = math.random(99, 1999), math.random(49, 499), math.random(19, 299)
+  local body = string.format(
+    '{"order_id":"%s","member":{"email":"%s"},"amount":"%d.00","currency":"NOK",' ..
+    '"occurred_at":"2026-11-20T14:03:00+01:00","items":[' ..
+    '{"sku":"RUN-%d","name":"Running shoe","category":"running","quantity":1,"unit_price":"%d.00"},' ..
+    '{"sku":"SOCK-%d","name":"Socks","category":"running","quantity":1,"unit_price":"%d.00"},' ..
+    '{"sku":"CAP-%d","name":"Cap","category":"outdoor","quantity":1,"unit_price":"%d.00"}]}',
+    id, email, a + b + c, a % 50, a, b % 20, b, c % 10, c)
+  return wrk.format("POST", PATH, HEADERS, body)
+end
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--members", type=int, default=20_000, help="known members (default 20,000)")
+    parser.add_argument("--duration", type=int, default=30, help="seconds per measured run (default 30)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections/clients (default 16)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--json", type=Path, help="also write the figures here (default bench/out/api-*.json)")
+    return parser.parse_args(argv)
+
+
+# --- The database -----------------------------------------------------------------------------------------
+
+
+def prepare(url: str, members: int) -> None:
+    """Migrate a new database and load the shop, its key, the tiers and the known members (bulk inserts)."""
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.dev"}
+    run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env=env)
+    run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], env=env)
+    run([sys.executable, "bench/api_load.py", "--seed-only", str(members)], env=env)
+
+
+def seed(members: int) -> None:
+    """Inside Django (``--seed-only``): the programme's data, and ``members`` members with accounts."""
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    django.setup()
+    from django.db import connection, transaction
+
+    from loyalty.models import PointsAccount, Shop, Tier
+    from loyalty.services.shops import api_key_create
+    from members.models import Member, User
+
+    with transaction.atomic():
+        bronze = Tier.objects.create(name="Bronze", threshold=0)
+        Tier.objects.create(name="Silver", threshold=4000, multiplier="1.25")
+        Tier.objects.create(name="Gold", threshold=8000, multiplier="1.50")
+        shop = Shop.objects.create(name="Bench Sport", slug="bench-sport")
+        api_key_create(shop=shop, name="bench", raw_key=API_KEY)
+        emails = ["hot@bench.test"] + [f"m{n}@bench.test" for n in range(members)]
+        for start in range(0, len(emails), 5000):
+            chunk = emails[start : start + 5000]
+            users = User.objects.bulk_create([User(email=email, password="!") for email in chunk])
+            made = Member.objects.bulk_create([Member(user=user, language="nb", source="staff") for user in users])
+            PointsAccount.objects.bulk_create([PointsAccount(member=member, tier=bronze) for member in made])
+        with connection.cursor() as cursor:  # the bare endpoint's two tables (bench/urls.py)
+            cursor.execute("CREATE TABLE bench_bare_event (id bigserial PRIMARY KEY, payload jsonb NOT NULL)")
+            cursor.execute("CREATE TABLE bench_bare_counter (id integer PRIMARY KEY, n bigint NOT NULL)")
+            cursor.execute("INSERT INTO bench_bare_counter SELECT g, 0 FROM generate_series(0, %s) g", [members])
+            cursor.execute("ANALYZE")
+
+
+# --- Serving and load -------------------------------------------------------------------------------------
+
+
+def serve(url: str, args: argparse.Namespace) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": url,
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "CONN_MAX_AGE": "600",
+        "CELERY_BROKER_URL": REDIS_URL,
+        "LOG_LEVEL": "WARNING",
+        "KLUBB_BENCH_MEMBERS": str(args.members),
+    }
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
+         "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
+         "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz/", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    raise SystemExit("gunicorn did not answer /healthz/ within 30 s")
+
+
+@dataclass
+class Result:
+    name: str
+    requests_per_s: float
+    p50_ms: float | None
+    p99_ms: float | None
+    requests: int
+    errors: int
+
+
+def wrk(name: str, *, path: str, hot: bool, args: argparse.Namespace, run_tag: str, duration: int) -> Result:
+    headers = {"Content-Type": "application/json"}
+    if path.startswith("/api/"):
+        headers["Authorization"] = f"Bearer {API_KEY}"
+    lua_headers = ", ".join(f"[{json.dumps(key)}] = {json.dumps(value)}" for key, value in headers.items())
+    lua = (
+        f'RUN = "{run_tag}"\nHOT = {"true" if hot else "false"}\nMEMBERS = {args.members}\n'
+        f'PATH = "{path}"\nHEADERS = {{{lua_headers}}}\n' + WRK_SCRIPT
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua)
+    threads = min(2, args.connections)
+    out = subprocess.run(
+        ["wrk", "--latency", "-t", str(threads), "-c", str(args.connections), "-d", f"{duration}s", "-s", script.name,
+         f"http://127.0.0.1:{PORT}{path}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    os.unlink(script.name)
+    return Result(
+        name=name,
+        requests_per_s=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        p50_ms=_latency(out, "50%"),
+        p99_ms=_latency(out, "99%"),
+        requests=int(re.search(r"(\d+) requests in", out).group(1)),
+        errors=int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0,
+    )
+
+
+def _latency(out: str, percentile: str) -> float | None:
+    match = re.search(rf"^\s+{re.escape(percentile)}\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+    if not match:
+        return None
+    return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+
+
+def pgbench(url: str, *, clients: int, duration: int) -> Result:
+    name = database_name(url) + "_pgbench"
+    database_recreate(url, name)
+    target = urlunparse(urlparse(url)._replace(path=f"/{name}"))
+    run(["pgbench", "-i", "-q", "-s", "16", target], capture_output=True)
+    out = subprocess.run(
+        ["pgbench", "-c", str(clients), "-j", "2", "-T", str(duration), target],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    transactions = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
+    return Result(name="pgbench TPC-B", requests_per_s=tps, p50_ms=None, p99_ms=None, requests=transactions, errors=0)
+
+
+def run(command: list[str], **kwargs: object) -> None:
+    subprocess.run(command, cwd=ROOT, check=True, **kwargs)  # type: ignore[call-overload]
+
+
+def check_ledger(url: str) -> str:
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.dev"}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check_ledger"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    return ("clean: " if done.returncode == 0 else "BROKEN: ") + done.stdout.strip().splitlines()[-1]
+
+
+# --- Report -------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    if argv is None and len(sys.argv) == 3 and sys.argv[1] == "--seed-only":
+        seed(int(sys.argv[2]))
+        return
+    args = parse_args(argv)
+    for tool, package in (("wrk", "wrk"), ("pgbench", "postgresql-client")):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is not installed: apt-get install {package}")
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    url = args.database_url
+    database_recreate(url, database_name(url))
+    print(f"Preparing {database_name(url)}: {args.members:,} members ...", flush=True)
+    prepare(url, args.members)
+    env = machine(url)
+    server = serve(url, args)
+    results: list[Result] = []
+    try:
+        run_tag = secrets.token_hex(3)
+        wrk("warm-up", path="/api/v1/orders/", hot=False, args=args, run_tag=run_tag + "w", duration=5)
+        plan = [
+            ("bare endpoint", "/bench/bare/", False),
+            ("orders", "/api/v1/orders/", False),
+            ("hot member", "/api/v1/orders/", True),
+        ]
+        for name, path, hot in plan:
+            print(f"  {name} ...", flush=True)
+            results.append(wrk(name, path=path, hot=hot, args=args, run_tag=f"{run_tag}{len(results)}",
+                               duration=args.duration))  # fmt: skip
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    print("  pgbench ...", flush=True)
+    results.append(pgbench(url, clients=args.connections, duration=args.duration))
+    ledger = check_ledger(url)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    report(env=env, args=args, results=results, ledger=ledger)
+
+
+def report(*, env: dict[str, str], args: argparse.Namespace, results: list[Result], ledger: str) -> None:
+    by_name = {result.name: result for result in results}
+    bare, orders, tpcb = by_name["bare endpoint"], by_name["orders"], by_name["pgbench TPC-B"]
+    command = shlex.join([".venv/bin/python", "bench/api_load.py", "--members", str(args.members),
+                          "--duration", str(args.duration), "--connections", str(args.connections),
+                          "--workers", str(args.workers), "--threads", str(args.threads)])  # fmt: skip
+    print("\n== Klubb shop API load benchmark ==")
+    for key, value in env.items():
+        print(f"{key:>12}: {value}")
+    server = f"gunicorn, {args.workers} workers x {args.threads} threads, production settings, Redis broker"
+    print(f"{'server':>12}: {server}")
+    print(f"{'load':>12}: wrk, {args.connections} connections, {args.duration} s per run, same machine")
+    print("\n| run | req/s | p50 ms | p99 ms | requests | non-2xx |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        p50 = f"{r.p50_ms:.1f}" if r.p50_ms is not None else "-"
+        p99 = f"{r.p99_ms:.1f}" if r.p99_ms is not None else "-"
+        print(f"| {r.name} | {r.requests_per_s:,.0f} | {p50} | {p99} | {r.requests:,} | {r.errors:,} |")
+    print(f"\norders / bare endpoint: {orders.requests_per_s / bare.requests_per_s:.0%} (target at least 60 %)")
+    print(f"orders / pgbench TPC-B tps: {orders.requests_per_s / tpcb.requests_per_s:.0%}")
+    print(f"orders p99: {orders.p99_ms:.1f} ms (target under 100 ms)")
+    print(f"hot member: {by_name['hot member'].requests_per_s:,.0f} orders/s (target at least 200)")
+    print(f"check_ledger afterwards: {ledger}")
+    print(f"\nReproduce: {command}")
+    path = args.json or ROOT / "bench" / "out" / f"api-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"environment": env, "results": [asdict(r) for r in results], "ledger": ledger,
+                                "command": command}, indent=2))  # fmt: skip
+    print(f"Figures: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""What the benchmarks share: their own PostgreSQL databases, and a description of the machine they ran on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTECTED = {"klubb", "test_klubb", "postgres", "template0", "template1"}
+
+
+def database_name(url: str) -> str:
+    """The database of ``url``, refused unless it is plainly a benchmark's own (the benchmarks drop it)."""
+    name = urlparse(url).path.lstrip("/")
+    if name in PROTECTED or "bench" not in name:
+        raise SystemExit(f"refusing to use database {name!r}: the benchmark drops it; use a name with 'bench' in it")
+    return name
+
+
+def admin_execute(url: str, *statements: str) -> None:
+    """Run statements on the server's ``postgres`` database (CREATE/DROP DATABASE cannot run in a transaction)."""
+    import psycopg
+
+    with psycopg.connect(urlunparse(urlparse(url)._replace(path="/postgres")), autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def database_recreate(url: str, name: str, *, template: str | None = None) -> None:
+    copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+    admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"{copy}')
+
+
+def database_exists(url: str, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(urlunparse(urlparse(url)._replace(path="/postgres")), autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
+def machine(url: str) -> dict[str, str]:
+    """Date, cores, memory, PostgreSQL version and settings, Python, commit: the lines every result starts with."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        version = conn.execute("SELECT version()").fetchone()[0].split(" on ")[0]
+        shared_buffers, work_mem, max_connections = conn.execute(
+            "SELECT current_setting('shared_buffers'), current_setting('work_mem'), current_setting('max_connections')"
+        ).fetchone()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    dirty = " + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else ""
+    return {
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores (nproc), {memory:.0f} GiB RAM, {platform.machine()}",
+        "postgresql": f"{version} (shared_buffers {shared_buffers}, work_mem {work_mem}, "
+        f"max_connections {max_connections})",
+        "python": platform.python_version(),
+        "commit": git("rev-parse", "--short", "HEAD") + dirty,
+    }
