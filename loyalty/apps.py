@@ -13,3 +13,20 @@ class LoyaltyConfig(AppConfig):
         from members import privacy
 
         privacy.register(name="loyalty", exporter=loyalty_export, eraser=loyalty_erase)
+
+        from members import signals
+
+        signals.member_joined.connect(_member_joined, dispatch_uid="loyalty.action_signup")
+        signals.profile_saved.connect(_profile_saved, dispatch_uid="loyalty.action_profile")
+
+
+def _member_joined(sender: type, member: object, **kwargs: object) -> None:
+    from loyalty.services.actions import member_joined_points
+
+    member_joined_points(member=member)  # type: ignore[arg-type]
+
+
+def _profile_saved(sender: type, member: object, **kwargs: object) -> None:
+    from loyalty.services.actions import profile_saved_points
+
+    profile_saved_points(member=member)  # type: ignore[arg-type]
