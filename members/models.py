@@ -373,6 +373,7 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit trail")
         ordering = ["-at", "-id"]
+        default_permissions = ("view",)
         indexes = [models.Index(fields=["model", "object_id"], name="audit_object_idx")]
 
     def __str__(self) -> str:

@@ -41,6 +41,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'audit entry',
                 'verbose_name_plural': 'audit trail',
                 'ordering': ['-at', '-id'],
+                'default_permissions': ('view',),
                 'indexes': [models.Index(fields=['model', 'object_id'], name='audit_object_idx')],
             },
         ),
