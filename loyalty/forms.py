@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.errors import LoyaltyError
@@ -68,7 +69,9 @@ class EarningPreviewForm(forms.Form):
     tier = forms.ModelChoiceField(label=_("Tier"), queryset=Tier.objects.all(), required=False)
     amount = forms.DecimalField(label=_("Qualifying amount"), max_digits=14, decimal_places=2, min_value=0)
     tax = forms.DecimalField(label=_("VAT in amount"), max_digits=14, decimal_places=2, min_value=0, initial=0)
-    occurred_at = forms.DateTimeField(label=_("Ordered at"), help_text=_("Rules in force at this time apply."))
+    occurred_at = forms.SplitDateTimeField(
+        label=_("Ordered at"), widget=AdminSplitDateTime, help_text=_("Rules in force at this time apply.")
+    )
     items = forms.CharField(
         label=_("Items"),
         required=False,

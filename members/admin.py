@@ -53,7 +53,8 @@ class AuditedAdminMixin:
         if pending is not None:
             obj, before, changed = pending
             action = AuditAction.CHANGE if changed else AuditAction.CREATE
-            audit_record(staff=request.user, action=action, obj=obj, before=before, after=audit_snapshot(obj))
+            stored = type(obj)._default_manager.get(pk=obj.pk)  # as stored: decimals and times normalised
+            audit_record(staff=request.user, action=action, obj=stored, before=before, after=audit_snapshot(stored))
             request._audit_pending = None  # type: ignore[attr-defined]
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
