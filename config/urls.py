@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from loyalty import views_staff as staff_views
 from loyalty import webhooks
 from loyalty.urls import portal_patterns as points_pages
 from members import messaging_views
@@ -24,6 +25,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 portal_patterns = [*points_pages, *member_pages, *referral_pages]
 
 urlpatterns = [
+    path("admin/dashboard/", admin.site.admin_view(staff_views.dashboard), name="staff-dashboard"),
     path("admin/", admin.site.urls),
     *referral_public,  # /r/{code}, and sign-up with a referral code, ahead of allauth's own sign-up
     path("accounts/", include("allauth.urls")),

@@ -8,6 +8,7 @@ received webhooks are read-only here, and API keys are created and revoked throu
 
 from __future__ import annotations
 
+import csv
 import json
 import secrets
 from typing import Any
@@ -18,12 +19,13 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
@@ -32,17 +34,23 @@ from modeltranslation.admin import TranslationAdmin
 
 from loyalty import selectors
 from loyalty.errors import LoyaltyError
-from loyalty.forms import PointsAdjustForm
+from loyalty.forms import EarningPreviewForm, PointsAdjustForm, SegmentMessageForm
 from loyalty.models import (
+    ActionAward,
     ApiKey,
+    EarningRule,
+    EarningRuleUse,
     InboundWebhook,
     LedgerEntry,
     Order,
     OutboxEvent,
     PointsAccount,
+    PointsAction,
     Programme,
     Refund,
     Reward,
+    Segment,
+    SegmentSend,
     Shop,
     ShopCustomer,
     Tier,
@@ -55,12 +63,15 @@ from loyalty.models import (
     WinbackOffer,
 )
 from loyalty.selectors import Standing, member_entries, member_standing
+from loyalty.services.earning import earning_points, earning_rules_active
 from loyalty.services.ledger import points_adjust
 from loyalty.services.rewards import voucher_cancel
+from loyalty.services.segments import segment_message_send
 from loyalty.services.shops import api_key_create, api_key_revoke
 from loyalty.services.webhooks import webhooks_redeliver
-from members.admin import MemberAdmin
-from members.models import Member
+from members.admin import AuditedAdminMixin, MemberAdmin
+from members.audit import audit_record, audit_snapshot
+from members.models import AuditAction, Member
 
 # Staff who may add ledger entries may adjust points; the entries themselves go through the service.
 ADJUST_POINTS_PERMISSION = "loyalty.add_ledgerentry"
@@ -331,7 +342,7 @@ class MemberLoyaltyAdmin(MemberAdmin):
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(admin.ModelAdmin):
+class ProgrammeAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """The club's settings: one row, never deleted."""
 
     list_display = ("name", "currency", "points_per_unit", "amount_basis", "tier_window_months", "max_order_amount")
@@ -344,7 +355,7 @@ class ProgrammeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tier)
-class TierAdmin(TranslationAdmin):
+class TierAdmin(AuditedAdminMixin, TranslationAdmin):
     list_display = ("name", "threshold", "multiplier", "swatch")
     search_fields = ("name",)
     ordering = ("threshold",)
@@ -371,7 +382,7 @@ class ApiKeyInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Shop)
-class ShopAdmin(admin.ModelAdmin):
+class ShopAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "currency", "points_per_unit", "is_active", "created_at")
     list_filter = ("currency", "is_active")
     search_fields = ("name", "slug")
@@ -455,6 +466,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             setattr(obj, field.attname, getattr(key, field.attname))
         obj._state.adding = False
         obj._state.db = key._state.db
+        audit_record(staff=request.user, action=AuditAction.CREATE, obj=key, after=audit_snapshot(key))
         messages.success(
             request,
             format_html(
@@ -469,13 +481,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         keys = list(queryset.filter(revoked_at__isnull=True).select_related("shop"))
         for key in keys:
+            before = audit_snapshot(key)
             api_key_revoke(key=key)
+            key.refresh_from_db()
+            audit_record(
+                staff=request.user, action=AuditAction.REVOKE, obj=key, before=before, after=audit_snapshot(key)
+            )
             self.log_change(request, key, gettext("Revoked"))
         messages.success(request, gettext("Revoked %(count)d API keys.") % {"count": len(keys)})
 
 
 @admin.register(ShopCustomer)
-class ShopCustomerAdmin(admin.ModelAdmin):
+class ShopCustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("external_id", "shop", "member")
     list_select_related = ("shop", "member__user")
     list_filter = ("shop",)
@@ -636,7 +653,7 @@ CANCEL_VOUCHER_PERMISSION = "loyalty.change_voucher"
 
 
 @admin.register(Reward)
-class RewardAdmin(TranslationAdmin):
+class RewardAdmin(AuditedAdminMixin, TranslationAdmin):
     list_display = ("name", "points_cost", "stock", "limit_per_member", "active_from", "active_until", "is_active")
     list_filter = ("is_active", "allowed_tiers", "active_from", "active_until")
     search_fields = ("name", "description")
@@ -664,7 +681,7 @@ class RewardAdmin(TranslationAdmin):
 
 
 @admin.register(WinbackOffer)
-class WinbackOfferAdmin(TranslationAdmin):
+class WinbackOfferAdmin(AuditedAdminMixin, TranslationAdmin):
     """The win-back offer and how it worked: codes issued and used, and members who ordered again after it."""
 
     list_display = ("name", "offer", "inactive_days", "valid_days", "is_active", "issued", "used", "came_back")
@@ -788,7 +805,7 @@ class WebhookSubscriptionForm(forms.ModelForm):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
+class WebhookSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """The secret is set (or generated and shown once) on creation; afterwards only its first characters show."""
 
     form = WebhookSubscriptionForm
@@ -899,3 +916,218 @@ class OutboxEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("type",)
     search_fields = ("event_id",)
     fields = ("event_id", "type", "payload", "created_at")
+
+
+# --- Earning rules, points for actions, segments ---------------------------------------------------------
+
+
+@admin.register(EarningRule)
+class EarningRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Campaigns on top of the base rate; "Preview points" shows what a sample order gets from each rule."""
+
+    list_display = ("name", "kind", "multiplier", "bonus_points", "starts_at", "ends_at", "priority", "is_active")
+    list_filter = ("is_active", "kind", "tiers", "shops")
+    search_fields = ("name", "categories", "skus")
+    filter_horizontal = ("tiers", "shops")
+    change_list_template = "admin/loyalty/earningrule/change_list.html"
+    preview_template = "admin/loyalty/earningrule/preview.html"
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "multiplier", "bonus_points", "priority", "is_active")}),
+        (_("When"), {"fields": ("starts_at", "ends_at")}),
+        (_("Who and what"), {"fields": ("tiers", "shops", "categories", "skus", "min_order_amount")}),
+        (_("Limit"), {"fields": ("cap_per_member",)}),
+    )
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name=f"{self.opts.app_label}_{self.opts.model_name}_preview",
+            )
+        ]
+        return own + super().get_urls()
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = EarningPreviewForm(request.POST or None, initial={"occurred_at": timezone.now(), "tax": 0})
+        breakdown = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            breakdown = earning_points(
+                programme=Programme.load(),
+                shop=data["shop"],
+                amount=data["amount"],
+                tax=data["tax"],
+                tier=data["tier"],
+                at=data["occurred_at"],
+                items=data["items"],
+                rules=earning_rules_active(at=data["occurred_at"]),
+            )
+        adminform = helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {}, model_admin=self)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Preview points for a sample order"),
+            "opts": self.opts,
+            "adminform": adminform,
+            "form": form,
+            "errors": helpers.AdminErrorList(form, []),
+            "media": self.media + adminform.media,
+            "breakdown": breakdown,
+        }
+        return TemplateResponse(request, self.preview_template, context)
+
+
+@admin.register(PointsAction)
+class PointsActionAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Points for sign-up, a completed profile and events shops report (the birthday bonus is a programme
+    setting)."""
+
+    list_display = ("name", "kind", "event_type", "points", "limit_per_member", "limit_days", "is_active", "awarded")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name", "event_type")
+    fields = ("name", "kind", "event_type", "points", "limit_per_member", "limit_days", "is_active")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PointsAction]:
+        return super().get_queryset(request).annotate(awarded_count=Count("awards", filter=Q(awards__points__gt=0)))
+
+    @admin.display(description=_("times given"), ordering="awarded_count")
+    def awarded(self, obj: PointsAction) -> int:
+        return obj.awarded_count  # type: ignore[attr-defined]
+
+
+@admin.register(ActionAward)
+class ActionAwardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "action", "member", "shop", "key", "points")
+    list_select_related = ("action", "member__user", "shop")
+    list_filter = ("action", "shop")
+    search_fields = ("key", "member__user__email")
+    fields = ("action", "member", "shop", "key", "points", "entry", "response", "created_at")
+
+
+@admin.register(EarningRuleUse)
+class EarningRuleUseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("rule", "member", "order", "points")
+    list_select_related = ("rule", "member__user", "order__shop")
+    list_filter = ("rule",)
+    search_fields = ("order__external_id", "member__user__email")
+
+
+SEND_SEGMENT_PERMISSION = "loyalty.add_segmentsend"
+
+
+@admin.register(Segment)
+class SegmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Saved filters over members, counted live; export to CSV, or send a (marketing) message to them."""
+
+    list_display = ("name", "live_count", "export_link", "send_link", "created_at")
+    search_fields = ("name", "description")
+    filter_horizontal = ("tiers", "interests")
+    readonly_fields = ("live_count", "export_link", "send_link")
+    send_template = "admin/loyalty/segment/send.html"
+    fieldsets = (
+        (None, {"fields": ("name", "description", "live_count", "export_link", "send_link")}),
+        (_("Membership"), {"fields": ("tiers", "interests", "language", "email_consent", "sms_consent")}),
+        (_("Orders"), {"fields": ("last_order_after", "last_order_before")}),
+        (_("Spend"), {"fields": ("spend_from", "spend_until", "spend_min", "spend_max")}),
+        (_("Points and referrals"), {"fields": ("balance_min", "balance_max", "referrals")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Segment]:
+        return super().get_queryset(request).prefetch_related("tiers", "interests")
+
+    @admin.display(description=_("members now"))
+    def live_count(self, obj: Segment) -> int | str:
+        return selectors.segment_members(segment=obj).count() if obj.pk else "—"
+
+    @admin.display(description=_("export"))
+    def export_link(self, obj: Segment) -> SafeString | str:
+        if not obj.pk:
+            return "—"
+        return format_html('<a href="{}">{}</a>', self._url("export", obj.pk), gettext("CSV"))
+
+    @admin.display(description=_("message"))
+    def send_link(self, obj: Segment) -> SafeString | str:
+        if not obj.pk:
+            return "—"
+        return format_html('<a href="{}">{}</a>', self._url("send", obj.pk), gettext("Send a message"))
+
+    def _url(self, view: str, object_id: Any) -> str:
+        return reverse(f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{view}", args=[object_id])
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        own = [
+            path("<path:object_id>/export/", self.admin_site.admin_view(self.export_view), name=f"{name}_export"),
+            path("<path:object_id>/send/", self.admin_site.admin_view(self.send_view), name=f"{name}_send"),
+        ]
+        return own + super().get_urls()
+
+    def _segment(self, request: HttpRequest, object_id: str) -> Segment:
+        segment = self.get_object(request, unquote(object_id))
+        if segment is None or not self.has_view_permission(request, segment):
+            raise PermissionDenied
+        return segment
+
+    def export_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        segment = self._segment(request, object_id)
+        return csv_response(f"segment-{segment.pk}", selectors.segment_export_rows(segment=segment))
+
+    def send_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        segment = self._segment(request, object_id)
+        if not request.user.has_perm(SEND_SEGMENT_PERMISSION):
+            raise PermissionDenied
+        form = SegmentMessageForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            send = segment_message_send(
+                segment=segment,
+                subject=form.cleaned_data["subject"],
+                text=form.cleaned_data["text"],
+                staff=request.user,
+            )
+            messages.success(
+                request,
+                gettext("Queued %(queued)s message(s) to %(members)s member(s); only consented channels are used.")
+                % {"queued": send.queued, "members": send.members},
+            )
+            return HttpResponseRedirect(self._url("change", segment.pk))
+        members = selectors.segment_members(segment=segment)
+        adminform = helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {}, model_admin=self)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Send a message to %(segment)s") % {"segment": segment},
+            "opts": self.opts,
+            "original": segment,
+            "adminform": adminform,
+            "form": form,
+            "errors": helpers.AdminErrorList(form, []),
+            "media": self.media + adminform.media,
+            "counts": members.aggregate(
+                total=Count("pk"),
+                email=Count("pk", filter=Q(email_marketing=True)),
+                sms=Count("pk", filter=Q(sms_marketing=True) & ~Q(phone="")),
+            ),
+        }
+        return TemplateResponse(request, self.send_template, context)
+
+
+@admin.register(SegmentSend)
+class SegmentSendAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "segment", "subject", "staff", "members", "queued")
+    list_select_related = ("segment", "staff")
+    search_fields = ("subject", "segment__name")
+    fields = ("segment", "subject", "body", "staff", "members", "queued", "created_at")
+
+
+def csv_response(name: str, rows: Any) -> StreamingHttpResponse:
+    """Rows as a downloaded CSV file, written as they are read."""
+
+    class Echo:
+        def write(self, value: str) -> str:
+            return value
+
+    writer = csv.writer(Echo())
+    response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response

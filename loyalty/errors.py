@@ -205,3 +205,17 @@ class ReferralAlreadyMember(ReferralRefused):
 class ReferralAlreadyReferred(ReferralRefused):
     code = "referral_already_referred"
     default_message = _("This person was already referred by someone.")
+
+
+class UnknownEventType(LoyaltyError):
+    code = "unknown_event_type"
+    status = 422
+    default_message = _("No active points action has this event type.")
+    default_field = "type"
+
+
+class AdjustmentOverLimit(LoyaltyError):
+    code = "adjustment_over_limit"
+    status = 403
+    default_message = _("This adjustment is larger than you may make; ask a programme manager.")
+    default_field = "points"

@@ -54,3 +54,19 @@ def refund_recorded(*, refund: Refund) -> None:
 def member_enrolled(*, member: Member, created: bool, shop: Shop, extra: dict[str, Any]) -> None:
     for hook in _member_enrolled:
         hook(member, created, shop, extra)
+
+
+# --- The staff dashboard's referral funnel ----------------------------------------------------------------
+# ``referrals`` registers a provider of ``[(step label, count), ...]`` for a period.
+
+FunnelProvider = Callable[[Any, Any], list[tuple[str, int]]]
+_dashboard_funnel: list[FunnelProvider] = []
+
+
+def on_dashboard_funnel(provider: FunnelProvider) -> None:
+    if provider not in _dashboard_funnel:
+        _dashboard_funnel.append(provider)
+
+
+def dashboard_funnel(*, start: Any, end: Any) -> list[tuple[str, int]]:
+    return [row for provider in _dashboard_funnel for row in provider(start, end)]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("members/", api.MembersView.as_view(), name="members"),
     path("members/<uuid:member_id>/", api.MemberDetailView.as_view(), name="member-detail"),
     path("members/<uuid:member_id>/consents/", api.MemberConsentsView.as_view(), name="member-consents"),
+    path("events/", api.EventsView.as_view(), name="events"),
     # Rewards and vouchers
     path("vouchers/<str:code>/", api.VoucherDetailView.as_view(), name="voucher-detail"),
     path("vouchers/<str:code>/redeem/", api.VoucherRedeemView.as_view(), name="voucher-redeem"),

@@ -21,8 +21,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
+from members.audit import audit_record, audit_snapshot
 from members.messaging import KIND_VARIABLES, message_preview, messages_retry, template_check
 from members.models import (
+    AuditAction,
+    AuditEntry,
     ConsentChannel,
     ConsentRecord,
     ConsentSource,
@@ -34,6 +37,39 @@ from members.models import (
     User,
 )
 from members.services import ErasureRefused, consent_set, member_erase
+
+
+class AuditedAdminMixin:
+    """Record every save and delete made in this admin in the audit trail, with the values before and after."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        stored = type(obj)._default_manager.filter(pk=obj.pk).first() if change else None
+        before = audit_snapshot(stored) if stored is not None else {}
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        request._audit_pending = (obj, before, change)  # type: ignore[attr-defined]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        pending = getattr(request, "_audit_pending", None)
+        if pending is not None:
+            obj, before, changed = pending
+            action = AuditAction.CHANGE if changed else AuditAction.CREATE
+            stored = type(obj)._default_manager.get(pk=obj.pk)  # as stored: decimals and times normalised
+            audit_record(staff=request.user, action=action, obj=stored, before=before, after=audit_snapshot(stored))
+            request._audit_pending = None  # type: ignore[attr-defined]
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        before = audit_snapshot(obj)
+        pk = obj.pk
+        super().delete_model(request, obj)  # type: ignore[misc]
+        obj.pk = pk
+        audit_record(staff=request.user, action=AuditAction.DELETE, obj=obj, before=before)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        doomed = [(obj, audit_snapshot(obj)) for obj in queryset]
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
+        for obj, before in doomed:
+            audit_record(staff=request.user, action=AuditAction.DELETE, obj=obj, before=before)
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -82,7 +118,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Interest)
-class InterestAdmin(TranslationAdmin):
+class InterestAdmin(AuditedAdminMixin, TranslationAdmin):
     list_display = ("name", "slug", "is_active", "sort_order")
     list_editable = ("is_active", "sort_order")
     prepopulated_fields = {"slug": ("name",)}
@@ -118,6 +154,15 @@ def _consent_action(channel: str, granted: bool, description: str) -> Any:
                 recorded_by=f"staff:{request.user.get_username()}",
             )
             changed += record is not None
+            if record is not None:
+                audit_record(
+                    staff=request.user,
+                    action=AuditAction.CHANGE,
+                    obj=member,
+                    before={f"{channel}_marketing": not granted},
+                    after={f"{channel}_marketing": granted},
+                    note=str(description),
+                )
         modeladmin.message_user(request, _("%(count)d member(s) changed; the change is recorded.") % {"count": changed})
 
     action.__name__ = f"consent_{channel}_{'grant' if granted else 'withdraw'}"
@@ -125,7 +170,7 @@ def _consent_action(channel: str, granted: bool, description: str) -> Any:
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("email", "name", "phone", "language", "source", "enrolled_at")
     list_select_related = ("user",)
     list_filter = ("language", "source", "enrolled_at")
@@ -169,6 +214,9 @@ class MemberAdmin(admin.ModelAdmin):
             try:
                 member_erase(member=member, source=ConsentSource.STAFF)
                 erased += 1
+                audit_record(
+                    staff=request.user, action=AuditAction.OTHER, obj=member, note="Personal data deleted by staff"
+                )
             except ErasureRefused:
                 refused += 1
         self.message_user(request, _("Personal data deleted for %(count)d member(s).") % {"count": erased})
@@ -266,3 +314,28 @@ class MessageAdmin(admin.ModelAdmin):
             )
         )
         self.message_user(request, _("%(count)d message(s) queued again.") % {"count": count})
+
+
+# --- Audit trail ------------------------------------------------------------------------------------------
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit trail: read-only for everyone (the model has only a view permission, and refuses changes)."""
+
+    list_display = ("at", "staff", "action", "model", "object_repr", "note")
+    list_filter = ("action", "model", "at")
+    list_select_related = ("staff",)
+    search_fields = ("object_repr", "object_id", "staff__email", "note")
+    date_hierarchy = "at"
+    fields = ("at", "staff", "action", "model", "object_id", "object_repr", "note", "before", "after")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False

@@ -72,6 +72,11 @@ TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
             "{{ club }}: We miss you! {{ offer }} with the code {{ code }}"
             "{% if valid_until %}, until {{ valid_until }}{% endif %}.",
         ),
+        "segment": (
+            "{{ subject }}",
+            "{{ text }}\n\n{{ portal_url }}",
+            "{{ club }}: {{ text }}",
+        ),
     },
     "nb": {
         "welcome": (
@@ -125,6 +130,11 @@ TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
             "{{ club }}: Vi savner deg! {{ offer }} med koden {{ code }}"
             "{% if valid_until %}, til {{ valid_until }}{% endif %}.",
         ),
+        "segment": (
+            "{{ subject }}",
+            "{{ text }}\n\n{{ portal_url }}",
+            "{{ club }}: {{ text }}",
+        ),
     },
     "da": {
         "welcome": (
@@ -176,6 +186,11 @@ TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
             "{{ portal_url }}",
             "{{ club }}: Vi savner dig! {{ offer }} med koden {{ code }}"
             "{% if valid_until %}, indtil {{ valid_until }}{% endif %}.",
+        ),
+        "segment": (
+            "{{ subject }}",
+            "{{ text }}\n\n{{ portal_url }}",
+            "{{ club }}: {{ text }}",
         ),
     },
     "sv": {
@@ -229,6 +244,11 @@ TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
             "{{ portal_url }}",
             "{{ club }}: Vi saknar dig! {{ offer }} med koden {{ code }}"
             "{% if valid_until %}, till {{ valid_until }}{% endif %}.",
+        ),
+        "segment": (
+            "{{ subject }}",
+            "{{ text }}\n\n{{ portal_url }}",
+            "{{ club }}: {{ text }}",
         ),
     },
 }

@@ -58,7 +58,7 @@ from members.models import (
 
 logger = logging.getLogger(__name__)
 
-MARKETING_KINDS = frozenset({MessageKind.WINBACK})
+MARKETING_KINDS = frozenset({MessageKind.WINBACK, MessageKind.SEGMENT})
 
 # What each kind's template may use, besides first_name, club and portal_url (shown in the admin).
 KIND_VARIABLES: dict[str, list[str]] = {
@@ -70,6 +70,7 @@ KIND_VARIABLES: dict[str, list[str]] = {
     MessageKind.REWARD_REDEEMED: ["reward", "code", "how_to_use"],
     MessageKind.REFERRAL_REWARDED: ["points", "friend"],
     MessageKind.WINBACK: ["offer", "code", "valid_until"],
+    MessageKind.SEGMENT: ["subject", "text"],
 }
 
 # What the admin's preview fills in.
@@ -88,6 +89,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "friend": "Ola",
     "offer": "15 % off your next order",
     "valid_until": dt.date(2027, 1, 31),
+    "subject": "News from the club",
+    "text": "Our winter sale starts on Friday.",
 }
 
 QUIET_FROM = dt.time(21, 0)

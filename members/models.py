@@ -240,6 +240,7 @@ class MessageKind(models.TextChoices):
     REWARD_REDEEMED = "reward_redeemed", _("Reward redeemed")
     REFERRAL_REWARDED = "referral_rewarded", _("Referral rewarded")
     WINBACK = "winback", _("Win-back offer")
+    SEGMENT = "segment", _("Message to a segment")
 
 
 class MessageChannel(models.TextChoices):
@@ -323,3 +324,65 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.to}"
+
+
+# --- Audit trail of staff changes --------------------------------------------------------------------------
+# Written only by ``members.audit.audit_record``; never changed or deleted (the model, the admin and, on
+# PostgreSQL, a trigger refuse it).
+
+
+class AuditImmutableError(Exception):
+    """Audit entries are evidence: they are never changed or deleted."""
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AuditImmutableError("Audit entries cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditImmutableError("Audit entries cannot be deleted.")
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", _("Created")
+    CHANGE = "change", _("Changed")
+    DELETE = "delete", _("Deleted")
+    ADJUST = "adjust", _("Points adjusted")
+    REVOKE = "revoke", _("Revoked")
+    OTHER = "other", _("Other")
+
+
+class AuditEntry(models.Model):
+    """Who changed what, when, with the values before and after."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("staff")
+    )
+    action = models.CharField(_("action"), max_length=10, choices=AuditAction.choices)
+    model = models.CharField(_("model"), max_length=100, db_index=True)
+    object_id = models.CharField(_("object id"), max_length=64)
+    object_repr = models.CharField(_("object"), max_length=200)
+    before = models.JSONField(_("before"), default=dict, blank=True)
+    after = models.JSONField(_("after"), default=dict, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-at", "-id"]
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["model", "object_id"], name="audit_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_repr}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditImmutableError("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditImmutableError("Audit entries cannot be deleted.")

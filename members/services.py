@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from members import messaging, privacy
+from members import messaging, privacy, signals
 from members.models import (
     ConsentChannel,
     ConsentRecord,
@@ -73,6 +73,7 @@ def member_enrol(
                 source=source,
             )
             _welcome_queue(member)
+            signals.member_joined.send(sender=Member, member=member)
     except IntegrityError:
         member = Member.objects.select_related("user").filter(user__email=email).first()
         if member is None:
@@ -89,6 +90,7 @@ def member_join(*, user: User, language: str = "", source: str = Member.Source.P
         member, created = Member.objects.get_or_create(user=user, defaults={"language": language, "source": source})
         if created:
             _welcome_queue(member)
+            signals.member_joined.send(sender=Member, member=member)
     return member
 
 
@@ -117,6 +119,7 @@ def member_profile_update(
             member.phone, member.birthday, member.language = phone, birthday, language
             member.save(update_fields=["phone", "birthday", "language"])
             member.interests.set(interests)
+            signals.profile_saved.send(sender=Member, member=member)
     except IntegrityError as exc:
         raise PhoneInUse(phone) from exc
     return member

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
 from referrals.models import Referral, ReferralClick, ReferralStatus
@@ -78,3 +79,15 @@ def top_referrers(*, start: dt.datetime, end: dt.datetime, limit: int = 10) -> l
         .select_related("user")
         .order_by("-joined", "-rewarded")[:limit]
     )
+
+
+def referral_funnel_rows(start: dt.datetime, end: dt.datetime) -> list[tuple[str, int]]:
+    """The funnel as rows for the staff dashboard (registered with ``loyalty.hooks.on_dashboard_funnel``)."""
+    funnel = referral_funnel(start=start, end=end)
+    return [
+        (str(_("Referral link clicks")), funnel.clicks),
+        (str(_("Friends joined")), funnel.joined),
+        (str(_("Friends qualified (first order)")), funnel.qualified),
+        (str(_("Referrers rewarded")), funnel.rewarded),
+        (str(_("Referrals rejected")), funnel.rejected),
+    ]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from loyalty.services.earning import earning_points
 from loyalty.services.ledger import account_lock, ledger_append, points_adjust, points_redeem
 from loyalty.services.members import MemberRef, member_resolve, shop_member_enrol
-from loyalty.services.orders import OrderInput, OrderItem, OrderResult, earning_points, order_record
+from loyalty.services.orders import OrderInput, OrderItem, OrderResult, order_record
 from loyalty.services.refunds import RefundResult, refund_record
 from loyalty.services.shops import api_key_authenticate, api_key_create, api_key_revoke, shop_create
 from loyalty.services.tiers import tier_evaluate

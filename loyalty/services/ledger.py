@@ -13,11 +13,13 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from loyalty.errors import InsufficientPoints, InvalidPoints, ReasonRequired
+from loyalty.errors import AdjustmentOverLimit, InsufficientPoints, InvalidPoints, ReasonRequired
 from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme, Tier, WebhookEventType
 from loyalty.services.webhooks import events_publish, points_changed_payload  # Outbound webhooks
-from members.models import Member
+from members.audit import audit_record
+from members.models import AuditAction, Member
 
 
 def account_lock(*, member: Member | int) -> PointsAccount:
@@ -88,15 +90,28 @@ def ledger_append(
     return entry
 
 
+ADJUST_UNLIMITED_PERMISSION = "loyalty.adjust_points_unlimited"
+
+
 def points_adjust(
     *, member: Member, points: int, staff: Any, reason: str, corrects: LedgerEntry | None = None
 ) -> LedgerEntry:
-    """A staff correction: an ``adjust`` entry with who did it and why. Cannot take a balance below zero."""
+    """A staff correction: an ``adjust`` entry with who did it and why. Cannot take a balance below zero.
+
+    Staff without ``adjust_points_unlimited`` (support) may move at most the programme's
+    ``support_adjust_limit`` points at once. Every staff adjustment is in the audit trail.
+    """
     if not reason.strip():
         raise ReasonRequired()
+    if staff is not None and not staff.has_perm(ADJUST_UNLIMITED_PERMISSION):
+        limit = Programme.load().support_adjust_limit
+        if isinstance(points, int) and abs(points) > limit:
+            raise AdjustmentOverLimit(
+                _("You may adjust at most %(limit)s points at once; ask a programme manager.") % {"limit": limit}
+            )
     with transaction.atomic():
         account = account_lock(member=member)
-        return ledger_append(
+        entry = ledger_append(
             account=account,
             kind=EntryKind.ADJUST,
             points=points,
@@ -104,6 +119,16 @@ def points_adjust(
             reason=reason.strip(),
             corrects=corrects,
         )
+        if staff is not None:
+            audit_record(
+                staff=staff,
+                action=AuditAction.ADJUST,
+                obj=member,
+                before={"balance": entry.balance_after - entry.points},
+                after={"balance": entry.balance_after},
+                note=entry.reason,
+            )
+        return entry
 
 
 def points_redeem(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -22,7 +21,8 @@ from loyalty.errors import (
     OccurredInFuture,
     TaxExceedsAmount,
 )
-from loyalty.models import AmountBasis, EntryKind, Order, OrderSource, PointsAccount, Programme, Shop
+from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Shop
+from loyalty.services.earning import ItemLine, earning_points, earning_rules_active, earning_rules_used
 from loyalty.services.ledger import account_lock, ledger_append
 from loyalty.services.members import MemberRef, member_resolve
 from loyalty.services.tiers import tier_evaluate
@@ -81,36 +81,6 @@ class OrderResult:
     body: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Earning:
-    points: int
-    tier_points: int
-    detail: dict[str, Any]
-
-
-def earning_points(
-    *, programme: Programme, shop: Shop, amount: Decimal, tax: Decimal, account: PointsAccount
-) -> Earning:
-    """Points for a qualifying amount: whole currency units x rate x tier multiplier, rounded down.
-
-    ``tier_points`` (what counts towards tiers) are the base points, before the multiplier.
-    """
-    basis = amount - tax if programme.amount_basis == AmountBasis.EXCL_VAT else amount
-    basis = max(basis, Decimal("0"))
-    rate = shop.points_per_unit if shop.points_per_unit is not None else programme.points_per_unit
-    multiplier = account.tier.multiplier if account.tier else Decimal("1")
-    base = math.floor(basis * rate)
-    points = math.floor(basis * rate * multiplier)
-    detail = {
-        "basis": str(basis),
-        "rate": str(rate),
-        "base_points": base,
-        "tier": account.tier.name if account.tier else None,
-        "multiplier": str(multiplier),
-    }
-    return Earning(points=points, tier_points=base, detail=detail)
-
-
 def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API) -> OrderResult:
     """Record a shop's order once and award its points.
 
@@ -131,8 +101,20 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
             existing = Order.objects.filter(shop=shop, external_id=order.order_id).first()
             if existing is not None:
                 return _replay(existing, fingerprint)
+            rules = earning_rules_active(at=order.occurred_at)
             earning = earning_points(
-                programme=programme, shop=shop, amount=order.amount, tax=order.tax, account=account
+                programme=programme,
+                shop=shop,
+                amount=order.amount,
+                tax=order.tax,
+                tier=account.tier,
+                at=order.occurred_at,
+                items=[
+                    ItemLine(sku=i.sku, category=i.category, quantity=i.quantity, unit_price=i.unit_price)
+                    for i in order.items
+                ],
+                rules=rules,
+                used=earning_rules_used(member_id=member.pk, rules=rules),
             )
             record = Order.objects.create(
                 shop=shop,
@@ -157,7 +139,14 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
                     tier_points=earning.tier_points,
                     effective_at=order.occurred_at,
                     order=record,
-                    detail=earning.detail,
+                    detail=earning.detail(),
+                )
+                EarningRuleUse.objects.bulk_create(
+                    [
+                        EarningRuleUse(rule_id=line.rule_id, member=member, order=record, points=line.points)
+                        for line in earning.rules
+                        if line.points
+                    ]
                 )
                 messages_queue(
                     kind=MessageKind.POINTS_EARNED,

@@ -3,6 +3,7 @@ the adjust form (a service call), the ledger is read-only, and API keys are show
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 
@@ -68,7 +69,7 @@ def populated(shop, tiers, programme, admin_user):
     InboundWebhook.objects.create(
         shop=shop, platform=OrderSource.SHOPIFY, webhook_id="wh-1", topic="orders/paid", status="processed"
     )
-    Group.objects.create(name="Support")
+    assert Group.objects.filter(name="Support").exists()  # the staff roles come with the migrations
     from members.models import Interest
 
     Interest.objects.create(name="Running", slug="running")
@@ -92,6 +93,23 @@ def populated(shop, tiers, programme, admin_user):
     from loyalty.models import WinbackOffer
 
     WinbackOffer.objects.create(name="Spring", offer="15 % off")
+    # Earning rules, points for actions, segments and their messages, the audit trail
+    from django.utils import timezone
+
+    from loyalty.models import ActionKind, EarningRule, PointsAction, Segment
+    from loyalty.services import MemberRef
+    from loyalty.services.actions import event_record
+    from loyalty.services.segments import segment_message_send
+
+    EarningRule.objects.create(name="Double December", starts_at=timezone.now() - dt.timedelta(days=1))
+    make_order(shop, order_id="1002", amount="100.00")
+    PointsAction.objects.create(name="Review", kind=ActionKind.EVENT, event_type="product_review", points=50)
+    event_record(
+        shop=shop, event_type="product_review", key="r-1", member=MemberRef(email="kari@example.com"),
+        occurred_at=None, data={},
+    )  # fmt: skip
+    segment = Segment.objects.create(name="Everyone")
+    segment_message_send(segment=segment, subject="News", text="Hello", staff=admin_user)
     return Member.objects.get(user__email="kari@example.com")
 
 
@@ -378,6 +396,8 @@ def test_programme_settings_are_a_singleton(admin_client, programme):
             "expiry_warning_days": "30",
             "tier_grace_days": "30",
             "birthday_bonus": "100",
+            "point_value": "0.02",
+            "support_adjust_limit": "500",
         },
     )
     assert response.status_code == 302

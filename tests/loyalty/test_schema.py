@@ -17,6 +17,7 @@ OPERATIONS = {
     ("/api/v1/members/{member_id}/consents/", "get"),
     ("/api/v1/members/{member_id}/consents/", "put"),
     ("/api/v1/members/{member_id}/referral/", "get"),
+    ("/api/v1/events/", "post"),
     ("/api/v1/vouchers/{code}/", "get"),
     ("/api/v1/vouchers/{code}/redeem/", "post"),
 }
@@ -35,6 +36,9 @@ def test_schema_generates_without_warnings_and_describes_every_operation(tmp_pat
     create = schema["paths"]["/api/v1/orders/"]["post"]
     assert {"200", "201", "400", "409", "413", "422"} <= set(create["responses"])
     assert create["requestBody"]["content"]["application/json"]["examples"]
+    events = schema["paths"]["/api/v1/events/"]["post"]
+    assert {"200", "201", "400", "409", "422"} <= set(events["responses"])
+    assert events["requestBody"]["content"]["application/json"]["examples"]
 
 
 def test_schema_and_docs_are_served(client):

@@ -14,7 +14,7 @@ def copy_to_english(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("members", "0007_message_templates"),
+        ("members", "0009_segment_templates_audit_trigger"),
     ]
 
     operations = [
