@@ -299,7 +299,11 @@ class Order(models.Model):
                 name="order_clawback_within_award",
             ),
         ]
-        indexes = [models.Index(fields=["member", "-occurred_at"], name="order_member_occurred_idx")]
+        indexes = [
+            models.Index(fields=["member", "-occurred_at"], name="order_member_occurred_idx"),
+            # The staff dashboard's period figures
+            models.Index(fields=["occurred_at"], name="order_occurred_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.shop} #{self.external_id}"
@@ -403,6 +407,8 @@ class LedgerEntry(models.Model):
             models.Index(fields=["member", "-id"], name="entry_member_id_idx"),
             models.Index(fields=["member", "effective_at"], name="entry_member_effective_idx"),
             models.Index(fields=["kind", "created_at"], name="entry_kind_created_idx"),
+            # The staff dashboard's period figures and points flow
+            models.Index(fields=["created_at"], name="entry_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(points=0), name="entry_points_non_zero"),
