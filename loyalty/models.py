@@ -299,7 +299,11 @@ class Order(models.Model):
                 name="order_clawback_within_award",
             ),
         ]
-        indexes = [models.Index(fields=["member", "-occurred_at"], name="order_member_occurred_idx")]
+        indexes = [
+            models.Index(fields=["member", "-occurred_at"], name="order_member_occurred_idx"),
+            # The staff dashboard's period figures
+            models.Index(fields=["occurred_at"], name="order_occurred_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.shop} #{self.external_id}"
@@ -404,6 +408,8 @@ class LedgerEntry(models.Model):
             # Covers the tier window's sum (an index-only scan on PostgreSQL).
             models.Index(fields=["member", "effective_at", "tier_points"], name="entry_member_window_idx"),
             models.Index(fields=["kind", "created_at"], name="entry_kind_created_idx"),
+            # The staff dashboard's period figures and points flow
+            models.Index(fields=["created_at"], name="entry_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(points=0), name="entry_points_non_zero"),
