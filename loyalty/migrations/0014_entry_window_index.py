@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("loyalty", "0012_staff_roles"),
+        ("loyalty", "0013_dashboard_indexes"),
         ('members', '0007_message_templates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -18,7 +18,7 @@ def copy_to_english(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("loyalty", "0013_entry_window_index"),
+        ("loyalty", "0014_entry_window_index"),
     ]
 
     operations = [
