@@ -164,12 +164,7 @@ def tier_review(*, now: dt.datetime | None = None, batch: int = BATCH) -> list[T
     tiers = list(Tier.objects.order_by("threshold"))
     if not tiers:
         return []
-    review = _TierReview(
-        tiers=tiers,
-        now=now,
-        grace=dt.timedelta(days=programme.tier_grace_days),
-        start=tier_window_start(programme=programme, now=now),
-    )
+    review = TierReview.for_programme(programme=programme, now=now, tiers=tiers)
     changes: list[TierChange] = []
     for member_ids in _member_batches(PointsAccount.objects.all(), batch=batch):
         unlocked = PointsAccount.objects.filter(member_id__in=member_ids).only("tier", "tier_since", "below_tier_since")
@@ -193,11 +188,22 @@ def tier_review(*, now: dt.datetime | None = None, batch: int = BATCH) -> list[T
 
 
 @dataclass(frozen=True)
-class _TierReview:
+class TierReview:
+    """The tier review's rules at one moment, applied to accounts in memory (the review job and imports)."""
+
     tiers: list[Tier]
     now: dt.datetime
     grace: dt.timedelta
     start: dt.datetime | None
+
+    @classmethod
+    def for_programme(cls, *, programme: Programme, now: dt.datetime, tiers: list[Tier] | None = None) -> TierReview:
+        return cls(
+            tiers=tiers if tiers is not None else list(Tier.objects.order_by("threshold")),
+            now=now,
+            grace=dt.timedelta(days=programme.tier_grace_days),
+            start=tier_window_start(programme=programme, now=now),
+        )
 
     def decide(self, accounts: list[PointsAccount]) -> tuple[list[PointsAccount], list[TierChange]]:
         """Apply the rules to ``accounts`` in memory: the accounts that changed, and the tier moves among them."""

@@ -92,7 +92,7 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
     if existing is not None:
         return _replay(existing, fingerprint)
     programme = Programme.load()
-    _validate(shop=shop, programme=programme, order=order)
+    order_validate(shop=shop, programme=programme, order=order)
     try:
         with transaction.atomic():
             member, _created = member_resolve(shop=shop, ref=order.member, enrol=True, source=source)
@@ -189,7 +189,8 @@ def _replay(existing: Order, fingerprint: str) -> OrderResult:
     return OrderResult(order=existing, created=False, body=existing.response)
 
 
-def _validate(*, shop: Shop, programme: Programme, order: OrderInput) -> None:
+def order_validate(*, shop: Shop, programme: Programme, order: OrderInput) -> None:
+    """What any order must be, however it arrives (the API, webhooks, an import); raises the first problem."""
     if order.currency != shop.currency:
         raise CurrencyMismatch(f"This shop reports orders in {shop.currency}, not {order.currency}.")
     if order.amount > programme.max_order_amount:
