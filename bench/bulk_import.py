@@ -1,0 +1,125 @@
+"""Benchmark of ``manage.py import_orders``: a million historical orders, then the same file again.
+
+Builds its own PostgreSQL database (default ``klubb_bench_import``; dropped and created again) with a shop, the
+tiers and one campaign rule, writes a JSON-lines file of ``--orders`` orders (3 items each) from ``--members``
+customers (none of them members yet: the import enrols them), then times, as separate processes:
+
+1. the import (every order new),
+2. the same file again (every order already there: nothing may change),
+
+and runs ``check_ledger`` afterwards. See bench/README.md.
+
+    .venv/bin/python bench/bulk_import.py                          # 1,000,000 orders from 200,000 customers
+    .venv/bin/python bench/bulk_import.py --orders 50000 --members 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, database_name, database_recreate, machine
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench_import"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=1_000_000, help="orders in the file (default 1,000,000)")
+    parser.add_argument("--members", type=int, default=200_000, help="distinct customers (default 200,000)")
+    parser.add_argument("--batch", type=int, default=None, help="orders per transaction (default the command's)")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
+    return parser.parse_args(argv)
+
+
+def write_orders(path: Path, *, orders: int, members: int) -> None:
+    """Orders spread over the last two years, oldest first, in whole kroner; a reproducible random sequence."""
+    rng = random.Random(42)
+    start = time.time() - 2 * 365 * 86400
+    step = 2 * 365 * 86400 / orders
+    with path.open("w") as out:
+        for n in range(orders):
+            prices = [rng.randint(49, 1999), rng.randint(19, 499), rng.randint(19, 299)]
+            when = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(start + n * step))
+            out.write(json.dumps({
+                "order_id": f"H-{n}", "member": {"email": f"c{rng.randrange(members)}@bench.test"},
+                "amount": f"{sum(prices)}.00", "currency": "NOK", "occurred_at": when,
+                "items": [{"sku": f"SKU-{p % 97}", "name": "Item", "category": "running" if p % 2 else "outdoor",
+                           "quantity": 1, "unit_price": f"{p}.00"} for p in prices],
+            }, separators=(",", ":")) + "\n")  # fmt: skip
+
+
+def django(url: str, *args: str) -> tuple[float, str]:
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "0",
+           "LOG_LEVEL": "WARNING", "CELERY_BROKER_URL": "memory://localhost/"}  # fmt: skip
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
+    return time.monotonic() - started, (done.stdout + done.stderr).strip()
+
+
+SEED = """
+import datetime as dt
+from decimal import Decimal
+from loyalty.models import EarningRule, Programme, RuleKind, Shop, Tier
+programme = Programme.load()
+programme.points_expire_months = 12
+programme.save()
+for name, threshold, multiplier in [("Bronze", 0, "1"), ("Silver", 4000, "1.25"), ("Gold", 8000, "1.5")]:
+    Tier.objects.create(name=name, threshold=threshold, multiplier=Decimal(multiplier))
+Shop.objects.create(name="Bench Sport", slug="bench-sport")
+EarningRule.objects.create(name="Double running", kind=RuleKind.MULTIPLIER, multiplier=Decimal("2"),
+                           categories="running", starts_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    url = args.database_url
+    name = database_name(url)
+    database_recreate(url, name)
+    print(f"Preparing {name} ...", flush=True)
+    django(url, "migrate", "--noinput", "-v", "0")
+    django(url, "shell", "-c", SEED)
+    path = ROOT / "bench" / "out" / f"orders-{args.orders}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    write_orders(path, orders=args.orders, members=args.members)
+    print(f"  wrote {path.relative_to(ROOT)} ({path.stat().st_size / 2**20:.0f} MiB) in "
+          f"{time.monotonic() - started:.0f} s", flush=True)  # fmt: skip
+    command = ["import_orders", str(path), "--shop", "bench-sport"]
+    if args.batch:
+        command += ["--batch", str(args.batch)]
+    env = machine(url)
+    print("  import ...", flush=True)
+    first, first_out = django(url, *command)
+    print("  the same file again ...", flush=True)
+    second, second_out = django(url, *command)
+    _seconds, ledger = django(url, "check_ledger")
+    options = ["--orders", str(args.orders), "--members", str(args.members)]
+    options += ["--batch", str(args.batch)] if args.batch else []
+    reproduce = shlex.join([".venv/bin/python", "bench/bulk_import.py", *options])
+    print("\n== Klubb order history import benchmark ==")
+    for key, value in env.items():
+        print(f"{key:>12}: {value}")
+    print("\n| run | wall s | orders/s | output |\n| --- | ---: | ---: | --- |")
+    print(f"| import | {first:.1f} | {args.orders / first:,.0f} | {first_out.splitlines()[0]} |")
+    print(f"| same file again | {second:.1f} | {args.orders / second:,.0f} | {second_out.splitlines()[0]} |")
+    print(f"\ncheck_ledger afterwards: {ledger.splitlines()[-1]}")
+    print(f"target: 1,000,000 orders in under 120 s; measured {first:.0f} s for {args.orders:,}")
+    print(f"\nReproduce: {reproduce}")
+
+
+if __name__ == "__main__":
+    main()
