@@ -239,7 +239,7 @@ def messages_queue(*, kind: str, items: Sequence[Outgoing], now: dt.datetime | N
             )  # fmt: skip
     if not rows:
         return 0
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside the event's transaction: no savepoint of its own
         Message.objects.bulk_create(rows, ignore_conflicts=True)
         transaction.on_commit(_send_due_later, robust=True)
     return len(rows)

@@ -31,14 +31,18 @@ def account_lock(*, member: Member | int) -> PointsAccount:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("account_lock() must run inside transaction.atomic().")
     account = (
-        PointsAccount.objects.select_for_update(of=("self",)).select_related("tier").filter(member_id=member_id).first()
+        PointsAccount.objects.select_for_update(of=("self",))
+        .select_related("tier", "member")
+        .filter(member_id=member_id)
+        .first()
     )
     if account is None:
         PointsAccount.objects.get_or_create(
             member_id=member_id,
             defaults={"tier": Tier.objects.order_by("threshold").first(), "tier_since": timezone.now()},
         )
-        account = PointsAccount.objects.select_for_update(of=("self",)).select_related("tier").get(member_id=member_id)
+        locked = PointsAccount.objects.select_for_update(of=("self",)).select_related("tier", "member")
+        account = locked.get(member_id=member_id)
     return account
 
 
@@ -50,6 +54,7 @@ def ledger_append(
     tier_points: int = 0,
     allow_negative: bool = False,
     effective_at: dt.datetime | None = None,
+    programme: Programme | None = None,
     **source: Any,
 ) -> LedgerEntry:
     """Append one entry and move the locked account's balance by ``points``.
@@ -81,7 +86,7 @@ def ledger_append(
         **source,
     )
     if points > 0:
-        _lot_open(entry=entry, balance_before=balance_before)
+        _lot_open(entry=entry, balance_before=balance_before, programme=programme or Programme.load())
     # --- Outbound webhooks: points.changed, in this transaction (see loyalty/services/webhooks.py) ---
     events_publish(
         type=WebhookEventType.POINTS_CHANGED,
@@ -151,9 +156,8 @@ def points_bonus(*, member: Member, points: int, reason: str, detail: dict[str, 
         return ledger_append(account=account, kind=EntryKind.BONUS, points=points, reason=reason, detail=detail or {})
 
 
-def _lot_open(*, entry: LedgerEntry, balance_before: int) -> PointsLot:
+def _lot_open(*, entry: LedgerEntry, balance_before: int, programme: Programme) -> PointsLot:
     """A credit opens a lot; if a clawback had left the balance below zero, the credit pays that first."""
-    programme = Programme.load()
     months = programme.points_expire_months
     return PointsLot.objects.create(
         member_id=entry.member_id,

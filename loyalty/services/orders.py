@@ -140,6 +140,7 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
                     effective_at=order.occurred_at,
                     order=record,
                     detail=earning.detail(),
+                    programme=programme,
                 )
                 EarningRuleUse.objects.bulk_create(
                     [

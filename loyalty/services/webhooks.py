@@ -49,7 +49,7 @@ def events_publish(*, type: str, payload: dict[str, Any]) -> OutboxEvent:
 
     Call it inside the transaction that makes the change: if that rolls back, so does the event.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside the change's transaction: no savepoint of its own
         event = OutboxEvent.objects.create(type=type, payload=payload)
         subscriptions = [s for s in WebhookSubscription.objects.filter(is_active=True) if type in (s.events or [])]
         for subscription in subscriptions:
@@ -64,7 +64,7 @@ def events_publish_many(*, type: str, payloads: list[dict[str, Any]]) -> list[Ou
     """``events_publish`` for a batch (the scheduled jobs): a constant number of queries per call."""
     if not payloads:
         return []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         events = OutboxEvent.objects.bulk_create([OutboxEvent(type=type, payload=payload) for payload in payloads])
         subscriptions = [s for s in WebhookSubscription.objects.filter(is_active=True) if type in (s.events or [])]
         deliveries = WebhookDelivery.objects.bulk_create(

@@ -328,3 +328,20 @@ def test_order_list_is_paginated(api, tiers, programme):
     assert page["count"] == 3
     assert len(page["results"]) == 2
     assert page["next"]
+
+
+def test_an_order_for_a_known_member_takes_a_fixed_number_of_queries(api, tiers, programme):
+    """The query count of the busiest endpoint is part of its contract: bench/api_load.py measures its cost."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api.post("/api/v1/orders/", order_payload(order_id="1"), format="json")  # the member exists from here on
+    counts = []
+    for order_id in ("2", "3"):
+        with CaptureQueriesContext(connection) as queries:
+            response = api.post("/api/v1/orders/", order_payload(order_id=order_id), format="json")
+        assert response.status_code == 201
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 22, counts
+    # One transaction (here a savepoint in the test's): the outbox event and the message add none of their own.
+    assert len([q for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")]) == 1

@@ -51,9 +51,9 @@ def double_december(db):
     )  # fmt: skip
 
 
-def test_an_imported_order_earns_exactly_what_the_same_order_earns_live(shop, tiers, programme, december,
-                                                                         double_december):  # fmt: skip
-    live = make_order(shop, order_id="L-1", email="live@example.com", occurred_at=dt.datetime.fromisoformat(DECEMBER_10))
+def test_an_imported_order_earns_exactly_what_the_same_order_earns_live(shop, tiers, december, double_december):
+    when = dt.datetime.fromisoformat(DECEMBER_10)
+    live = make_order(shop, order_id="L-1", email="live@example.com", occurred_at=when)
     report = run_import(shop, jsonl(order("I-1", "imported@example.com")))
 
     assert (report.imported, report.errors) == (1, [])
@@ -79,7 +79,7 @@ def test_running_the_same_file_twice_imports_nothing_the_second_time(shop, tiers
     assert ledger_mismatches() == [] and lot_mismatches() == []
 
 
-def test_a_shop_resending_an_imported_order_through_the_api_gets_the_first_answer(api, shop, tiers, programme, december):
+def test_a_shop_resending_an_imported_order_through_the_api_gets_the_first_answer(api, shop, tiers, december):
     run_import(shop, jsonl(order("I-1", "kari@example.com")))
     response = api.post("/api/v1/orders/", order("I-1", "kari@example.com"), format="json")
     assert response.status_code == 200
