@@ -23,7 +23,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO
 
@@ -257,7 +257,7 @@ def _batch_write(
         record = Order(
             shop=shop, external_id=order.order_id, member_id=account.member_id, amount=order.amount, tax=order.tax,
             currency=order.currency, occurred_at=order.occurred_at, source=OrderSource.IMPORT,
-            items=[{**asdict(item), "unit_price": str(item.unit_price)} for item in order.items],
+            items=[item.as_json() for item in order.items],
             fingerprint=fingerprint, points_awarded=earning.points, tier_points_awarded=earning.tier_points,
             response={"order_id": order.order_id, "member_id": str(account.member.public_id),
                       "points_awarded": earning.points, "balance": account.balance,

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +42,12 @@ class OrderItem:
     quantity: int = 1
     unit_price: Decimal = Decimal("0")
 
+    def as_json(self, *, unit_price: str | None = None) -> dict[str, Any]:
+        """The item as stored on the order (``dataclasses.asdict`` is a deep copy, slow in bulk imports)."""
+        price = str(self.unit_price) if unit_price is None else unit_price
+        return {"sku": self.sku, "name": self.name, "category": self.category, "quantity": self.quantity,
+                "unit_price": price}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class OrderInput:
@@ -68,7 +74,7 @@ class OrderInput:
             "currency": self.currency,
             "occurred_at": self.occurred_at.astimezone(dt.UTC).isoformat(),
             "items": [
-                {**asdict(item), "unit_price": str(Decimal(item.unit_price).quantize(CENT))} for item in self.items
+                item.as_json(unit_price=str(Decimal(item.unit_price).quantize(CENT))) for item in self.items
             ],
         }
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
@@ -124,7 +130,7 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
                 tax=order.tax,
                 currency=order.currency,
                 occurred_at=order.occurred_at,
-                items=[{**asdict(item), "unit_price": str(item.unit_price)} for item in order.items],
+                items=[item.as_json() for item in order.items],
                 source=source,
                 fingerprint=fingerprint,
                 points_awarded=earning.points,
