@@ -25,12 +25,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import IO
+from typing import IO, Any
 
 from allauth.account.models import EmailAddress
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import JSONField, Model, Sum
 from django.utils import timezone
 
 from loyalty.errors import LoyaltyError
@@ -254,46 +254,46 @@ def _batch_write(
         )  # fmt: skip
         balance_before = account.balance
         account.balance += earning.points
-        record = Order(
-            shop=shop, external_id=order.order_id, member_id=account.member_id, amount=order.amount, tax=order.tax,
-            currency=order.currency, occurred_at=order.occurred_at, source=OrderSource.IMPORT,
-            items=[item.as_json() for item in order.items],
-            fingerprint=fingerprint, points_awarded=earning.points, tier_points_awarded=earning.tier_points,
-            response={"order_id": order.order_id, "member_id": str(account.member.public_id),
-                      "points_awarded": earning.points, "balance": account.balance,
-                      "tier": account.tier.name if account.tier else None},
-        )  # fmt: skip
-        orders.append(record)
+        orders.append({
+            "shop_id": shop.pk, "external_id": order.order_id, "member_id": account.member_id, "amount": order.amount,
+            "tax": order.tax, "currency": order.currency, "occurred_at": order.occurred_at,
+            "source": OrderSource.IMPORT, "items": [item.as_json() for item in order.items],
+            "fingerprint": fingerprint, "points_awarded": earning.points, "tier_points_awarded": earning.tier_points,
+            "response": {"order_id": order.order_id, "member_id": str(account.member.public_id),
+                         "points_awarded": earning.points, "balance": account.balance,
+                         "tier": account.tier.name if account.tier else None},
+            "created_at": now,
+        })  # fmt: skip
         if earning.points:
-            entry = LedgerEntry(
-                member_id=account.member_id, kind=EntryKind.EARN, points=earning.points,
-                balance_after=account.balance, tier_points=earning.tier_points, effective_at=order.occurred_at,
-                created_at=now, detail={**earning.detail(), "source": "import"},
-            )  # fmt: skip
-            entries.append((record, entry, max(0, earning.points - max(0, -balance_before))))
+            entries.append({
+                "member_id": account.member_id, "kind": EntryKind.EARN, "points": earning.points,
+                "balance_after": account.balance, "tier_points": earning.tier_points,
+                "effective_at": order.occurred_at, "created_at": now,
+                "detail": {**earning.detail(), "source": "import"},
+                "order_id": len(orders) - 1,  # the position of its order, replaced by the order's id below
+                "remaining": max(0, earning.points - max(0, -balance_before)),
+            })  # fmt: skip
             for line in earning.rules:
                 if line.points:
                     used[account.member_id][line.rule_id] = used[account.member_id].get(line.rule_id, 0) + line.points
-                    rule_lines.append((record, line.rule_id, line.points))
+                    rule_lines.append({"rule_id": line.rule_id, "member_id": account.member_id,
+                                       "order_id": len(orders) - 1, "points": line.points})  # fmt: skip
         report.imported += 1
         report.points += earning.points
-    Order.objects.bulk_create(orders)
-    for record, entry, _remaining in entries:
-        entry.order_id = record.pk
-    LedgerEntry.objects.bulk_create([entry for _record, entry, _remaining in entries])
-    PointsLot.objects.bulk_create([
-        PointsLot(member_id=entry.member_id, entry=entry, points=entry.points, remaining=remaining,
-                  earned_at=entry.effective_at,
-                  expires_at=entry.effective_at + relativedelta(months=months) if months else None)
-        for _record, entry, remaining in entries
+    order_ids = _insert(Order, orders)
+    remaining = [entry.pop("remaining") for entry in entries]
+    for row in (*entries, *rule_lines):
+        row["order_id"] = order_ids[row["order_id"]]
+    entry_ids = _insert(LedgerEntry, entries)
+    _insert(PointsLot, [
+        {"member_id": entry["member_id"], "entry_id": entry_id, "points": entry["points"], "remaining": left,
+         "earned_at": entry["effective_at"],
+         "expires_at": entry["effective_at"] + relativedelta(months=months) if months else None}
+        for entry, entry_id, left in zip(entries, entry_ids, remaining, strict=True)
     ])  # fmt: skip
-    EarningRuleUse.objects.bulk_create(
-        [EarningRuleUse(rule_id=rule_id, member_id=record.member_id, order=record, points=points)
-         for record, rule_id, points in rule_lines]
-    )  # fmt: skip
-    _balances_save(list(accounts.values()))
-    touched, _changes = review.decide(list(accounts.values()))
-    PointsAccount.objects.bulk_update(touched, ["tier", "tier_since", "below_tier_since"])
+    _insert(EarningRuleUse, rule_lines)
+    review.decide(list(accounts.values()))
+    _accounts_save(list(accounts.values()))
 
 
 def _fresh_orders(
@@ -381,16 +381,49 @@ def _rule_uses(*, member_ids: list[int], rules: list[RuleSpec]) -> defaultdict[i
     return used
 
 
-def _balances_save(accounts: list[PointsAccount]) -> None:
-    """One UPDATE for the batch's balances (``bulk_update`` builds a CASE per row, slow for thousands)."""
-    if not accounts:
-        return
-    values = ", ".join(["(%s, %s)"] * len(accounts))
-    params = [value for account in accounts for value in (account.member_id, account.balance)]
-    table = PointsAccount._meta.db_table
+def _insert(model: type[Model], rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` (column values by attribute name; the model's defaults fill the rest) and return their
+    ids in order. On PostgreSQL with COPY and ids taken from the sequence first: a fraction of the cost of
+    ``bulk_create``, which builds and adapts every value in Python. Elsewhere ``bulk_create``."""
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        return [obj.pk for obj in model.objects.bulk_create([model(**row) for row in rows])]
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    given = rows[0].keys()
+    defaults = {f.attname: f.get_default() for f in fields if f.attname not in given}
+    jsons = {f.attname for f in fields if isinstance(f, JSONField)}
+    columns = [f.attname for f in fields]
+    table = model._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET balance = v.column2, updated_at = %s "  # only placeholders come from outside
-            f"FROM (VALUES {values}) AS v WHERE {table}.member_id = v.column1",
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} (id, {names}) FROM STDIN") as copy:
+            for pk, row in zip(ids, rows, strict=True):
+                values = {**defaults, **row}
+                copy.write_row([pk, *(json.dumps(values[c]) if c in jsons else values[c] for c in columns)])
+    return ids
+
+
+def _accounts_save(accounts: list[PointsAccount]) -> None:
+    """Write the batch's balances and tiers. On PostgreSQL in one ``UPDATE ... FROM (VALUES ...)``:
+    ``bulk_update`` builds and resolves a CASE per row and field, slow for thousands."""
+    fields = ["balance", "tier", "tier_since", "below_tier_since"]
+    if connection.vendor != "postgresql":
+        PointsAccount.objects.bulk_update(accounts, fields)
+        return
+    values = ", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::timestamptz, %s::timestamptz)"] * len(accounts))
+    params = [
+        value for a in accounts for value in (a.member_id, a.balance, a.tier_id, a.tier_since, a.below_tier_since)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE loyalty_pointsaccount AS a SET balance = v.balance, tier_id = v.tier_id, "
+            "tier_since = v.tier_since, below_tier_since = v.below_tier_since, updated_at = %s "
+            f"FROM (VALUES {values}) AS v(member_id, balance, tier_id, tier_since, below_tier_since) "
+            "WHERE a.member_id = v.member_id",
             [timezone.now(), *params],
         )

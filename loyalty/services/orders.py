@@ -73,9 +73,7 @@ class OrderInput:
             "tax": str(self.tax.quantize(CENT)),
             "currency": self.currency,
             "occurred_at": self.occurred_at.astimezone(dt.UTC).isoformat(),
-            "items": [
-                item.as_json(unit_price=str(Decimal(item.unit_price).quantize(CENT))) for item in self.items
-            ],
+            "items": [item.as_json(unit_price=str(Decimal(item.unit_price).quantize(CENT))) for item in self.items],
         }
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
