@@ -749,6 +749,11 @@ def main(argv: list[str] | None = None) -> None:
         phases = Phases()
         with phases(f"copy from {snapshot}"):
             database_create(args.database_url, name, template=snapshot)
+        # A snapshot made by older code: bring its schema up to date (new tables, columns, indexes).
+        with phases("migrate the copy"):
+            call_command("migrate", verbosity=0, interactive=False)
+            with connections["default"].cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")
     else:
         phases = Phases()
         with phases("create and migrate"):
