@@ -21,7 +21,7 @@ from loyalty.errors import (
     OccurredInFuture,
     TaxExceedsAmount,
 )
-from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Shop
+from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Shop, Tier
 from loyalty.services.earning import ItemLine, earning_points, earning_rules_active, earning_rules_used
 from loyalty.services.ledger import account_lock, ledger_append
 from loyalty.services.members import MemberRef, member_resolve
@@ -97,6 +97,9 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
         return _replay(existing, fingerprint)
     programme = Programme.load()
     order_validate(shop=shop, programme=programme, order=order)
+    # Read before taking the member's lock, which other orders for the member wait for.
+    rules = earning_rules_active(at=order.occurred_at)
+    tiers = list(Tier.objects.order_by("threshold"))
     try:
         with transaction.atomic():
             member, _created = member_resolve(shop=shop, ref=order.member, enrol=True, source=source)
@@ -105,7 +108,6 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
             existing = Order.objects.filter(shop=shop, external_id=order.order_id).first()
             if existing is not None:
                 return _replay(existing, fingerprint)
-            rules = earning_rules_active(at=order.occurred_at)
             earning = earning_points(
                 programme=programme,
                 shop=shop,
@@ -168,7 +170,7 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
                         )
                     ],
                 )
-            tier_evaluate(account=account, programme=programme)
+            tier_evaluate(account=account, programme=programme, tiers=tiers)
             hooks.order_recorded(order=record, order_input=order)
             record.response = {
                 "order_id": record.external_id,

@@ -39,12 +39,13 @@ def tier_for_points(*, points: int, tiers: list[Tier]) -> Tier | None:
     return reached
 
 
-def tier_evaluate(*, account: PointsAccount, programme: Programme) -> Tier | None:
+def tier_evaluate(*, account: PointsAccount, programme: Programme, tiers: list[Tier] | None = None) -> Tier | None:
     """Lift the locked account to the tier its qualifying points reach. Returns the new tier, if any.
 
-    Never lowers a tier: spending, expiry and refunds wait for the tier review.
+    Never lowers a tier: spending, expiry and refunds wait for the tier review. ``tiers`` (by threshold) saves
+    a query for a caller that read them before taking the lock.
     """
-    tiers = list(Tier.objects.order_by("threshold"))
+    tiers = tiers if tiers is not None else list(Tier.objects.order_by("threshold"))
     target = tier_for_points(points=tier_points(member_id=account.member_id, programme=programme), tiers=tiers)
     current_threshold = account.tier.threshold if account.tier else -1
     if target is None or target.threshold <= current_threshold:
