@@ -200,20 +200,26 @@ def quiet_until(*, time_zone: str, now: dt.datetime) -> dt.datetime | None:
     return dt.datetime.combine(day, QUIET_UNTIL, tzinfo=zone)
 
 
-def messages_queue(*, kind: str, items: Sequence[Outgoing], now: dt.datetime | None = None) -> int:
+def messages_queue(
+    *, kind: str, items: Sequence[Outgoing], now: dt.datetime | None = None, members: Sequence[Member] = ()
+) -> int:
     """Queue ``kind`` for each member in ``items``; returns how many messages were written.
 
     A constant number of queries for any number of members (the jobs call it per batch). Call it inside
     the transaction of the event: the messages exist exactly when the event does, and go after commit.
+    ``members``: the members (with their users) where the caller has them already, to save reading them.
     """
     if not items:
         return 0
     now = now or timezone.now()
-    members = Member.objects.select_related("user").in_bulk([item.member_id for item in items])
+    wanted = {item.member_id for item in items}
+    members_by_id = {member.pk: member for member in members if member.pk in wanted}
+    if missing := wanted - members_by_id.keys():
+        members_by_id |= Member.objects.select_related("user").in_bulk(missing)
     templates = {(t.channel, t.language): t for t in MessageTemplate.objects.filter(kind=kind, is_active=True)}
     rows = []
     for item in items:
-        member = members.get(item.member_id)
+        member = members_by_id.get(item.member_id)
         if member is None:
             continue
         for channel in channels_for(member=member, kind=kind):

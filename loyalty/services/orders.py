@@ -156,6 +156,7 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
                     ]
                 )
                 messages_queue(
+                    members=[member],
                     kind=MessageKind.POINTS_EARNED,
                     items=[
                         Outgoing(

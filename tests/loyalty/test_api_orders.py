@@ -342,6 +342,6 @@ def test_an_order_for_a_known_member_takes_a_fixed_number_of_queries(api, tiers,
             response = api.post("/api/v1/orders/", order_payload(order_id=order_id), format="json")
         assert response.status_code == 201
         counts.append(len(queries))
-    assert counts[0] == counts[1] <= 22, counts
+    assert counts[0] == counts[1] <= 21, counts
     # One transaction (here a savepoint in the test's): the outbox event and the message add none of their own.
     assert len([q for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")]) == 1
