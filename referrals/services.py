@@ -183,13 +183,14 @@ def _friend_bonus_pay(*, referral: Referral, programme: ReferralProgramme) -> No
 
 def referral_on_order(order: Order, order_input: Any) -> None:
     """Hook (inside the order's transaction): the friend's first order at or above the minimum qualifies."""
-    referral = (
-        Referral.objects.select_for_update(of=("self",))
-        .select_related("referrer__user")
-        .filter(friend_id=order.member_id, qualifying_order__isnull=True)
-        .exclude(status=ReferralStatus.REJECTED)
-        .first()
+    # Runs on every order, and almost every member was not referred: the plainest query that can say so
+    # (building a query with joins costs more Python than the database spends answering it).
+    open_referrals = Referral.objects.select_for_update().filter(
+        friend_id=order.member_id,
+        qualifying_order__isnull=True,
+        status__in=[ReferralStatus.PENDING, ReferralStatus.REVIEW],
     )
+    referral = next(iter(open_referrals.order_by("pk")[:1]), None)
     if referral is None:
         return
     programme = ReferralProgramme.load()
