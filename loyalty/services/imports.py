@@ -49,6 +49,7 @@ from loyalty.models import (
 )
 from loyalty.services.earning import ItemLine, RuleSpec, earning_points
 from loyalty.services.jobs import TierReview
+from loyalty.services.ledger import accounts_save
 from loyalty.services.members import MemberRef
 from loyalty.services.orders import OrderInput, OrderItem, order_validate
 from members.models import Member, User, normalize_email
@@ -293,7 +294,7 @@ def _batch_write(
     ])  # fmt: skip
     _insert(EarningRuleUse, rule_lines)
     review.decide(list(accounts.values()))
-    _accounts_save(list(accounts.values()))
+    accounts_save(list(accounts.values()), fields=["balance", "tier", "tier_since", "below_tier_since"])
 
 
 def _fresh_orders(
@@ -406,24 +407,3 @@ def _insert(model: type[Model], rows: list[dict[str, Any]]) -> list[int]:
                 values = {**defaults, **row}
                 copy.write_row([pk, *(json.dumps(values[c]) if c in jsons else values[c] for c in columns)])
     return ids
-
-
-def _accounts_save(accounts: list[PointsAccount]) -> None:
-    """Write the batch's balances and tiers. On PostgreSQL in one ``UPDATE ... FROM (VALUES ...)``:
-    ``bulk_update`` builds and resolves a CASE per row and field, slow for thousands."""
-    fields = ["balance", "tier", "tier_since", "below_tier_since"]
-    if connection.vendor != "postgresql":
-        PointsAccount.objects.bulk_update(accounts, fields)
-        return
-    values = ", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::timestamptz, %s::timestamptz)"] * len(accounts))
-    params = [
-        value for a in accounts for value in (a.member_id, a.balance, a.tier_id, a.tier_since, a.below_tier_since)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE loyalty_pointsaccount AS a SET balance = v.balance, tier_id = v.tier_id, "
-            "tier_since = v.tier_since, below_tier_since = v.below_tier_since, updated_at = %s "
-            f"FROM (VALUES {values}) AS v(member_id, balance, tier_id, tier_since, below_tier_since) "
-            "WHERE a.member_id = v.member_id",
-            [timezone.now(), *params],
-        )

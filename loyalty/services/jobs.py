@@ -29,6 +29,7 @@ from loyalty.models import (
     Tier,
     WebhookEventType,
 )
+from loyalty.services.ledger import accounts_save
 from loyalty.services.tiers import tier_message, tier_window_start
 from loyalty.services.webhooks import events_publish_many, points_changed_payload
 from members.messaging import Outgoing, messages_queue
@@ -91,7 +92,7 @@ def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobR
                     )
                 )
             LedgerEntry.objects.bulk_create(entries)
-            PointsAccount.objects.bulk_update(touched, ["balance"])
+            accounts_save(touched, fields=["balance"])
             PointsLot.objects.filter(pk__in=[lot.pk for lots in lots_by_member.values() for lot in lots]).update(
                 remaining=0
             )
@@ -174,7 +175,7 @@ def tier_review(*, now: dt.datetime | None = None, batch: int = BATCH) -> list[T
         with transaction.atomic():
             accounts = _lock_accounts([account.member_id for account in would_change])
             touched, batch_changes = review.decide(list(accounts.values()))
-            PointsAccount.objects.bulk_update(touched, ["tier", "tier_since", "below_tier_since"])
+            accounts_save(touched, fields=["tier", "tier_since", "below_tier_since"])
             _publish_tier_changes(batch_changes)
             for up, kind in ((True, MessageKind.TIER_UP), (False, MessageKind.TIER_DOWN)):
                 moved = [accounts[change.member_id] for change in batch_changes if change.up is up]
@@ -288,7 +289,7 @@ def birthday_bonuses(*, today: dt.date | None = None, batch: int = BATCH) -> Job
                         )
                     )  # fmt: skip
                 LedgerEntry.objects.bulk_create(entries)
-                PointsAccount.objects.bulk_update([accounts[e.member_id] for e in entries], ["balance"])
+                accounts_save([accounts[e.member_id] for e in entries], fields=["balance"])
                 BirthdayBonus.objects.bulk_create(
                     [BirthdayBonus(member_id=e.member_id, year=today.year, entry=e) for e in entries]
                 )

@@ -8,10 +8,11 @@ concurrent writers for one member queue up on that row.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -187,3 +188,29 @@ def _lots_spend(*, member_id: int, points: int) -> list[list[int]]:
             break
     PointsLot.objects.bulk_update(changed, ["remaining"])
     return taken
+
+
+# Account fields a batch job writes, and their PostgreSQL types (for the VALUES list of ``accounts_save``).
+_ACCOUNT_COLUMN_TYPES = {"balance": "bigint", "tier": "bigint", "tier_since": "timestamptz",
+                         "below_tier_since": "timestamptz"}  # fmt: skip
+
+
+def accounts_save(accounts: Sequence[PointsAccount], *, fields: Sequence[str]) -> None:
+    """Write ``fields`` of many locked accounts (a batch job's). On PostgreSQL one ``UPDATE ... FROM (VALUES
+    ...)``: ``bulk_update`` builds and resolves a ``CASE`` per row and field, slow for thousands."""
+    if not accounts:
+        return
+    if connection.vendor != "postgresql":
+        PointsAccount.objects.bulk_update(accounts, fields)
+        return
+    columns = [PointsAccount._meta.get_field(name).column for name in fields]
+    row = ", ".join(["%s::bigint", *(f"%s::{_ACCOUNT_COLUMN_TYPES[name]}" for name in fields)])
+    params = [value for a in accounts for value in (a.member_id, *(getattr(a, c) for c in columns))]
+    assignments = ", ".join(f"{c} = v.{c}" for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE loyalty_pointsaccount AS a SET {assignments}, updated_at = %s "
+            f"FROM (VALUES {', '.join([f'({row})'] * len(accounts))}) AS v(member_id, {', '.join(columns)}) "
+            "WHERE a.member_id = v.member_id",
+            [timezone.now(), *params],
+        )
