@@ -70,6 +70,7 @@ from loyalty.services.segments import segment_message_send
 from loyalty.services.shops import api_key_create, api_key_revoke
 from loyalty.services.webhooks import webhooks_redeliver
 from members.admin import AuditedAdminMixin, MemberAdmin
+from members.admin_site import LargeTableAdminMixin
 from members.audit import audit_record, audit_snapshot
 from members.models import AuditAction, Member
 
@@ -533,14 +534,13 @@ class PointsAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The ledger is append-only: staff correct it with "Adjust points" on the member page."""
 
     list_display = ("created_at", "kind", "points", "balance_after", "member", "order", "staff", "reason")
     list_select_related = ("member__user", "order__shop", "staff")
     list_filter = ("kind", "created_at")
     search_fields = ("member__user__email", "order__external_id")
-    date_hierarchy = "created_at"
     fields = (
         "member",
         "kind",
@@ -574,7 +574,7 @@ class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OrderAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Orders arrive from shops through the API and webhooks; editing one would part it from its ledger entries."""
 
     list_display = (
@@ -588,9 +588,8 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "occurred_at",
     )
     list_select_related = ("shop", "member__user")
-    list_filter = ("shop", "source", "currency")
+    list_filter = ("shop", "source", "currency", "occurred_at")
     search_fields = ("external_id", "member__user__email")
-    date_hierarchy = "occurred_at"
     fields = (
         "shop",
         "external_id",

@@ -21,6 +21,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
+from members.admin_site import LargeTableAdminMixin
 from members.audit import audit_record, audit_snapshot
 from members.messaging import KIND_VARIABLES, message_preview, messages_retry, template_check
 from members.models import (
@@ -170,12 +171,11 @@ def _consent_action(channel: str, granted: bool, description: str) -> Any:
 
 
 @admin.register(Member)
-class MemberAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class MemberAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("email", "name", "phone", "language", "source", "enrolled_at")
     list_select_related = ("user",)
     list_filter = ("language", "source", "enrolled_at")
     search_fields = ("user__email", "user__first_name", "user__last_name", "phone", "public_id")
-    date_hierarchy = "enrolled_at"
     autocomplete_fields = ("user",)
     readonly_fields: tuple[str, ...] = ("public_id",)
     fieldsets: Any = (
@@ -285,13 +285,12 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     """The message log: what was sent to whom, when, through which channel, and how it went. Read-only."""
 
     list_display = ("created_at", "kind", "channel", "to", "status", "attempts", "sent_at")
     list_filter = ("status", "kind", "channel", "language", "created_at")
     search_fields = ("to", "member__user__email", "member__public_id", "key")
-    date_hierarchy = "created_at"
     list_select_related = ("member__user",)
     fields = (
         "member", "kind", "channel", "to", "language", "status", "attempts", "created_at", "send_after", "sent_at",
