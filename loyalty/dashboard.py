@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth
 from django.utils import timezone
@@ -317,3 +318,18 @@ def dashboard_build(*, period: Period, programme: Programme | None = None) -> Da
         points_series=points_series,
         tier_distribution=distribution,
     )
+
+
+# At a million members the board takes a second or two to build: it is kept this long per period.
+CACHE_SECONDS = 300
+
+
+def dashboard_cached(*, period: Period, programme: Programme, refresh: bool = False) -> tuple[Dashboard, dt.datetime]:
+    """``dashboard_build`` from the cache when it was built in the last ``CACHE_SECONDS`` for this period
+    (``refresh``: build it again). Returns the board and when it was built."""
+    key = f"klubb:dashboard:{period.start.isoformat()}:{period.end.isoformat()}:{programme.point_value}"
+    cached = None if refresh else cache.get(key)
+    if cached is None:
+        cached = (dashboard_build(period=period, programme=programme), timezone.now())
+        cache.set(key, cached, CACHE_SECONDS)
+    return cached

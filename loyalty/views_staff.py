@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty import charts
 from loyalty.admin import csv_response
-from loyalty.dashboard import Period, dashboard_build
+from loyalty.dashboard import CACHE_SECONDS, Period, dashboard_cached
 from loyalty.models import Programme
 
 DASHBOARD_PERMISSION = "loyalty.view_dashboard"
@@ -44,7 +44,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     period_dates = form.cleaned_data if form.is_bound and form.is_valid() else default
     period = Period.from_dates(first=period_dates["first"], last=period_dates["last"])
     programme = Programme.load()
-    board = dashboard_build(period=period, programme=programme)
+    board, built_at = dashboard_cached(period=period, programme=programme, refresh="refresh" in request.GET)
     export = request.GET.get("export")
     if export:
         table = board.table(export)
@@ -57,6 +57,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "title": gettext("Dashboard"),
         "form": form,
         "board": board,
+        "built_at": built_at,
+        "kept_minutes": CACHE_SECONDS // 60,
         "first": period_dates["first"],
         "last": period_dates["last"],
         "previous_first": board.previous.start.date(),

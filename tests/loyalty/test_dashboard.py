@@ -159,11 +159,28 @@ def _grow(shop, count: int, start: int) -> None:
 
 
 def test_query_count_does_not_grow_with_the_number_of_members(admin_client, club, shop, django_assert_max_num_queries):
-    admin_client.get(DASHBOARD, PERIOD)  # warm per-process caches (content types, sessions)
+    fresh = {**PERIOD, "refresh": "1"}  # build the board each time, not from the cache
+    admin_client.get(DASHBOARD, fresh)  # warm per-process caches (content types, sessions)
     with CaptureQueriesContext(connection) as small:
-        admin_client.get(DASHBOARD, PERIOD)
+        admin_client.get(DASHBOARD, fresh)
     _grow(shop, 30, 0)
     with CaptureQueriesContext(connection) as large, django_assert_max_num_queries(len(small)):
-        response = admin_client.get(DASHBOARD, PERIOD)
+        response = admin_client.get(DASHBOARD, fresh)
     assert len(large) == len(small)
     assert figures(response)["members_total"][0] == 33
+
+
+def test_the_board_is_kept_for_five_minutes_and_counted_again_on_request(admin_client, club, shop, time_machine):
+    first = admin_client.get(DASHBOARD, PERIOD)
+    _grow(shop, 2, 0)
+    with CaptureQueriesContext(connection) as cached:
+        kept = admin_client.get(DASHBOARD, PERIOD)
+    assert figures(kept)["members_total"] == figures(first)["members_total"]  # from the cache
+    assert not [q for q in cached.captured_queries if "SUM(" in q["sql"].upper()]
+    assert "kept for 5 minutes" in kept.content.decode()
+
+    counted = admin_client.get(DASHBOARD, {**PERIOD, "refresh": "1"})
+    assert figures(counted)["members_total"][0] == figures(first)["members_total"][0] + 2
+    time_machine.shift(dt.timedelta(minutes=6))
+    _grow(shop, 1, 2)
+    assert figures(admin_client.get(DASHBOARD, PERIOD))["members_total"][0] == figures(counted)["members_total"][0] + 1
