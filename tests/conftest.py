@@ -15,11 +15,32 @@ from typing import Any
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from loyalty.models import Programme, Shop, Tier
 from loyalty.services import MemberRef, OrderInput, OrderItem, api_key_create, order_record
 from tests.factories import MemberFactory, ShopFactory, TierFactory
+
+# Hypothesis: "ci" (the default) keeps each property test well under a minute on a small shared machine;
+# HYPOTHESIS_PROFILE=thorough explores far more (minutes). No example database: runs are independent.
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "50")),
+    stateful_step_count=40,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+hypothesis_settings.register_profile(
+    "thorough",
+    parent=hypothesis_settings.get_profile("ci"),
+    max_examples=500,
+    stateful_step_count=60,
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 REQUIRE_POSTGRES = os.environ.get("KLUBB_REQUIRE_POSTGRES") == "1"
