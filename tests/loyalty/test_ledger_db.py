@@ -40,10 +40,18 @@ def test_fixture_entries_are_an_earn_and_a_redemption(entries):
 
 
 @pytest.mark.postgres
-def test_database_refuses_raw_update_of_an_entry(entries):
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE loyalty_ledgerentry SET points = 999999 WHERE id = %s",
+        # Even a column that moves no points: the history members see is what they were paid.
+        "UPDATE loyalty_ledgerentry SET reason = 'rewritten' WHERE id = %s",
+    ],
+)
+def test_database_refuses_raw_update_of_an_entry(entries, sql):
     before = snapshot()
     with pytest.raises(DatabaseError, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE loyalty_ledgerentry SET points = 999999 WHERE id = %s", [entries[0].pk])
+        cursor.execute(sql, [entries[0].pk])
     assert snapshot() == before
 
 
@@ -119,14 +127,6 @@ def test_check_ledger_fails_naming_the_member_whose_balance_was_corrupted(entrie
     assert "kari@example.com" in err.getvalue()
     assert "balance 5000, entries sum to 700" in err.getvalue()
     assert "ola@example.com" not in err.getvalue()
-
-
-@pytest.mark.postgres
-def test_database_refuses_raw_update_of_any_column_even_one_that_moves_no_points(entries):
-    before = snapshot()
-    with pytest.raises(DatabaseError, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE loyalty_ledgerentry SET reason = 'rewritten' WHERE id = %s", [entries[1].pk])
-    assert snapshot() == before
 
 
 @pytest.mark.postgres
