@@ -54,6 +54,15 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request: Any) -> int | None:
+        """A ``page_size`` that is not a whole number from 1 is an error, not silently the default."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+            raise exceptions.ValidationError(
+                {"page_size": [exceptions.ErrorDetail("Give a whole number from 1 to 200.", code="invalid")]}
+            )
+        return super().get_page_size(request)
+
 
 STATUS_CODES = {
     exceptions.ParseError: "malformed_json",
