@@ -45,6 +45,8 @@ def load_schema() -> schemathesis.schemas.BaseSchema:
         max_examples=MAX_EXAMPLES,
         deterministic=False,
         database="none",
+        # Unknown query parameters are ignored, by design (cache-busters, tracking): not negative data here.
+        allow_extra_parameters=False,
     )
     return loaded
 
