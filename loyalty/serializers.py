@@ -279,6 +279,10 @@ class MemberLookupSerializer(serializers.Serializer):
     external_id = StrictCharField(required=False, max_length=100)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A query parameter given but empty is a mistake in the caller's code, not "no filter".
+        for name in self.fields:
+            if name in self.initial_data and not str(self.initial_data.get(name, "")).strip():
+                raise serializers.ValidationError({name: "This filter may not be blank."}, code="blank")
         if not attrs:
             raise serializers.ValidationError("Look members up by email, phone or external_id.", code="filter_required")
         return attrs
