@@ -14,7 +14,9 @@ from decimal import Decimal
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -25,6 +27,17 @@ from members.models import Member
 from tests.conftest import make_order
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_databases_connection():
+    """Schemathesis calls the WSGI handler itself, whose request signals would close the database connection
+    (and with it the test's transaction, on PostgreSQL); Django's test client disconnects them the same way."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

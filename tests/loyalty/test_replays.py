@@ -122,6 +122,11 @@ def deliver(shop, events: list, *, threads: int) -> int:
     def sender() -> None:
         nonlocal retries
         try:
+            if threads > 1 and connection.vendor == "postgresql":
+                # Each event commits; waiting for the WAL flush on every commit would make this test mostly
+                # disk waits. Crash durability is not what it checks: isolation and idempotency are unchanged.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET synchronous_commit TO off")
             while True:
                 try:
                     event = pending.get_nowait()
@@ -184,7 +189,9 @@ def test_the_expectation_is_computed_from_the_events_alone():
 
 @pytest.mark.django_db
 def test_shuffled_replays_leave_balances_as_if_each_event_was_sent_once(shop, programme):
-    events, unique = make_events(total=1500, members=60, seed=7)
+    # The PostgreSQL pass also runs the 10,000-event concurrent version below; this one is SQLite's.
+    total = 500 if connection.vendor == "postgresql" else 1500
+    events, unique = make_events(total=total, members=60, seed=7)
     deliver(shop, events, threads=1)
     assert_sent_once(unique)
 
