@@ -54,6 +54,7 @@ def assert_strict_page(url: str, response) -> None:
     assert response.headers["X-Content-Type-Options"] == "nosniff", url
     assert response.headers["X-Frame-Options"] == "DENY", url
     assert response.headers["Referrer-Policy"] == "same-origin", url
+    assert "camera=()" in response.headers["Permissions-Policy"], url
     body = response.content.decode()
     nonces = [f"'nonce-{n}'" for n in re.findall(r"<script[^>]*\bnonce=\"([^\"]+)\"", body)]
     inline = [tag for tag in INLINE_SCRIPT.findall(body) if "nonce=" not in tag]
