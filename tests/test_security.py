@@ -296,9 +296,7 @@ def run_with_production_settings(*args: str) -> str:
     return result.stdout
 
 
-def test_manage_py_check_deploy_passes_with_production_settings():
-    out = run_with_production_settings("manage.py", "check", "--deploy", "--fail-level", "WARNING")
-    assert "no issues" in out
+# `manage.py check --deploy` with production settings: tests/test_project.py.
 
 
 def test_production_sends_cookies_only_over_https_and_keeps_the_csp():
