@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from loyalty import views_staff as staff_views
 from loyalty import webhooks
@@ -34,7 +34,7 @@ urlpatterns = [
     path("api/v1/", include("loyalty.urls_api")),
     path("api/v1/", include("referrals.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("hooks/shopify/<slug:shop_slug>/", webhooks.shopify, name="hook-shopify"),
     path("hooks/woocommerce/<slug:shop_slug>/", webhooks.woocommerce, name="hook-woocommerce"),
     path("hooks/sms/46elks/<str:token>/", messaging_views.sms_callback, name="hook-sms"),

@@ -382,8 +382,39 @@ class ApiKeyInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
 
 
+SHOP_SECRET_FIELDS = ("shopify_webhook_secret", "woocommerce_webhook_secret")
+
+
+class ShopAdminForm(forms.ModelForm):
+    """The webhook secrets can be set or replaced, never read back: the page never renders them."""
+
+    class Meta:
+        model = Shop
+        fields = ("name", "slug", "currency", "points_per_unit", "is_active", *SHOP_SECRET_FIELDS)
+        widgets = {name: forms.PasswordInput(render_value=False) for name in SHOP_SECRET_FIELDS}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in SHOP_SECRET_FIELDS:
+            field = self.fields[name]
+            field.required = False
+            if self.instance.pk and getattr(self.instance, name):
+                field.help_text = _("A secret is set. Leave empty to keep it; type a new one to replace it.")
+
+    def _keep_unless_replaced(self, name: str) -> str:
+        value = self.cleaned_data.get(name) or ""
+        return value or (getattr(self.instance, name) if self.instance.pk else "")
+
+    def clean_shopify_webhook_secret(self) -> str:
+        return self._keep_unless_replaced("shopify_webhook_secret")
+
+    def clean_woocommerce_webhook_secret(self) -> str:
+        return self._keep_unless_replaced("woocommerce_webhook_secret")
+
+
 @admin.register(Shop)
 class ShopAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    form = ShopAdminForm
     list_display = ("name", "slug", "currency", "points_per_unit", "is_active", "created_at")
     list_filter = ("currency", "is_active")
     search_fields = ("name", "slug")

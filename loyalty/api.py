@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -58,6 +57,28 @@ BAD_REQUEST = _error("Malformed JSON or invalid fields.", "required", "This fiel
 TOO_LARGE = _error(
     "The body is over the size limit.", "body_too_large", "The request body is larger than 262144 bytes."
 )
+
+PAGE_NOT_FOUND = _error("The page is past the last one.", "not_found", "Invalid page.")
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="1 for the first page."),
+    OpenApiParameter(
+        "page_size", {"type": "integer", "minimum": 1}, description="Up to 200; a larger number gives 200."
+    ),
+]
+
+
+def paginated(name: str, item: type[serializers.Serializer]) -> serializers.Serializer:
+    """A page of a list, as every list in this API answers (see ``loyalty.api_errors.Pagination``)."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": serializers.IntegerField(help_text="How many there are in all."),
+            "next": serializers.URLField(allow_null=True, help_text="The next page, or null on the last."),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
+
 
 ORDER_EXAMPLE = {
     "order_id": "10045",
@@ -148,8 +169,18 @@ class OrdersView(APIView):
     @extend_schema(
         operation_id="orders_list",
         summary="List this shop's orders",
-        responses={200: OrderListItemSerializer(many=True), 401: UNAUTHORIZED},
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={
+            200: paginated("PaginatedOrderList", OrderListItemSerializer),
+            400: _error(
+                "A page_size that is not a whole number from 1.",
+                "invalid",
+                "Give a whole number from 1 to 200.",
+                "page_size",
+            ),
+            401: UNAUTHORIZED,
+            404: PAGE_NOT_FOUND,
+        },
+        parameters=PAGE_PARAMETERS,
         tags=["orders"],
     )
     def get(self, request: Request) -> Response:
@@ -247,15 +278,20 @@ class MembersView(APIView):
         summary="Look members up",
         description="Give at least one of `email`, `phone` or `external_id` (this shop's customer id).",
         parameters=[
-            OpenApiParameter("email", OpenApiTypes.EMAIL),
-            OpenApiParameter("phone", str, description="Any format; compared in E.164."),
-            OpenApiParameter("external_id", str),
-            OpenApiParameter("page", int),
+            OpenApiParameter("email", {"type": "string", "format": "email", "minLength": 1}),
+            OpenApiParameter("phone", {"type": "string", "minLength": 1}, description="Any format; compared in E.164."),
+            OpenApiParameter("external_id", {"type": "string", "minLength": 1, "maxLength": 100}),
+            *PAGE_PARAMETERS,
         ],
         responses={
-            200: MemberSerializer(many=True),
-            400: _error("No filter given.", "filter_required", "Look members up by email, phone or external_id."),
+            200: paginated("PaginatedMemberList", MemberSerializer),
+            400: _error(
+                "No filter given (`filter_required`), or a filter or `page_size` that is not valid.",
+                "filter_required",
+                "Look members up by email, phone or external_id.",
+            ),
             401: UNAUTHORIZED,
+            404: PAGE_NOT_FOUND,
         },
         tags=["members"],
     )
@@ -293,6 +329,14 @@ class MembersView(APIView):
                 "phone_in_use",
                 "Another member already has this phone number.",
                 "phone",
+            ),
+            413: TOO_LARGE,
+            422: _error(
+                "The referral code was refused: `referral_code_unknown`, `referral_self`, `referral_already_member` "
+                "or `referral_already_referred`. Nothing was written.",
+                "referral_code_unknown",
+                "No active referral code matches.",
+                "referral_code",
             ),
         },
         examples=[

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
 
 from loyalty.models import ApiKey, Shop
 from loyalty.services.shops import api_key_authenticate
@@ -53,6 +55,24 @@ class ApiKeyAuthentication(BaseAuthentication):
 class IsShop(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         return isinstance(request.auth, ApiKey)
+
+
+class ApiKeyRateThrottle(SimpleRateThrottle):
+    """Requests per API key, ``settings.KLUBB_API_RATE_LIMIT`` (read per request, so it can change in tests).
+
+    Counted in the cache (shared Redis in production). Requests without a valid key never get this far:
+    authentication and the permission check refuse them first.
+    """
+
+    scope = "api_key"
+
+    def get_rate(self) -> str | None:
+        return settings.KLUBB_API_RATE_LIMIT or None
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if not isinstance(request.auth, ApiKey):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
 
 
 def request_shop(request: Request) -> Shop:

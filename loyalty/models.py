@@ -105,6 +105,10 @@ class Programme(models.Model):
             ("view_dashboard", _("Can view the staff dashboard")),
             ("adjust_points_unlimited", _("Can adjust points above the support limit")),
         ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(points_per_unit__gte=0), name="programme_rate_non_negative"),
+            models.CheckConstraint(condition=models.Q(max_order_amount__gt=0), name="programme_max_order_positive"),
+        ]
 
     def __str__(self) -> str:
         return str(self.name)
@@ -143,6 +147,9 @@ class Tier(models.Model):
         verbose_name = _("tier")
         verbose_name_plural = _("tiers")
         ordering = ["threshold"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(multiplier__gte=0), name="tier_multiplier_non_negative"),
+        ]
 
     def __str__(self) -> str:
         return str(self.name)
@@ -174,6 +181,12 @@ class Shop(models.Model):
         verbose_name = _("shop")
         verbose_name_plural = _("shops")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(points_per_unit__isnull=True) | models.Q(points_per_unit__gte=0),
+                name="shop_rate_non_negative",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.name)
@@ -298,6 +311,21 @@ class Order(models.Model):
                 condition=models.Q(points_clawed_back__lte=models.F("points_awarded")),
                 name="order_clawback_within_award",
             ),
+            models.CheckConstraint(
+                condition=models.Q(tax__gte=0, tax__lte=models.F("amount")), name="order_tax_within_amount"
+            ),
+            models.CheckConstraint(condition=models.Q(refunded_amount__gte=0), name="order_refunded_non_negative"),
+            models.CheckConstraint(
+                condition=models.Q(points_awarded__gte=0, points_clawed_back__gte=0), name="order_points_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    tier_points_awarded__gte=0,
+                    tier_points_clawed_back__gte=0,
+                    tier_points_clawed_back__lte=models.F("tier_points_awarded"),
+                ),
+                name="order_tier_clawback_within_award",
+            ),
         ]
         indexes = [
             models.Index(fields=["member", "-occurred_at"], name="order_member_occurred_idx"),
@@ -329,6 +357,7 @@ class Refund(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["shop", "external_id"], name="refund_shop_external_id_unique"),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(condition=models.Q(points_clawed_back__gte=0), name="refund_clawback_non_negative"),
         ]
 
     def __str__(self) -> str:
@@ -413,6 +442,12 @@ class LedgerEntry(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(points=0), name="entry_points_non_zero"),
+            models.CheckConstraint(condition=models.Q(kind__in=EntryKind.values), name="entry_kind_known"),
+            # Only a clawback (of points already spent) may take a balance below zero; a credit may leave it there.
+            models.CheckConstraint(
+                condition=models.Q(balance_after__gte=0) | models.Q(points__gt=0) | models.Q(kind=EntryKind.CLAWBACK),
+                name="entry_only_clawback_goes_negative",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -812,6 +847,7 @@ class PointsLot(models.Model):
             models.CheckConstraint(
                 condition=models.Q(remaining__lte=models.F("points")), name="lot_remaining_le_points"
             ),
+            models.CheckConstraint(condition=models.Q(points__gt=0), name="lot_points_positive"),
         ]
 
     def __str__(self) -> str:

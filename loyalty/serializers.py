@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty.models import Currency
@@ -23,13 +25,62 @@ external_id_validator = RegexValidator(
 )
 
 
+# What the schema promises for amounts: a decimal string with at most 12 digits before the point and 2 after.
+MONEY_PATTERN = r"^0*[0-9]{1,12}(\.[0-9]{1,2})?$"
+# The same, above zero (refunds): either a non-zero whole part, or a zero whole part and non-zero cents.
+POSITIVE_MONEY_PATTERN = r"^(0*[1-9][0-9]{0,11}(\.[0-9]{1,2})?|0+\.(0[1-9]|[1-9][0-9]?))$"
+
+
+class StrictCharField(serializers.CharField):
+    """Text, and only text: DRF's CharField would turn a number or a boolean into text; the API takes strings."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class MoneyField(serializers.DecimalField):
+    """An amount as a decimal string ("1249.00"): a JSON number would lose cents to floating point."""
+
+    default_error_messages = {
+        **serializers.DecimalField.default_error_messages,
+        "not_a_string": 'Send amounts as strings, e.g. "1249.00".',
+    }
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        value = super().to_internal_value(data)  # its codes first: min_value, max_digits, max_decimal_places
+        if not re.fullmatch(MONEY_PATTERN, data.removeprefix("-")):  # no exponents or spaces; "-" fails min_value
+            self.fail("invalid")
+        return value
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": MONEY_PATTERN, "example": "1249.00"})
+class NonNegativeMoneyField(MoneyField):
+    pass
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": POSITIVE_MONEY_PATTERN, "example": "250.00"})
+class PositiveMoneyField(MoneyField):
+    pass
+
+
 def money_field(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(
+    return NonNegativeMoneyField(
         max_digits=MAX_AMOUNT_DIGITS, decimal_places=2, min_value=Decimal("0"), coerce_to_string=True, **kwargs
     )
 
 
-class PhoneField(serializers.CharField):
+class PhoneField(StrictCharField):
     """A phone number as people type it, stored and returned in E.164."""
 
     def to_internal_value(self, data: Any) -> str:
@@ -42,7 +93,19 @@ class PhoneField(serializers.CharField):
             raise serializers.ValidationError(exc.messages[0], code="invalid_phone") from exc
 
 
-class CurrencyField(serializers.CharField):
+def _any_case(code: str) -> str:
+    return "".join(f"[{char.upper()}{char.lower()}]" for char in code)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^(" + "|".join(_any_case(code) for code in Currency.values) + ")$",
+        "description": f"One of {', '.join(Currency.values)} (any case): the shop's currency.",
+        "example": "NOK",
+    }
+)
+class CurrencyField(StrictCharField):
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data).upper()
         if value not in Currency.values:
@@ -53,11 +116,11 @@ class CurrencyField(serializers.CharField):
 
 
 class MemberRefSerializer(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    email = StrictEmailField(required=False, allow_blank=True, max_length=254)
     phone = PhoneField(required=False, allow_blank=True, max_length=32)
-    external_id = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
-    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    external_id = StrictCharField(required=False, allow_blank=True, max_length=100)
+    first_name = StrictCharField(required=False, allow_blank=True, max_length=150)
+    last_name = StrictCharField(required=False, allow_blank=True, max_length=150)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not any(attrs.get(key) for key in ("email", "phone", "external_id")):
@@ -68,22 +131,22 @@ class MemberRefSerializer(serializers.Serializer):
 
 
 class OrderItemSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
-    name = serializers.CharField(max_length=255, allow_blank=True, required=False, default="")
-    category = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
+    sku = StrictCharField(max_length=100, allow_blank=True, required=False, default="")
+    name = StrictCharField(max_length=255, allow_blank=True, required=False, default="")
+    category = StrictCharField(max_length=100, allow_blank=True, required=False, default="")
     quantity = serializers.IntegerField(min_value=1, max_value=100_000)
     unit_price = money_field()
 
 
 class OrderCreateInputSerializer(serializers.Serializer):
-    order_id = serializers.CharField(max_length=100, validators=[external_id_validator])
+    order_id = StrictCharField(max_length=100, validators=[external_id_validator])
     member = MemberRefSerializer()
     amount = money_field(help_text="Qualifying amount: goods after discounts, without shipping.")
     tax = money_field(required=False, default=Decimal("0"), help_text="VAT included in `amount`, if any.")
     currency = CurrencyField(max_length=3)
     occurred_at = serializers.DateTimeField()
     items = OrderItemSerializer(many=True, required=False, default=list, max_length=1000)
-    shipping_address = serializers.CharField(
+    shipping_address = StrictCharField(
         max_length=500,
         required=False,
         default="",
@@ -145,8 +208,8 @@ class OrderListItemSerializer(serializers.Serializer):
 
 
 class RefundCreateInputSerializer(serializers.Serializer):
-    refund_id = serializers.CharField(max_length=100, validators=[external_id_validator])
-    amount = money_field()
+    refund_id = StrictCharField(max_length=100, validators=[external_id_validator])
+    amount = PositiveMoneyField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2, coerce_to_string=True)
 
     def validate_amount(self, value: Decimal) -> Decimal:
         if value <= 0:
@@ -211,25 +274,29 @@ class MemberSerializer(serializers.Serializer):
 
 
 class MemberLookupSerializer(serializers.Serializer):
-    email = serializers.EmailField(required=False)
+    email = StrictEmailField(required=False)
     phone = PhoneField(required=False)
-    external_id = serializers.CharField(required=False, max_length=100)
+    external_id = StrictCharField(required=False, max_length=100)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A query parameter given but empty is a mistake in the caller's code, not "no filter".
+        for name in self.fields:
+            if name in self.initial_data and not str(self.initial_data.get(name, "")).strip():
+                raise serializers.ValidationError({name: "This filter may not be blank."}, code="blank")
         if not attrs:
             raise serializers.ValidationError("Look members up by email, phone or external_id.", code="filter_required")
         return attrs
 
 
 class MemberCreateInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
-    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
+    email = StrictEmailField(max_length=254)
+    first_name = StrictCharField(required=False, allow_blank=True, max_length=150, default="")
+    last_name = StrictCharField(required=False, allow_blank=True, max_length=150, default="")
     phone = PhoneField(required=False, allow_blank=True, max_length=32, default="")
     language = serializers.ChoiceField(choices=[code for code, _name in settings.LANGUAGES], required=False, default="")
     birthday = serializers.DateField(required=False, allow_null=True, default=None)
-    external_id = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
-    referral_code = serializers.CharField(
+    external_id = StrictCharField(required=False, allow_blank=True, max_length=100, default="")
+    referral_code = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=32,
@@ -278,7 +345,7 @@ class VoucherSerializer(serializers.Serializer):
 
 
 class VoucherRedeemInputSerializer(serializers.Serializer):
-    order_id = serializers.CharField(max_length=100, validators=[external_id_validator])
+    order_id = StrictCharField(max_length=100, validators=[external_id_validator])
 
 
 # --- Marketing consents ---------------------------------------------------------------------------------
@@ -289,7 +356,7 @@ class ConsentsSerializer(serializers.Serializer):
 
     email_marketing = serializers.BooleanField(required=False)
     sms_marketing = serializers.BooleanField(required=False)
-    wording = serializers.CharField(
+    wording = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=2000,

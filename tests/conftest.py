@@ -15,15 +15,48 @@ from typing import Any
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
+from django.db.backends.signals import connection_created
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from loyalty.models import Programme, Shop, Tier
 from loyalty.services import MemberRef, OrderInput, OrderItem, api_key_create, order_record
 from tests.factories import MemberFactory, ShopFactory, TierFactory
 
+# Hypothesis: "ci" (the default) keeps each property test well under a minute on a small shared machine;
+# HYPOTHESIS_PROFILE=thorough explores far more (minutes). No example database: runs are independent.
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "50")),
+    stateful_step_count=40,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+hypothesis_settings.register_profile(
+    "thorough",
+    parent=hypothesis_settings.get_profile("ci"),
+    max_examples=500,
+    stateful_step_count=60,
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 REQUIRE_POSTGRES = os.environ.get("KLUBB_REQUIRE_POSTGRES") == "1"
 _postgres_outcomes: dict[str, int] = {"passed": 0, "skipped": 0, "failed": 0}
+
+
+def _allow_ledger_truncate(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """Transactional tests empty every table with TRUNCATE, which the ledger refuses unless the session says so
+    (loyalty migration 0020)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET klubb.allow_ledger_truncate = 'on'")
+
+
+connection_created.connect(_allow_ledger_truncate)
 
 
 def pytest_configure(config: pytest.Config) -> None:

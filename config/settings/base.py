@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "template_partials",
     "allauth",
     "allauth.account",
@@ -51,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -78,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -242,9 +247,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "loyalty.api_errors.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "loyalty.api_errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["loyalty.api_auth.ApiKeyRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
+
+# Requests per API key (the shop API), e.g. "600/min", "20/s", "10000/hour"; over it: 429 with Retry-After.
+KLUBB_API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Klubb shop API",
@@ -282,6 +291,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "loyalty.api_schema.add_throttled_response",
+    ],
 }
 
 # Celery: without a broker URL, tasks run in-process (the demo and the test suite need no broker).
@@ -319,6 +332,34 @@ CELERY_BEAT_SCHEDULE = {
     # Messages: queued ones go after their commit; this sends those that waited (quiet hours, retries).
     "send-due-messages": {"task": "members.send_due_messages", "schedule": 60.0},
 }
+
+# Content-Security-Policy (django-csp 4): no inline script without the per-response nonce, nothing from
+# other origins, no framing. Style attributes stay allowed (tier colours, progress bars); <style> elements not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "style-src-elem": [SELF],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+# Headers SecurityMiddleware sends on every response (production adds HSTS and secure cookies).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# The portal copies codes to the clipboard (allowed by default for the site itself) and uses nothing below.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), browsing-topics=()"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 
 LOGGING = {
     "version": 1,

@@ -66,8 +66,15 @@ def page(browser: Browser, live_server: Any) -> Iterator[Page]:
     context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="en-GB")
     context.set_default_timeout(10_000)
     page = context.new_page()
+    # The Content-Security-Policy must never have to block anything the pages themselves do.
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield page
     context.close()
+    assert not violations, f"the pages broke their own Content-Security-Policy: {violations}"
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -113,3 +113,9 @@ def test_member_detail_takes_a_fixed_number_of_queries(api, tiers, programme, dj
         api.post("/api/v1/orders/", order_payload(order_id=str(n), amount="5.00"), format="json")
     with django_assert_max_num_queries(8):
         assert api.get(f"/api/v1/members/{member_id}/").status_code == 200
+
+
+def test_a_blank_lookup_filter_is_an_error_not_ignored(api, shop, tiers, programme):
+    response = api.get("/api/v1/members/?email=&external_id=C-1")
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["field"]) == ("blank", "email")

@@ -40,10 +40,18 @@ def test_fixture_entries_are_an_earn_and_a_redemption(entries):
 
 
 @pytest.mark.postgres
-def test_database_refuses_raw_update_of_an_entry(entries):
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE loyalty_ledgerentry SET points = 999999 WHERE id = %s",
+        # Even a column that moves no points: the history members see is what they were paid.
+        "UPDATE loyalty_ledgerentry SET reason = 'rewritten' WHERE id = %s",
+    ],
+)
+def test_database_refuses_raw_update_of_an_entry(entries, sql):
     before = snapshot()
     with pytest.raises(DatabaseError, match="immutable"), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE loyalty_ledgerentry SET points = 999999 WHERE id = %s", [entries[0].pk])
+        cursor.execute(sql, [entries[0].pk])
     assert snapshot() == before
 
 
@@ -119,3 +127,31 @@ def test_check_ledger_fails_naming_the_member_whose_balance_was_corrupted(entrie
     assert "kari@example.com" in err.getvalue()
     assert "balance 5000, entries sum to 700" in err.getvalue()
     assert "ola@example.com" not in err.getvalue()
+
+
+@pytest.mark.postgres
+def test_database_refuses_truncate_of_the_ledger(entries):
+    before = snapshot()
+    with pytest.raises(DatabaseError, match="TRUNCATE"), transaction.atomic(), connection.cursor() as cursor:
+        # The test database's sessions may truncate (tests/conftest.py); any other session may not.
+        cursor.execute("SET LOCAL klubb.allow_ledger_truncate = 'off'")
+        cursor.execute("TRUNCATE loyalty_ledgerentry CASCADE")
+    assert snapshot() == before
+
+
+@pytest.mark.postgres
+def test_the_ledger_triggers_cover_update_delete_and_truncate(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT t.tgname, t.tgtype, t.tgenabled FROM pg_trigger t
+            JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relname = 'loyalty_ledgerentry' AND NOT t.tgisinternal
+            """
+        )
+        rows = {name: (tgtype, enabled) for name, tgtype, enabled in cursor.fetchall()}
+    # pg_trigger.tgtype bits: 2 BEFORE, 8 DELETE, 16 UPDATE, 32 TRUNCATE.
+    row_trigger, _ = rows["loyalty_ledgerentry_immutable"]
+    truncate_trigger, _ = rows["loyalty_ledgerentry_refuse_truncate"]
+    assert row_trigger & 2 and row_trigger & 8 and row_trigger & 16
+    assert truncate_trigger & 2 and truncate_trigger & 32
+    assert {enabled for _, enabled in rows.values()} == {"O"}  # enabled ("origin"), not disabled

@@ -33,6 +33,9 @@ def test_schema_generates_without_warnings_and_describes_every_operation(tmp_pat
         operation = schema["paths"][path][method]
         assert operation["security"] == [{"ApiKey": []}]
         assert "401" in operation["responses"]
+        throttled = operation["responses"]["429"]
+        assert "Retry-After" in throttled["headers"]
+        assert throttled["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     create = schema["paths"]["/api/v1/orders/"]["post"]
     assert {"200", "201", "400", "409", "413", "422"} <= set(create["responses"])
     assert create["requestBody"]["content"]["application/json"]["examples"]

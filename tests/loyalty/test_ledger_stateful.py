@@ -1,0 +1,513 @@
+"""A Hypothesis state machine drives the points engine through its real services and checks it after every step.
+
+Random sequences of orders, refunds (partial, full, too large), reward redemptions (with and without a repeated
+form key), vouchers used and cancelled, staff adjustments, referral sign-ups and the referral reward job, points
+expiry with the clock moving on, and replays (same key and payload) and conflicts (same key, other payload) of
+orders and refunds. A small model computed here, independently of the services, says what every balance and
+every points lot must be; after each step the database must agree with it, ``ledger_mismatches()`` and
+``lot_mismatches()`` must be empty, no debit but a clawback may take a balance below zero, a refund never claws
+back more than its order earned, and every idempotency key has had at most one effect.
+
+The amount of exploration comes from the Hypothesis profile (tests/conftest.py): ``HYPOTHESIS_PROFILE=thorough``
+for a long local run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+import time_machine
+from dateutil.relativedelta import relativedelta
+from django.db import transaction
+from django.db.models import Count, Sum
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule, run_state_machine_as_test
+
+from loyalty.errors import (
+    IdempotencyConflict,
+    InsufficientPoints,
+    RefundExceedsOrder,
+    RewardOutOfStock,
+    VoucherNotCancellable,
+)
+from loyalty.models import (
+    EntryKind,
+    LedgerEntry,
+    Order,
+    PointsAccount,
+    PointsLot,
+    Programme,
+    Refund,
+    Reward,
+    Voucher,
+    VoucherStatus,
+)
+from loyalty.selectors import ledger_mismatches, lot_mismatches
+from loyalty.services import (
+    MemberRef,
+    OrderInput,
+    OrderItem,
+    order_record,
+    points_adjust,
+    points_redeem,
+    refund_record,
+)
+from loyalty.services.jobs import points_expire
+from loyalty.services.members import shop_member_enrol
+from loyalty.services.rewards import reward_redeem, voucher_cancel, voucher_use
+from members.models import Member
+from referrals.models import ReferralProgramme
+from referrals.services import referral_code_for, referrals_reward_due
+from tests.factories import ShopFactory, TierFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+EXPIRE_MONTHS = 6
+REWARD_COST = 400
+REWARD_STOCK = 3
+FRIEND_BONUS = 200
+REFERRER_REWARD = 500
+MINIMUM_ORDER = Decimal("300.00")
+CONFIRMATION_DAYS = 14
+START = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
+MEMBERS = ("ada@example.com", "bo@example.com")
+
+
+# --- The model: balances and FIFO points lots, written from the rules in README/CONVENTIONS, not the code -------
+
+
+@dataclass
+class Lot:
+    earned_at: dt.datetime
+    remaining: int
+    expires_at: dt.datetime
+
+
+@dataclass
+class Account:
+    balance: int = 0
+    lots: list[Lot] = field(default_factory=list)
+
+    def credit(self, points: int, at: dt.datetime) -> None:
+        # A credit first pays any debt a clawback left; what is left of it is a lot that can be spent or expire.
+        debt = max(0, -self.balance)
+        self.lots.append(Lot(at, max(0, points - debt), at + relativedelta(months=EXPIRE_MONTHS)))
+        self.balance += points
+
+    def debit(self, points: int) -> None:
+        # Spends the oldest points first (lots are created in time order here); only a clawback may take more than
+        # the lots hold, and what is missing is a debt the next credit pays.
+        self.balance -= points
+        for lot in self.lots:
+            take = min(lot.remaining, points)
+            lot.remaining -= take
+            points -= take
+            if points == 0:
+                return
+
+    def expire(self, now: dt.datetime) -> int:
+        due = [lot for lot in self.lots if lot.remaining and lot.expires_at <= now]
+        total = min(sum(lot.remaining for lot in due), max(self.balance, 0))
+        for lot in due:
+            lot.remaining = 0
+        self.balance -= total
+        return total
+
+    @property
+    def open_points(self) -> int:
+        return sum(lot.remaining for lot in self.lots)
+
+
+@dataclass
+class ModelOrder:
+    email: str
+    amount: Decimal
+    awarded: int
+    payload: OrderInput
+    refunded: Decimal = Decimal("0")
+    clawed: int = 0
+
+
+@dataclass
+class ModelReferral:
+    referrer: str
+    friend: str
+    status: str = "pending"
+    order_id: str | None = None
+    due_at: dt.datetime | None = None
+
+
+def clawback_total(awarded: int, refunded: Decimal, amount: Decimal) -> int:
+    """What a refund of ``refunded`` in all takes back: its share of the points, rounded down; all of them at 100%."""
+    return awarded if refunded >= amount else math.floor(Decimal(awarded) * refunded / amount)
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    orders = Bundle("orders")
+    refunds = Bundle("refunds")
+    vouchers = Bundle("vouchers")
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Each run is one savepoint inside the test's transaction, rolled back in teardown().
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        self._clock = time_machine.travel(START, tick=False)
+        self.traveller = self._clock.start()
+        programme = Programme.load()
+        programme.points_per_unit = Decimal("1")
+        programme.points_expire_months = EXPIRE_MONTHS
+        programme.tier_window_months = 12
+        programme.save()
+        # Tiers without multipliers: what an order earns does not depend on the tier, so the model stays simple.
+        TierFactory(name="Base", threshold=0, multiplier=Decimal("1.00"))
+        TierFactory(name="Upper", threshold=2000, multiplier=Decimal("1.00"))
+        ReferralProgramme.objects.update_or_create(
+            pk=1,
+            defaults={
+                "friend_bonus": FRIEND_BONUS,
+                "referrer_reward": REFERRER_REWARD,
+                "minimum_order": MINIMUM_ORDER,
+                "confirmation_days": CONFIRMATION_DAYS,
+                "monthly_reward_limit": 1000,
+            },
+        )
+        self.shop = ShopFactory()
+        # May adjust any amount (the support staff's limit has its own tests in test_staff_control.py).
+        self.staff = UserFactory(email="staff@example.com", is_staff=True, is_superuser=True)
+        self.reward = Reward.objects.create(name="Mug", points_cost=REWARD_COST, stock=REWARD_STOCK)
+        self.accounts: dict[str, Account] = {}
+        self.model_orders: dict[str, ModelOrder] = {}
+        self.model_refunds: dict[str, tuple[str, Decimal]] = {}
+        self.voucher_status: dict[str, str] = {}
+        self.redeem_keys: dict[tuple[str, str], str] = {}
+        self.referrals: dict[str, ModelReferral] = {}
+        self.stock = REWARD_STOCK
+        self.serial = 0
+
+    def teardown(self) -> None:
+        self._clock.stop()
+        transaction.set_rollback(True)
+        self._atomic.__exit__(None, None, None)
+
+    # --- helpers ---------------------------------------------------------------------------------------------
+
+    def next_id(self, prefix: str) -> str:
+        self.serial += 1
+        return f"{prefix}-{self.serial}"
+
+    @property
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    def member(self, email: str) -> Member:
+        return Member.objects.get(user__email=email)
+
+    def account(self, email: str) -> Account:
+        return self.accounts.setdefault(email, Account())
+
+    def order_input(self, order_id: str, email: str, amount: Decimal) -> OrderInput:
+        return OrderInput(
+            order_id=order_id,
+            member=MemberRef(email=email),
+            amount=amount,
+            currency=self.shop.currency,
+            occurred_at=self.now,
+            items=(OrderItem(sku="S", name="Thing", quantity=1, unit_price=amount),),
+        )
+
+    # --- rules -----------------------------------------------------------------------------------------------
+
+    @rule(target=orders, email=st.sampled_from(MEMBERS), cents=st.integers(min_value=0, max_value=250_000))
+    def order(self, email: str, cents: int) -> str:
+        amount = Decimal(cents) / 100
+        order_id = self.next_id("O")
+        payload = self.order_input(order_id, email, amount)
+        result = order_record(shop=self.shop, order=payload)
+        assert result.created
+        self._record_order(order_id, email, amount, payload)
+        assert result.body["points_awarded"] == math.floor(amount)
+        return order_id
+
+    def _record_order(self, order_id: str, email: str, amount: Decimal, payload: OrderInput) -> None:
+        points = math.floor(amount)
+        if points:
+            self.account(email).credit(points, self.now)
+        else:
+            self.account(email)
+        self.model_orders[order_id] = ModelOrder(email, amount, points, payload)
+        referral = self.referrals.get(email)
+        if referral and referral.status == "pending" and amount >= MINIMUM_ORDER:
+            referral.status, referral.order_id = "qualified", order_id
+            referral.due_at = self.now + dt.timedelta(days=CONFIRMATION_DAYS)
+
+    @rule(order_id=orders)
+    def replay_order(self, order_id: str) -> None:
+        before = self.snapshot()
+        result = order_record(shop=self.shop, order=self.model_orders[order_id].payload)
+        assert not result.created and result.order.external_id == order_id
+        assert self.snapshot() == before
+
+    @rule(order_id=orders, cents=st.integers(min_value=1, max_value=10_000))
+    def conflicting_order(self, order_id: str, cents: int) -> None:
+        original = self.model_orders[order_id]
+        before = self.snapshot()
+        with pytest.raises(IdempotencyConflict):
+            order_record(
+                shop=self.shop, order=self.order_input(order_id, original.email, original.amount + Decimal(cents) / 100)
+            )
+        assert self.snapshot() == before
+
+    @rule(
+        target=refunds, order_id=orders, share=st.sampled_from(["full", "part", "too much"]), cents=st.integers(1, 99)
+    )
+    def refund(self, order_id: str, share: str, cents: int) -> object:
+        order = self.model_orders[order_id]
+        left = order.amount - order.refunded
+        if share == "full":
+            amount = left
+        elif share == "part":
+            amount = (left * Decimal(cents) / 100).quantize(Decimal("0.01"))
+        else:
+            amount = left + Decimal(cents) / 100
+        refund_id = self.next_id("R")
+        before = self.snapshot()
+        if amount <= 0:
+            return multiple()
+        if amount > left:
+            with pytest.raises(RefundExceedsOrder):
+                refund_record(shop=self.shop, order_id=order_id, refund_id=refund_id, amount=amount)
+            assert self.snapshot() == before
+            return multiple()
+        result = refund_record(shop=self.shop, order_id=order_id, refund_id=refund_id, amount=amount)
+        assert result.created
+        order.refunded += amount
+        take = clawback_total(order.awarded, order.refunded, order.amount) - order.clawed
+        assert result.body["points_clawed_back"] == take
+        order.clawed += take
+        if take:
+            self.account(order.email).debit(take)
+        self.model_refunds[refund_id] = (order_id, amount)
+        self._reject_referral_if_returned(order_id, order)
+        return refund_id
+
+    def _reject_referral_if_returned(self, order_id: str, order: ModelOrder) -> None:
+        returned = order.refunded >= order.amount or order.amount - order.refunded < MINIMUM_ORDER
+        for referral in self.referrals.values():
+            if referral.order_id == order_id and referral.status == "qualified" and returned:
+                referral.status = "rejected"
+
+    @rule(refund_id=refunds)
+    def replay_refund(self, refund_id: str) -> None:
+        order_id, amount = self.model_refunds[refund_id]
+        before = self.snapshot()
+        result = refund_record(shop=self.shop, order_id=order_id, refund_id=refund_id, amount=amount)
+        assert not result.created
+        assert self.snapshot() == before
+
+    @rule(refund_id=refunds)
+    def conflicting_refund(self, refund_id: str) -> None:
+        order_id, amount = self.model_refunds[refund_id]
+        before = self.snapshot()
+        with pytest.raises(IdempotencyConflict):
+            refund_record(shop=self.shop, order_id=order_id, refund_id=refund_id, amount=amount + Decimal("0.01"))
+        assert self.snapshot() == before
+
+    @rule(target=vouchers, email=st.sampled_from(MEMBERS), key=st.sampled_from(["", "k1", "k2"]))
+    def redeem(self, email: str, key: str) -> object:
+        if email not in self.accounts:
+            return multiple()
+        account = self.account(email)
+        before = self.snapshot()
+        if key and (email, key) in self.redeem_keys:
+            voucher = reward_redeem(member=self.member(email), reward=self.reward, request_key=key)
+            assert voucher.code == self.redeem_keys[(email, key)]
+            assert self.snapshot() == before
+            return multiple()
+        if self.stock == 0:
+            with pytest.raises(RewardOutOfStock):
+                reward_redeem(member=self.member(email), reward=self.reward, request_key=key)
+            assert self.snapshot() == before
+            return multiple()
+        if account.balance < REWARD_COST:
+            with pytest.raises(InsufficientPoints):
+                reward_redeem(member=self.member(email), reward=self.reward, request_key=key)
+            assert self.snapshot() == before
+            return multiple()
+        voucher = reward_redeem(member=self.member(email), reward=self.reward, request_key=key)
+        account.debit(REWARD_COST)
+        self.stock -= 1
+        self.voucher_status[voucher.code] = VoucherStatus.ISSUED
+        if key:
+            self.redeem_keys[(email, key)] = voucher.code
+        return voucher.code
+
+    @rule(code=vouchers)
+    def cancel_voucher(self, code: str) -> None:
+        voucher = Voucher.objects.get(code=code)
+        status = self.voucher_status[code]
+        before = self.snapshot()
+        if status == VoucherStatus.USED:
+            with pytest.raises(VoucherNotCancellable):
+                voucher_cancel(voucher=voucher, staff=self.staff)
+            assert self.snapshot() == before
+            return
+        _voucher, cancelled = voucher_cancel(voucher=voucher, staff=self.staff)
+        assert cancelled == (status == VoucherStatus.ISSUED)
+        if cancelled:
+            self.account(voucher.member.user.email).credit(REWARD_COST, self.now)
+            self.stock += 1
+            self.voucher_status[code] = VoucherStatus.CANCELLED
+        else:
+            assert self.snapshot() == before
+
+    @rule(code=vouchers)
+    def use_voucher(self, code: str) -> None:
+        if self.voucher_status[code] != VoucherStatus.ISSUED:
+            return
+        before = self.snapshot()
+        voucher_use(shop=self.shop, code=code, order_id=f"till-{code}")
+        self.voucher_status[code] = VoucherStatus.USED
+        after = self.snapshot()
+        assert after[:6] == before[:6] and after[7] == before[7]  # using a voucher moves no points, nor stock
+        assert Voucher.objects.get(code=code).status == VoucherStatus.USED
+
+    @rule(email=st.sampled_from(MEMBERS), points=st.integers(-3000, 3000).filter(bool))
+    def adjust(self, email: str, points: int) -> None:
+        if email not in self.accounts:
+            return
+        account = self.account(email)
+        before = self.snapshot()
+        if points < 0 and account.balance + points < 0:  # a credit is always taken, even one that leaves a debt
+            with pytest.raises(InsufficientPoints):
+                points_adjust(member=self.member(email), points=points, staff=self.staff, reason="Goodwill")
+            assert self.snapshot() == before
+            return
+        points_adjust(member=self.member(email), points=points, staff=self.staff, reason="Goodwill")
+        if points > 0:
+            account.credit(points, self.now)
+        else:
+            account.debit(-points)
+
+    @rule(email=st.sampled_from(MEMBERS))
+    def spend_everything(self, email: str) -> None:
+        """Spending the whole balance makes a later refund claw back points already spent: a debt."""
+        account = self.accounts.get(email)
+        if account is None or account.balance <= 0:
+            return
+        points_redeem(member=self.member(email), points=account.balance, reason="Gift card")
+        account.debit(account.balance)
+
+    @rule(referrer=st.sampled_from(MEMBERS))
+    def friend_joins(self, referrer: str) -> None:
+        if referrer not in self.accounts:
+            return
+        friend = f"friend{len(self.referrals) + 1}@example.com"
+        code = referral_code_for(member=self.member(referrer)).code
+        _member, created = shop_member_enrol(shop=self.shop, email=friend, referral_code=code)
+        assert created
+        self.account(friend).credit(FRIEND_BONUS, self.now)
+        self.referrals[friend] = ModelReferral(referrer=referrer, friend=friend)
+
+    @rule(friend_number=st.integers(1, 4), cents=st.integers(20_000, 60_000))
+    def friend_orders(self, friend_number: int, cents: int) -> None:
+        friends = sorted(self.referrals)
+        if not friends:
+            return
+        email = friends[(friend_number - 1) % len(friends)]
+        amount = Decimal(cents) / 100
+        order_id = self.next_id("F")
+        payload = self.order_input(order_id, email, amount)
+        assert order_record(shop=self.shop, order=payload).created
+        self._record_order(order_id, email, amount, payload)
+
+    @rule()
+    def referral_job(self) -> None:
+        paid = referrals_reward_due()
+        expected = 0
+        for referral in self.referrals.values():
+            if referral.status == "qualified" and referral.due_at <= self.now:
+                referral.status = "rewarded"
+                self.account(referral.referrer).credit(REFERRER_REWARD, self.now)
+                expected += 1
+        assert paid == expected
+
+    @rule(days=st.integers(1, 120))
+    def time_passes_and_points_expire(self, days: int) -> None:
+        self.traveller.shift(dt.timedelta(days=days))
+        result = points_expire(now=self.now)
+        expired = sum(account.expire(self.now) for account in self.accounts.values())
+        assert result.points == expired
+
+    @rule()
+    def expiry_job_runs_again(self) -> None:
+        before = self.snapshot()
+        assert points_expire(now=self.now).points == 0
+        assert self.snapshot() == before
+
+    # --- what must hold after every step -----------------------------------------------------------------------
+
+    def snapshot(self) -> tuple:
+        return (
+            LedgerEntry.objects.count(),
+            tuple(PointsAccount.objects.order_by("member_id").values_list("member_id", "balance")),
+            PointsLot.objects.aggregate(open=Sum("remaining"))["open"],
+            Order.objects.count(),
+            Refund.objects.count(),
+            Voucher.objects.count(),
+            tuple(Voucher.objects.order_by("pk").values_list("status", flat=True)),
+            Reward.objects.get(pk=self.reward.pk).stock,
+        )
+
+    @invariant()
+    def ledger_and_lots_add_up(self) -> None:
+        assert ledger_mismatches() == []
+        assert lot_mismatches() == []
+
+    @invariant()
+    def balances_and_lots_match_the_model(self) -> None:
+        balances = dict(PointsAccount.objects.values_list("member__user__email", "balance"))
+        lots = dict(
+            PointsLot.objects.values("member__user__email")
+            .annotate(open=Sum("remaining"))
+            .values_list("member__user__email", "open")
+        )
+        for email, account in self.accounts.items():
+            assert balances.get(email, 0) == account.balance, email
+            assert (lots.get(email) or 0) == account.open_points, email
+        assert Reward.objects.get(pk=self.reward.pk).stock == self.stock
+
+    @invariant()
+    def only_a_clawback_takes_a_balance_below_zero(self) -> None:
+        below = LedgerEntry.objects.filter(points__lt=0, balance_after__lt=0).exclude(kind=EntryKind.CLAWBACK)
+        assert not below.exists()
+
+    @invariant()
+    def refunds_never_take_back_more_than_was_earned(self) -> None:
+        for order in Order.objects.only("points_awarded", "points_clawed_back", "amount", "refunded_amount"):
+            assert 0 <= order.points_clawed_back <= order.points_awarded
+            assert order.refunded_amount <= order.amount
+        clawed = LedgerEntry.objects.filter(kind=EntryKind.CLAWBACK).values("order_id").annotate(total=Sum("points"))
+        awarded = dict(Order.objects.values_list("pk", "points_awarded"))
+        for row in clawed:
+            assert -row["total"] <= awarded[row["order_id"]]
+
+    @invariant()
+    def every_idempotency_key_had_one_effect(self) -> None:
+        assert Order.objects.count() == len(self.model_orders)
+        assert Refund.objects.count() == len(self.model_refunds)
+        per_order = LedgerEntry.objects.filter(kind=EntryKind.EARN).values("order_id").annotate(n=Count("id"))
+        assert all(row["n"] == 1 for row in per_order)
+        per_refund = LedgerEntry.objects.filter(refund__isnull=False).values("refund_id").annotate(n=Count("id"))
+        assert all(row["n"] == 1 for row in per_refund)
+        keyed = Voucher.objects.exclude(request_key="").values("member_id", "request_key").annotate(n=Count("id"))
+        assert all(row["n"] == 1 for row in keyed)
+        assert Voucher.objects.count() == len(self.voucher_status)
+
+
+def test_the_ledger_agrees_with_a_simple_model_through_random_sequences_of_events(db):
+    run_state_machine_as_test(LedgerMachine)

@@ -1,0 +1,383 @@
+"""Who may do what, for every URL the project serves: the URL resolver is walked, so a new URL fails this test
+until it has a row here.
+
+Columns (``ACTORS``): anonymous, member A, member B, shop A (API key), shop B (API key), a staff superuser, a
+Support user and a Programme manager (the two ready roles; all staff with two-factor authentication). Where a URL
+takes an id, it is member A's (or shop A's) thing, so the B columns show what someone else gets. Outcomes:
+
+- ``OK``: allowed (2xx, or a 3xx that is not a login redirect);
+- ``REACHED``: allowed to reach the view, which refused the (deliberately incomplete) input with a 400;
+- ``LOGIN``: a redirect to the login page;
+- ``DENIED``: 401, 403 or 404.
+
+Outside the admin the two roles are staff like any other (no membership, no API key): a row's ``staff`` outcome is
+theirs unless it says otherwise. Inside the admin, ``test_each_role_gets_its_own_part_of_the_admin`` says what each
+role may open. ``admin/`` and ``accounts/`` (allauth) follow group rules below rather than one row per URL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import signing
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from loyalty.models import Reward
+from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
+from loyalty.services import api_key_create
+from loyalty.services.rewards import reward_redeem
+from members.models import Member
+from referrals.services import referral_code_for
+from tests.conftest import give_two_factor, make_order, order_payload
+from tests.factories import ShopFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ACTORS = ("anonymous", "member_a", "member_b", "shop_a", "shop_b", "staff", "support", "manager")
+ROLES = {"support": SUPPORT, "manager": PROGRAMME_MANAGER}
+OK, REACHED, LOGIN, DENIED = "ok", "reached", "login", "denied"
+
+
+@dataclass
+class World:
+    shop_a: Any
+    shop_b: Any
+    keys: dict[str, str]
+    member_a: Member
+    member_b: Member
+    staff: Any
+    roles: dict[str, Any]
+    reward: Reward
+    voucher_a: Any
+    serial: list[int] = field(default_factory=lambda: [0])
+
+    def next(self) -> int:
+        self.serial[0] += 1
+        return self.serial[0]
+
+
+@pytest.fixture
+def world(tiers, programme) -> World:
+    shop_a = ShopFactory(name="Shop A", slug="shop-a")
+    shop_b = ShopFactory(name="Shop B", slug="shop-b")
+    make_order(shop_a, order_id="A-1", amount="2000.00", email="anna@example.com")
+    make_order(shop_b, order_id="B-1", amount="2000.00", email="bjorn@example.com")
+    member_a = Member.objects.select_related("user").get(user__email="anna@example.com")
+    member_b = Member.objects.select_related("user").get(user__email="bjorn@example.com")
+    reward = Reward.objects.create(name="Mug", points_cost=10)
+    staff = UserFactory(email="boss@example.com", is_staff=True, is_superuser=True)
+    give_two_factor(staff)
+    keys = {"shop_a": api_key_create(shop=shop_a)[1], "shop_b": api_key_create(shop=shop_b)[1]}
+    roles = {}
+    for actor, group in ROLES.items():
+        roles[actor] = UserFactory(email=f"{actor}@example.com", is_staff=True)
+        roles[actor].groups.add(Group.objects.get(name=group))
+        give_two_factor(roles[actor])
+    voucher_a = reward_redeem(member=member_a, reward=reward)
+    return World(shop_a, shop_b, keys, member_a, member_b, staff, roles, reward, voucher_a)
+
+
+def actor_client(world: World, actor: str) -> Client:
+    client = Client()
+    if actor in ("shop_a", "shop_b"):
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {world.keys[actor]}"
+    elif actor == "member_a":
+        client.force_login(world.member_a.user)
+    elif actor == "member_b":
+        client.force_login(world.member_b.user)
+    elif actor == "staff":
+        client.force_login(world.staff)
+    elif actor in ROLES:
+        client.force_login(world.roles[actor])
+    return client
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    url: Callable[[World], str]
+    expect: dict[str, str]
+    data: Callable[[World], Any] | None = None
+    json: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def every(outcome: str, **exceptions: str) -> dict[str, str]:
+    for role in ROLES:  # staff in a role are staff: the staff column's exception is theirs too
+        exceptions.setdefault(role, exceptions.get("staff", outcome))
+    return {actor: exceptions.get(actor, outcome) for actor in ACTORS}
+
+
+API_SHOPS_ONLY = every(DENIED, shop_a=OK, shop_b=OK)  # members and staff have no API key: 401
+API_SHOP_A_ONLY = every(DENIED, shop_a=OK)  # shop A's order: shop B gets 404
+MEMBER_PAGE = every(LOGIN, member_a=OK, member_b=OK, staff=DENIED)  # staff without a membership: 403
+MEMBER_A_THING = every(LOGIN, member_a=OK, member_b=DENIED, staff=DENIED)  # someone else's voucher: 404
+
+
+def unsubscribe_url(world: World) -> str:
+    from members.messaging import unsubscribe_url as signed_link
+
+    return "/" + signed_link(member=world.member_a, kind="points_earned").split("/", 3)[3]
+
+
+def fresh_voucher_url(world: World) -> str:
+    voucher = reward_redeem(member=world.member_a, reward=world.reward)
+    return f"/api/v1/vouchers/{voucher.code}/redeem/"
+
+
+ROWS: dict[tuple[str, str], Row] = {
+    # --- Shop API: the API key is the only way in; shops see their own orders, members club-wide ---------------
+    ("api/v1/orders/", "GET"): Row("GET", lambda w: "/api/v1/orders/", API_SHOPS_ONLY),
+    ("api/v1/orders/", "POST"): Row(
+        "POST", lambda w: "/api/v1/orders/", API_SHOPS_ONLY, lambda w: order_payload(f"N-{w.next()}"), json=True
+    ),
+    ("api/v1/orders/<str:order_id>/", "GET"): Row("GET", lambda w: "/api/v1/orders/A-1/", API_SHOP_A_ONLY),
+    ("api/v1/orders/<str:order_id>/refunds/", "POST"): Row(
+        "POST",
+        lambda w: "/api/v1/orders/A-1/refunds/",
+        API_SHOP_A_ONLY,
+        lambda w: {"refund_id": f"R-{w.next()}", "amount": "1.00"},
+        json=True,
+    ),
+    ("api/v1/members/", "GET"): Row("GET", lambda w: "/api/v1/members/?email=anna@example.com", API_SHOPS_ONLY),
+    ("api/v1/members/", "POST"): Row(
+        "POST", lambda w: "/api/v1/members/", API_SHOPS_ONLY, lambda w: {"email": f"new{w.next()}@example.com"}, True
+    ),
+    ("api/v1/members/<uuid:member_id>/", "GET"): Row(
+        "GET", lambda w: f"/api/v1/members/{w.member_a.public_id}/", API_SHOPS_ONLY
+    ),
+    ("api/v1/members/<uuid:member_id>/consents/", "GET"): Row(
+        "GET", lambda w: f"/api/v1/members/{w.member_a.public_id}/consents/", API_SHOPS_ONLY
+    ),
+    ("api/v1/members/<uuid:member_id>/consents/", "PUT"): Row(
+        "PUT",
+        lambda w: f"/api/v1/members/{w.member_a.public_id}/consents/",
+        API_SHOPS_ONLY,
+        lambda w: {"email_marketing": True},
+        json=True,
+    ),
+    ("api/v1/members/<uuid:member_id>/referral/", "GET"): Row(
+        "GET", lambda w: f"/api/v1/members/{w.member_a.public_id}/referral/", API_SHOPS_ONLY
+    ),
+    # An event type nobody set up: the shops reach the view (422 unknown_event_type), everyone else is refused.
+    ("api/v1/events/", "POST"): Row(
+        "POST",
+        lambda w: "/api/v1/events/",
+        API_SHOPS_ONLY,
+        lambda w: {"type": "review", "idempotency_key": f"E-{w.next()}", "member": {"email": "anna@example.com"}},
+        json=True,
+    ),
+    ("api/v1/vouchers/<str:code>/", "GET"): Row(
+        "GET", lambda w: f"/api/v1/vouchers/{w.voucher_a.code}/", API_SHOPS_ONLY
+    ),
+    ("api/v1/vouchers/<str:code>/redeem/", "POST"): Row(
+        "POST", fresh_voucher_url, API_SHOPS_ONLY, lambda w: {"order_id": f"T-{w.next()}"}, json=True
+    ),
+    # --- Public: docs, health, referral links, the signed unsubscribe link, the language switch -----------------
+    ("api/schema/", "GET"): Row("GET", lambda w: "/api/schema/", every(OK)),
+    ("api/docs/", "GET"): Row("GET", lambda w: "/api/docs/", every(OK)),
+    ("healthz/", "GET"): Row("GET", lambda w: "/healthz/", every(OK)),
+    ("r/<str:code>/", "GET"): Row("GET", lambda w: f"/r/{referral_code_for(member=w.member_a).code}/", every(OK)),
+    ("r/<str:code>", "GET"): Row("GET", lambda w: f"/r/{referral_code_for(member=w.member_a).code}", every(OK)),
+    ("unsubscribe/<str:token>/", "GET"): Row("GET", unsubscribe_url, every(OK)),
+    ("i18n/setlang/", "POST"): Row("POST", lambda w: "/i18n/setlang/", every(OK), lambda w: {"language": "en"}),
+    # --- Inbound webhooks: the signature (or the secret in the address) is the only way in ---------------------
+    ("hooks/shopify/<slug:shop_slug>/", "POST"): Row(
+        "POST", lambda w: "/hooks/shopify/shop-a/", every(DENIED), lambda w: b"{}", json=True
+    ),
+    # (An unsigned WooCommerce ping without a topic is acknowledged and writes nothing: tests/loyalty/test_webhooks.)
+    ("hooks/woocommerce/<slug:shop_slug>/", "POST"): Row(
+        "POST",
+        lambda w: "/hooks/woocommerce/shop-a/",
+        every(DENIED),
+        lambda w: b"{}",
+        json=True,
+        headers={"X-WC-Webhook-Topic": "order.created"},
+    ),
+    ("hooks/sms/46elks/<str:token>/", "POST"): Row(
+        "POST", lambda w: "/hooks/sms/46elks/guess/", every(DENIED), lambda w: {"from": "+4790000001"}
+    ),
+    # --- The member portal ------------------------------------------------------------------------------------
+    ("", "GET"): Row("GET", lambda w: "/", every(OK, staff=DENIED)),
+    ("goodbye/", "GET"): Row("GET", lambda w: "/goodbye/", every(OK)),
+    ("activity/", "GET"): Row("GET", lambda w: "/activity/", MEMBER_PAGE),
+    ("rewards/", "GET"): Row("GET", lambda w: "/rewards/", MEMBER_PAGE),
+    ("rewards/<int:reward_id>/", "GET"): Row("GET", lambda w: f"/rewards/{w.reward.pk}/", MEMBER_PAGE),
+    ("vouchers/", "GET"): Row("GET", lambda w: "/vouchers/", MEMBER_PAGE),
+    ("vouchers/<str:code>/", "GET"): Row("GET", lambda w: f"/vouchers/{w.voucher_a.code}/", MEMBER_A_THING),
+    ("profile/", "GET"): Row("GET", lambda w: "/profile/", MEMBER_PAGE),
+    ("profile/consents/", "GET"): Row("GET", lambda w: "/profile/consents/", MEMBER_PAGE),
+    ("profile/privacy/", "GET"): Row("GET", lambda w: "/profile/privacy/", MEMBER_PAGE),
+    ("profile/privacy/my-data.json", "GET"): Row("GET", lambda w: "/profile/privacy/my-data.json", MEMBER_PAGE),
+    ("profile/privacy/delete/", "POST"): Row(
+        "POST",
+        lambda w: "/profile/privacy/delete/",
+        every(LOGIN, member_a=REACHED, member_b=REACHED, staff=DENIED),
+        lambda w: {"email": "not-my-address@example.com"},
+    ),
+    ("invite/", "GET"): Row("GET", lambda w: "/invite/", MEMBER_PAGE),
+}
+
+
+def all_routes() -> list[tuple[str, str | None, str]]:
+    """Every URL pattern as (route, name, namespace), walking includes."""
+
+    def walk(resolver: URLResolver, prefix: str, namespace: str) -> list[tuple[str, str | None, str]]:
+        found = []
+        for pattern in resolver.url_patterns:
+            if isinstance(pattern, URLResolver):
+                space = ":".join(filter(None, [namespace, pattern.namespace or ""]))
+                found += walk(pattern, prefix + str(pattern.pattern), space)
+            else:
+                assert isinstance(pattern, URLPattern)
+                found.append((prefix + str(pattern.pattern), pattern.name, namespace))
+        return found
+
+    return walk(get_resolver(), "", "")
+
+
+def outcome_of(response: Any) -> str:
+    status = response.status_code
+    if status in (301, 302, 303) and "/accounts/login/" in response.get("Location", ""):
+        return LOGIN
+    if status in (401, 403, 404, 405):
+        return DENIED
+    if status == 400:
+        return REACHED
+    assert status < 500, f"server error {status}"
+    return OK
+
+
+def call(client: Client, row: Row, world: World) -> Any:
+    url = row.url(world)
+    data = row.data(world) if row.data else None
+    method = getattr(client, row.method.lower())
+    if row.json:
+        body = data if isinstance(data, bytes) else json.dumps(data)
+        return method(url, body, "application/json", headers=row.headers)
+    return method(url, data or {}, headers=row.headers)
+
+
+def test_every_url_outside_the_admin_and_allauth_has_a_row():
+    missing = []
+    for route, _name, _namespace in all_routes():
+        if route.startswith(("admin/", "accounts/")):
+            continue
+        if not any(key[0] == route for key in ROWS):
+            missing.append(route)
+    assert not missing, f"add these URLs to ROWS in tests/test_permission_matrix.py: {missing}"
+
+
+def test_every_row_has_every_column():
+    for key, row in ROWS.items():
+        assert set(row.expect) == set(ACTORS), key
+
+
+@pytest.mark.parametrize("key", list(ROWS), ids=[f"{method} /{route}" for route, method in ROWS])
+def test_who_may_do_what(world, key):
+    row = ROWS[key]
+    got = {actor: outcome_of(call(actor_client(world, actor), row, world)) for actor in ACTORS}
+    assert got == row.expect
+
+
+def test_a_shop_never_sees_another_shops_orders_in_its_list(world):
+    body = actor_client(world, "shop_b").get("/api/v1/orders/").json()
+    assert [order["order_id"] for order in body["results"]] == ["B-1"]
+
+
+# --- Group rules ---------------------------------------------------------------------------------------------
+
+ADMIN_FILL = {"app_label": "members", "object_id": "1", "content_type_id": "1", "user_id": "1", "id": "1"}
+
+
+def admin_urls() -> list[str]:
+    urls = []
+    for route, name, namespace in all_routes():
+        if not route.startswith("admin/") or name is None:
+            continue
+        pattern_kwargs = _route_parameters(route)
+        kwargs = {key: ADMIN_FILL.get(key, "1") for key in pattern_kwargs}
+        urls.append(reverse(f"{namespace}:{name}" if namespace else name, kwargs=kwargs or None))
+    return sorted(set(urls))
+
+
+def _route_parameters(route: str) -> list[str]:
+    return re.findall(r"<(?:\w+:)?(\w+)>", route) + re.findall(r"\(\?P<(\w+)>", route)
+
+
+def test_only_staff_with_two_factor_get_into_any_admin_url(world):
+    urls = admin_urls()
+    assert len(urls) > 50 and "/admin/" in urls
+    outsiders = {actor: actor_client(world, actor) for actor in ACTORS if actor not in ("staff", *ROLES)}
+    staff_without_2fa = UserFactory(email="new-boss@example.com", is_staff=True, is_superuser=True)
+    outsiders["staff_without_two_factor"] = Client()
+    outsiders["staff_without_two_factor"].force_login(staff_without_2fa)
+    for url in urls:
+        for actor, client in outsiders.items():
+            # Never the page: a redirect (to the login, the portal or the admin index, itself refused), or an error.
+            response = client.get(url)
+            assert response.status_code in (302, 401, 403, 404, 405), (actor, url, response.status_code)
+    staff = actor_client(world, "staff")
+    parameterless = [url for url in urls if "/1/" not in url and not url.endswith("/members/")]
+    for url in parameterless:
+        if url.endswith(("/logout/", "/autocomplete/")):  # POST only; needs the widget's query parameters
+            continue
+        status = staff.get(url).status_code
+        is_changelist = re.fullmatch(r"/admin/\w+/\w+/", url) is not None
+        # Staff get every changelist; an add page of a read-only model (keys, received webhooks) is a 403.
+        assert status == 200 if is_changelist or url == "/admin/" else status in (200, 302, 403), (url, status)
+
+
+def test_allauth_pages_show_nobody_elses_data(world):
+    """accounts/ is sign-in, sign-up and account management: public forms, or the logged-in person's own."""
+    others = [world.member_b.user.email, str(world.member_b.public_id), "B-1"]
+    for route, name, namespace in all_routes():
+        if not route.startswith("accounts/") or name is None or _route_parameters(route):
+            continue
+        url = reverse(f"{namespace}:{name}" if namespace else name)
+        for actor in ("anonymous", "member_a"):
+            response = actor_client(world, actor).get(url)
+            assert response.status_code < 500, (actor, url)
+            body = response.content.decode(errors="replace")
+            assert not any(value in body for value in others), (actor, url)
+
+
+def test_signed_links_are_refused_when_tampered_with(world):
+    good = unsubscribe_url(world)
+    assert Client().get(good).status_code == 200
+    assert Client().get(good[:-4] + "xx/").status_code == 404
+    forged = signing.dumps({"m": str(world.member_b.public_id), "what": "marketing"}, compress=True)
+    assert Client().get(f"/unsubscribe/{forged}/").status_code == 404
+
+
+# Each role's part of the admin: (URL, support, programme manager), 200 for the page, 403 refused.
+ROLE_PAGES = [
+    ("/admin/", 200, 200),
+    ("/admin/members/member/", 200, 200),
+    ("/admin/loyalty/ledgerentry/", 200, 200),
+    ("/admin/members/message/", 200, 200),
+    ("/admin/loyalty/earningrule/", 403, 200),
+    ("/admin/loyalty/earningrule/add/", 403, 200),
+    ("/admin/loyalty/tier/add/", 403, 200),
+    ("/admin/loyalty/reward/add/", 403, 200),
+    ("/admin/loyalty/segment/", 403, 200),
+    ("/admin/loyalty/shop/", 403, 200),
+    ("/admin/loyalty/apikey/", 403, 200),
+    ("/admin/dashboard/", 403, 200),
+    ("/admin/members/auditentry/", 403, 200),
+    ("/admin/auth/group/", 403, 403),
+    ("/admin/members/user/", 403, 403),
+]
+
+
+@pytest.mark.parametrize(("url", "support", "manager"), ROLE_PAGES)
+def test_each_role_gets_its_own_part_of_the_admin(world, url, support, manager):
+    got = {role: actor_client(world, role).get(url).status_code for role in ROLES}
+    assert got == {"support": support, "manager": manager}
