@@ -50,7 +50,7 @@ _postgres_outcomes: dict[str, int] = {"passed": 0, "skipped": 0, "failed": 0}
 
 def _allow_ledger_truncate(sender: Any, connection: Any, **kwargs: Any) -> None:
     """Transactional tests empty every table with TRUNCATE, which the ledger refuses unless the session says so
-    (loyalty migration 0020)."""
+    (loyalty migration 0016)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET klubb.allow_ledger_truncate = 'on'")
@@ -84,6 +84,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _postgres_outcomes["skipped"] or not _postgres_outcomes["passed"] + _postgres_outcomes["failed"]:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         print(f"\nPostgreSQL-only tests must run here, and did not all run: {_postgres_outcomes}")
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    """Every test starts in the default language: a request of an earlier test may have left another active,
+    and names staff write (tiers, rewards) are stored and read per language."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

@@ -128,6 +128,9 @@ USE_I18N = True
 # language (name_en, name_nb, ...); a member sees their language, or English where it is left empty.
 MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
 MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
+# A row made in code in another language (name="Gull" while Norwegian is active) gets the text in English too,
+# so that no language is left without one.
+MODELTRANSLATION_AUTO_POPULATE = "default"
 # Group thousands as the member's language does ("1 250" in Norwegian, "1,250" in English).
 USE_THOUSAND_SEPARATOR = True
 USE_TZ = True

@@ -5,8 +5,6 @@ TRUNCATE of the ledger (0003 refuses UPDATE and DELETE).
 TRUNCATE is what Django's ``flush`` (and the test suite's transactional tests) use to empty tables; a session
 that really must empty the ledger says so first with ``SET klubb.allow_ledger_truncate = 'on'``
 (tests/conftest.py does it for the test database's connections).
-
-Numbered 0020 so it does not collide with 0011+ on another branch; the integrator relinks its dependency.
 """
 
 from django.conf import settings
