@@ -377,3 +377,14 @@ def test_the_message_log_is_read_only_and_failed_messages_can_be_sent_again(admi
     )
     message.refresh_from_db()
     assert (message.status, message.attempts) == (MessageStatus.QUEUED, 0)
+
+
+def test_the_unsubscribe_link_is_the_same_whenever_it_is_made():
+    """The body's link is made when the message is queued, the List-Unsubscribe header when it is sent."""
+    member = MemberFactory()
+    with time_machine.travel(DAYTIME, tick=False):
+        queued = unsubscribe_url(member=member, kind=MessageKind.TIER_UP)
+    with time_machine.travel(DAYTIME + dt.timedelta(hours=13), tick=False):
+        sent = unsubscribe_url(member=member, kind=MessageKind.TIER_UP)
+    assert queued == sent
+    assert unsubscribe_url(member=member, kind=MessageKind.WINBACK) != sent  # offers and notifications differ
