@@ -26,7 +26,6 @@ import platform
 import re
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -35,11 +34,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 from unittest import mock
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, database_exists, database_name, database_recreate, git
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench"
-PROTECTED = {"klubb", "test_klubb", "postgres", "template0", "template1"}
 
 # Tables filled by the loader; their secondary indexes and constraints are dropped during the load and
 # built again afterwards (primary keys stay: rows go in primary-key order).
@@ -85,13 +85,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def database_name(url: str) -> str:
-    name = urlparse(url).path.lstrip("/")
-    if name in PROTECTED or "bench" not in name:
-        raise SystemExit(f"refusing to use database {name!r}: the benchmark drops it; use a name with 'bench' in it")
-    return name
-
-
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
@@ -110,28 +103,12 @@ def setup_django(url: str) -> None:
 # --- Database ---------------------------------------------------------------------------------------------
 
 
-def admin_execute(url: str, *statements: str) -> None:
-    """Run statements on the server's ``postgres`` database (CREATE/DROP DATABASE cannot run in a transaction)."""
-    import psycopg
-
-    with psycopg.connect(urlunparse(urlparse(url)._replace(path="/postgres")), autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
 def database_create(url: str, name: str, *, template: str | None = None) -> None:
+    """``common.database_recreate``, after closing this process's connections (a template must have none)."""
     from django.db import connections
 
     connections.close_all()
-    copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
-    admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"{copy}')
-
-
-def database_exists(url: str, name: str) -> bool:
-    import psycopg
-
-    with psycopg.connect(urlunparse(urlparse(url)._replace(path="/postgres")), autocommit=True) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+    database_recreate(url, name, template=template)
 
 
 # --- Loading ----------------------------------------------------------------------------------------------
@@ -651,9 +628,6 @@ def load_jobs(path: Path | None) -> ModuleType:
 
 def environment(jobs_path: Path) -> dict[str, str]:
     from django.db import connection
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
     with connection.cursor() as cur:
         cur.execute("SELECT version()")

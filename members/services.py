@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -80,6 +80,29 @@ def member_enrol(
             raise
         return member, False
     return member, True
+
+
+def members_enrol_many(*, people: Mapping[str, tuple[str, str]], source: str) -> tuple[dict[str, Member], int]:
+    """The members with these (normalised) emails, enrolling the ones the club does not know, in a few bulk
+    queries: ``people`` maps email to (first name, last name). For history brought in bulk (an order import):
+    the new members get no welcome message and no sign-up points, and claim their account with a sign-in code
+    (an unverified address, as ``member_enrol`` gives). Returns email -> member, and how many were new."""
+    found = {
+        member.user.email: member
+        for member in Member.objects.select_related("user").filter(user__email__in=people, erased_at__isnull=True)
+    }
+    missing = sorted(people.keys() - found.keys())
+    if not missing:
+        return found, 0
+    users = User.objects.bulk_create(
+        [User(email=email, first_name=people[email][0], last_name=people[email][1], password="!") for email in missing]
+    )
+    EmailAddress.objects.bulk_create(
+        [EmailAddress(user=user, email=user.email, primary=True, verified=False) for user in users]
+    )
+    members = Member.objects.bulk_create([Member(user=user, source=source) for user in users])
+    found.update({user.email: member for user, member in zip(users, members, strict=True)})
+    return found, len(members)
 
 
 def member_join(*, user: User, language: str = "", source: str = Member.Source.PORTAL) -> Member:

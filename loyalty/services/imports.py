@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from allauth.account.models import EmailAddress
-from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, connection, transaction
 from django.db.models import JSONField, Model, Sum
 from django.utils import timezone
@@ -41,18 +39,17 @@ from loyalty.models import (
     LedgerEntry,
     Order,
     OrderSource,
-    PointsAccount,
     PointsLot,
     Programme,
     Shop,
-    Tier,
 )
 from loyalty.services.earning import ItemLine, RuleSpec, earning_points
 from loyalty.services.jobs import TierReview
-from loyalty.services.ledger import accounts_save
+from loyalty.services.ledger import accounts_lock, accounts_save, lot_terms
 from loyalty.services.members import MemberRef
 from loyalty.services.orders import OrderInput, OrderItem, order_validate
-from members.models import Member, User, normalize_email
+from members.models import Member, normalize_email
+from members.services import members_enrol_many
 
 BATCH = 5000
 CSV_COLUMNS = ("order_id", "email", "amount", "currency", "occurred_at")
@@ -238,11 +235,13 @@ def _batch_write(
     fresh = _fresh_orders(shop=shop, rows=rows, report=report)
     if not fresh:
         return
-    members = _members_for(orders=[order for _number, order, _fp in fresh], report=report)
-    accounts = _accounts_lock(sorted(set(members.values())))
+    people = {order.member.email: (order.member.first_name, order.member.last_name) for _n, order, _fp in fresh}
+    by_email, enrolled = members_enrol_many(people=people, source=Member.Source.IMPORT)
+    report.members_enrolled += enrolled
+    members = {email: member.pk for email, member in by_email.items()}
+    accounts = accounts_lock(member_ids=sorted(set(members.values())), create=True)
     used = _rule_uses(member_ids=list(accounts), rules=rules)
     now = timezone.now()
-    months = programme.points_expire_months
     orders, entries, rule_lines = [], [], []
     for _number, order, fingerprint in sorted(fresh, key=lambda row: (members[row[1].member.email],
                                                                        row[1].occurred_at)):  # fmt: skip
@@ -260,7 +259,7 @@ def _batch_write(
             "tax": order.tax, "currency": order.currency, "occurred_at": order.occurred_at,
             "source": OrderSource.IMPORT, "items": [item.as_json() for item in order.items],
             "fingerprint": fingerprint, "points_awarded": earning.points, "tier_points_awarded": earning.tier_points,
-            "response": {"order_id": order.order_id, "member_id": str(account.member.public_id),
+            "response": {"order_id": order.order_id, "member_id": str(by_email[order.member.email].public_id),
                          "points_awarded": earning.points, "balance": account.balance,
                          "tier": account.tier.name if account.tier else None},
             "created_at": now,
@@ -272,7 +271,8 @@ def _batch_write(
                 "effective_at": order.occurred_at, "created_at": now,
                 "detail": {**earning.detail(), "source": "import"},
                 "order_id": len(orders) - 1,  # the position of its order, replaced by the order's id below
-                "remaining": max(0, earning.points - max(0, -balance_before)),
+                "lot": lot_terms(points=earning.points, balance_before=balance_before, earned_at=order.occurred_at,
+                                 programme=programme),
             })  # fmt: skip
             for line in earning.rules:
                 if line.points:
@@ -282,15 +282,14 @@ def _batch_write(
         report.imported += 1
         report.points += earning.points
     order_ids = _insert(Order, orders)
-    remaining = [entry.pop("remaining") for entry in entries]
+    lots = [entry.pop("lot") for entry in entries]
     for row in (*entries, *rule_lines):
         row["order_id"] = order_ids[row["order_id"]]
     entry_ids = _insert(LedgerEntry, entries)
     _insert(PointsLot, [
-        {"member_id": entry["member_id"], "entry_id": entry_id, "points": entry["points"], "remaining": left,
-         "earned_at": entry["effective_at"],
-         "expires_at": entry["effective_at"] + relativedelta(months=months) if months else None}
-        for entry, entry_id, left in zip(entries, entry_ids, remaining, strict=True)
+        {"member_id": entry["member_id"], "entry_id": entry_id, "points": entry["points"], "remaining": remaining,
+         "earned_at": entry["effective_at"], "expires_at": expires_at}
+        for entry, entry_id, (remaining, expires_at) in zip(entries, entry_ids, lots, strict=True)
     ])  # fmt: skip
     _insert(EarningRuleUse, rule_lines)
     review.decide(list(accounts.values()))
@@ -319,52 +318,6 @@ def _fresh_orders(
             message = f"Order {order.order_id} was already reported with different data."
             report.errors.append((number, "idempotency_conflict", message, "order_id"))
     return fresh
-
-
-def _members_for(*, orders: list[OrderInput], report: ImportReport) -> dict[str, int]:
-    """Email -> member id for the orders' members, enrolling the ones the club does not know yet."""
-    emails = {order.member.email for order in orders}
-    found = dict(Member.objects.filter(user__email__in=emails, erased_at__isnull=True).values_list("user__email", "pk"))
-    names = {order.member.email: order.member for order in orders}
-    missing = sorted(emails - found.keys())
-    if missing:
-        users = User.objects.bulk_create(
-            [
-                User(email=email, first_name=names[email].first_name, last_name=names[email].last_name, password="!")
-                for email in missing
-            ]
-        )
-        EmailAddress.objects.bulk_create(
-            [EmailAddress(user=user, email=user.email, primary=True, verified=False) for user in users]
-        )
-        members = Member.objects.bulk_create([Member(user=user, source=Member.Source.IMPORT) for user in users])
-        found.update({user.email: member.pk for user, member in zip(users, members, strict=True)})
-        report.members_enrolled += len(members)
-    return found
-
-
-def _accounts_lock(member_ids: list[int]) -> dict[int, PointsAccount]:
-    """The members' accounts, locked in member order; the new members' made at the entry tier."""
-    accounts = {
-        account.member_id: account
-        for account in PointsAccount.objects.select_for_update(of=("self",))
-        .select_related("tier", "member")
-        .filter(member_id__in=member_ids)
-        .order_by("member_id")
-    }
-    missing = [member_id for member_id in member_ids if member_id not in accounts]
-    if missing:
-        entry_tier = Tier.objects.order_by("threshold").first()
-        PointsAccount.objects.bulk_create(
-            [PointsAccount(member_id=member_id, tier=entry_tier, tier_since=timezone.now()) for member_id in missing]
-        )
-        accounts |= {
-            account.member_id: account
-            for account in PointsAccount.objects.select_for_update(of=("self",))
-            .select_related("tier", "member")
-            .filter(member_id__in=missing)
-        }
-    return accounts
 
 
 def _rule_uses(*, member_ids: list[int], rules: list[RuleSpec]) -> defaultdict[int, dict[int, int]]:

@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Min, Sum
@@ -29,7 +28,7 @@ from loyalty.models import (
     Tier,
     WebhookEventType,
 )
-from loyalty.services.ledger import accounts_save
+from loyalty.services.ledger import accounts_lock, accounts_save, lots_open_many
 from loyalty.services.tiers import tier_message, tier_window_start
 from loyalty.services.webhooks import events_publish_many, points_changed_payload
 from members.messaging import Outgoing, messages_queue
@@ -55,11 +54,6 @@ def _member_batches(queryset: object, *, batch: int = BATCH) -> Iterator[list[in
         yield ids[start : start + batch]
 
 
-def _lock_accounts(member_ids: list[int]) -> dict[int, PointsAccount]:
-    accounts = PointsAccount.objects.select_for_update(of=("self",)).filter(member_id__in=member_ids)
-    return {account.member_id: account for account in accounts.order_by("member_id")}
-
-
 def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobResult:
     """Expire every lot whose date has passed: one ``expire`` entry per member naming the lots it expires."""
     now = now or timezone.now()
@@ -67,7 +61,7 @@ def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobR
     members = points = 0
     for member_ids in _member_batches(due, batch=batch):
         with transaction.atomic():
-            accounts = _lock_accounts(member_ids)
+            accounts = accounts_lock(member_ids=member_ids)
             lots_by_member: dict[int, list[PointsLot]] = defaultdict(list)
             for lot in due.filter(member_id__in=member_ids).order_by().only("id", "member_id", "remaining"):
                 lots_by_member[lot.member_id].append(lot)
@@ -173,7 +167,7 @@ def tier_review(*, now: dt.datetime | None = None, batch: int = BATCH) -> list[T
         if not would_change:
             continue
         with transaction.atomic():
-            accounts = _lock_accounts([account.member_id for account in would_change])
+            accounts = accounts_lock(member_ids=[account.member_id for account in would_change])
             touched, batch_changes = review.decide(list(accounts.values()))
             accounts_save(touched, fields=["tier", "tier_since", "below_tier_since"])
             _publish_tier_changes(batch_changes)
@@ -267,12 +261,7 @@ def birthday_bonuses(*, today: dt.date | None = None, batch: int = BATCH) -> Job
     for member_ids in _member_batches(candidates, batch=batch):
         try:
             with transaction.atomic():
-                accounts = _lock_accounts(member_ids)
-                missing = [m for m in member_ids if m not in accounts]
-                for member_id in missing:  # members who never earned have no account yet
-                    accounts[member_id], _ = PointsAccount.objects.get_or_create(
-                        member_id=member_id, defaults={"tier": Tier.objects.order_by("threshold").first()}
-                    )
+                accounts = accounts_lock(member_ids=member_ids, create=True)
                 given = BirthdayBonus.objects.filter(member_id__in=member_ids, year=today.year)
                 already = set(given.values_list("member_id", flat=True))
                 entries = []
@@ -293,7 +282,7 @@ def birthday_bonuses(*, today: dt.date | None = None, batch: int = BATCH) -> Job
                 BirthdayBonus.objects.bulk_create(
                     [BirthdayBonus(member_id=e.member_id, year=today.year, entry=e) for e in entries]
                 )
-                _lots_open_many(entries=entries, programme=programme)
+                lots_open_many(entries=entries, programme=programme)
                 _publish_points_changed(entries)
                 members += len(entries)
         except IntegrityError:  # another run gave this batch its bonus first: nothing more to do
@@ -303,20 +292,6 @@ def birthday_bonuses(*, today: dt.date | None = None, batch: int = BATCH) -> Job
 
 def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
-
-def _lots_open_many(*, entries: list[LedgerEntry], programme: Programme) -> None:
-    months = programme.points_expire_months
-    PointsLot.objects.bulk_create(
-        [
-            PointsLot(
-                member_id=entry.member_id, entry=entry, points=entry.points, remaining=entry.points,
-                earned_at=entry.effective_at,
-                expires_at=entry.effective_at + relativedelta(months=months) if months else None,
-            )
-            for entry in entries
-        ]
-    )  # fmt: skip
 
 
 def _publish_points_changed(entries: list[LedgerEntry]) -> None:

@@ -157,17 +157,37 @@ def points_bonus(*, member: Member, points: int, reason: str, detail: dict[str, 
         return ledger_append(account=account, kind=EntryKind.BONUS, points=points, reason=reason, detail=detail or {})
 
 
-def _lot_open(*, entry: LedgerEntry, balance_before: int, programme: Programme) -> PointsLot:
-    """A credit opens a lot; if a clawback had left the balance below zero, the credit pays that first."""
+def lot_terms(
+    *, points: int, balance_before: int, earned_at: dt.datetime, programme: Programme
+) -> tuple[int, dt.datetime | None]:
+    """What the lot a credit of ``points`` opens holds, and when it expires. A clawback may have left the
+    balance below zero: the credit pays that debt first. Every writer of lots, one or many, asks here."""
     months = programme.points_expire_months
-    return PointsLot.objects.create(
-        member_id=entry.member_id,
-        entry=entry,
-        points=entry.points,
-        remaining=max(0, entry.points - max(0, -balance_before)),
-        earned_at=entry.effective_at,
-        expires_at=entry.effective_at + relativedelta(months=months) if months else None,
+    remaining = max(0, points - max(0, -balance_before))
+    return remaining, earned_at + relativedelta(months=months) if months else None
+
+
+def _lot_open(*, entry: LedgerEntry, balance_before: int, programme: Programme) -> PointsLot:
+    remaining, expires_at = lot_terms(
+        points=entry.points, balance_before=balance_before, earned_at=entry.effective_at, programme=programme
     )
+    return PointsLot.objects.create(
+        member_id=entry.member_id, entry=entry, points=entry.points, remaining=remaining,
+        earned_at=entry.effective_at, expires_at=expires_at,
+    )  # fmt: skip
+
+
+def lots_open_many(*, entries: Sequence[LedgerEntry], programme: Programme) -> None:
+    """The lots of many saved credit entries (a batch job's), each paying its member's debt first."""
+    lots = []
+    for entry in entries:
+        remaining, expires_at = lot_terms(
+            points=entry.points, balance_before=entry.balance_after - entry.points, earned_at=entry.effective_at,
+            programme=programme,
+        )  # fmt: skip
+        lots.append(PointsLot(member_id=entry.member_id, entry=entry, points=entry.points, remaining=remaining,
+                              earned_at=entry.effective_at, expires_at=expires_at))  # fmt: skip
+    PointsLot.objects.bulk_create(lots)
 
 
 def _lots_spend(*, member_id: int, points: int) -> list[list[int]]:
@@ -188,6 +208,21 @@ def _lots_spend(*, member_id: int, points: int) -> list[list[int]]:
             break
     PointsLot.objects.bulk_update(changed, ["remaining"])
     return taken
+
+
+def accounts_lock(*, member_ids: Sequence[int], create: bool = False) -> dict[int, PointsAccount]:
+    """Many members' accounts (with their tier), locked in member order as every writer locks them: a batch
+    job's. ``create``: first make the missing ones, at the entry tier (members who never earned have none)."""
+    if create:
+        have = set(PointsAccount.objects.filter(member_id__in=member_ids).values_list("member_id", flat=True))
+        if missing := [member_id for member_id in member_ids if member_id not in have]:
+            entry_tier, now = Tier.objects.order_by("threshold").first(), timezone.now()
+            PointsAccount.objects.bulk_create(
+                [PointsAccount(member_id=member_id, tier=entry_tier, tier_since=now) for member_id in missing],
+                ignore_conflicts=True,  # made meanwhile by an order for the same member: that one stands
+            )
+    accounts = PointsAccount.objects.select_for_update(of=("self",)).select_related("tier")
+    return {account.member_id: account for account in accounts.filter(member_id__in=member_ids).order_by("member_id")}
 
 
 # Account fields a batch job writes, and their PostgreSQL types (for the VALUES list of ``accounts_save``).

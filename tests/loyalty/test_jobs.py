@@ -165,13 +165,13 @@ def test_an_order_between_the_reviews_read_and_its_lock_keeps_the_member_on_thei
     out_of_window = T0 + dt.timedelta(days=400)
     with time_machine.travel(out_of_window, tick=False):
         tier_review()  # below Gold from now on
-    lock = jobs._lock_accounts
+    lock = jobs.accounts_lock
 
-    def order_arrives_then_lock(member_ids: list[int]) -> dict:
+    def order_arrives_then_lock(**kwargs) -> dict:
         make_order(shop, order_id="2", amount="6000.00", external_id="cust-1")  # back above Gold
-        return lock(member_ids)
+        return lock(**kwargs)
 
-    monkeypatch.setattr(jobs, "_lock_accounts", order_arrives_then_lock)
+    monkeypatch.setattr(jobs, "accounts_lock", order_arrives_then_lock)
     with time_machine.travel(out_of_window + dt.timedelta(days=31), tick=False):
         assert tier_review() == []  # the plain read saw 0 points; under the lock it counts the new order
     assert tier(gold_member) == "Gold"
@@ -200,6 +200,21 @@ def test_tier_review_lifts_members_whose_points_reach_a_tier(shop, tiers, progra
     PointsLot.objects.create(member=member, entry=LedgerEntry.objects.get(), points=10, remaining=10, earned_at=T0)
     changes = tier_review()
     assert [(c.to_tier, c.up) for c in changes] == [("Silver", True)]
+
+
+def test_a_birthday_bonus_pays_a_clawback_debt_first_like_any_credit(shop, tiers, programme):
+    programme.birthday_bonus = 150
+    programme.save()
+    make_order(shop, order_id="1", amount="100.00")
+    member = Member.objects.get()
+    Member.objects.filter(pk=member.pk).update(birthday=dt.date(1990, 11, 24))
+    points_redeem(member=member, points=100)
+    refund_record(shop=shop, order_id="1", refund_id="r1", amount=Decimal("100.00"))
+    assert balance(member) == -100
+
+    assert birthday_bonuses(today=dt.date(2026, 11, 24)).members == 1
+    assert balance(member) == 50 and lots(member)[-1] == 50  # 100 of the 150 paid the debt
+    ledger_ok()
 
 
 def test_birthday_bonus_once_a_year(tiers, programme):
@@ -263,3 +278,15 @@ def test_every_task_of_the_project_retries_passing_faults():
     for name, task in ours.items():
         assert {OperationalError, InterfaceError} <= set(task.autoretry_for), name
         assert task.acks_late, name  # and a task lost with its worker is handed out again
+
+
+def test_every_beat_entry_names_a_task_a_worker_runs(settings):
+    """A renamed task would leave beat sending a name no worker knows: the job would silently stop."""
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    nightly = {"loyalty.points_expire", "loyalty.expiry_warn", "loyalty.tier_review", "loyalty.birthday_bonuses"}
+    assert nightly | {"loyalty.winback", "members.send_due_messages"} <= {e["task"] for e in schedule.values()}
+    unknown = {name: entry["task"] for name, entry in schedule.items() if entry["task"] not in app.tasks}
+    assert unknown == {}
