@@ -37,6 +37,7 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
@@ -46,6 +47,7 @@ from django.utils import timezone, translation
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
+from config.snapshots import Snapshot
 from members import message_defaults
 from members.models import (
     Member,
@@ -99,6 +101,8 @@ MAX_ATTEMPTS = 8
 SEND_LEASE = dt.timedelta(minutes=5)
 SEND_BATCH = 200
 UNSUBSCRIBE_SALT = "klubb.members.unsubscribe"
+SEND_SOON = 1  # seconds
+SEND_SOON_KEY = "klubb:messages:sweep-asked"
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,18 @@ def message_templates_install(*, reset: bool = False) -> int:
 def template_check(text: str) -> None:
     """Raise ``TemplateSyntaxError`` if ``text`` is not a valid template (the admin shows the message)."""
     Template(text)
+
+
+def _templates_load() -> dict[str, dict[tuple[str, str], MessageTemplate]]:
+    by_kind: dict[str, dict[tuple[str, str], MessageTemplate]] = {}
+    for template in MessageTemplate.objects.filter(is_active=True):
+        by_kind.setdefault(template.kind, {})[(template.channel, template.language)] = template
+    return by_kind
+
+
+# The active templates by kind, then (channel, language): every order's message reads them; kept per process
+# (config/snapshots.py), so staff's edits reach messages queued by other processes within seconds.
+_active_templates = Snapshot(_templates_load, sources=[MessageTemplate])
 
 
 @functools.lru_cache(maxsize=512)
@@ -216,7 +232,7 @@ def messages_queue(
     members_by_id = {member.pk: member for member in members if member.pk in wanted}
     if missing := wanted - members_by_id.keys():
         members_by_id |= Member.objects.select_related("user").in_bulk(missing)
-    templates = {(t.channel, t.language): t for t in MessageTemplate.objects.filter(kind=kind, is_active=True)}
+    templates = _active_templates.get().get(kind, {})
     rows = []
     for item in items:
         member = members_by_id.get(item.member_id)
@@ -252,9 +268,18 @@ def messages_queue(
 
 
 def _send_due_later() -> None:
+    """Ask a worker to send what is due, after a commit that queued messages.
+
+    Under load many orders commit every second and one sweep sends everything due, so a process asks for a
+    sweep at most once every ``SEND_SOON`` seconds, that far ahead: a message committed meanwhile is due by
+    the time the sweep runs (the beat's sweep every minute catches anything else).
+    """
     from members.tasks import send_due_messages
 
-    send_due_messages.delay()
+    if send_due_messages.app.conf.task_always_eager:
+        send_due_messages.delay()  # in-process mode (make run, the tests): send at once
+    elif cache.add(SEND_SOON_KEY, True, timeout=SEND_SOON):
+        send_due_messages.apply_async(countdown=SEND_SOON)
 
 
 def _footer(*, member: Member, kind: str, channel: str) -> str:

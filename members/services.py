@@ -218,7 +218,7 @@ _NOTIFY_FIELDS = {MessageChannel.EMAIL: "notify_email", MessageChannel.SMS: "not
 
 def _welcome_queue(member: Member) -> None:
     messaging.messages_queue(
-        kind=MessageKind.WELCOME, items=[messaging.Outgoing(member_id=member.pk, key=str(member.pk))]
+        kind=MessageKind.WELCOME, items=[messaging.Outgoing(member_id=member.pk, key=str(member.pk))], members=[member]
     )
 
 

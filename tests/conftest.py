@@ -100,12 +100,17 @@ def _default_language() -> Any:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Any:
-    """Rate limits count in the cache: every test starts with none used."""
+    """Rate limits count in the cache: every test starts with none used. The process's snapshots of programme
+    settings (config/snapshots.py) start empty too: an earlier test's rolled-back rows sent no signal."""
     from django.core.cache import cache
 
+    from config.snapshots import Snapshot
+
     cache.clear()
+    Snapshot.clear_all()
     yield
     cache.clear()
+    Snapshot.clear_all()
 
 
 def give_two_factor(user: Any) -> str:

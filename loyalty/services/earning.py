@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
+from config.snapshots import Snapshot
 from loyalty.models import AmountBasis, EarningRule, EarningRuleUse, Programme, RuleKind, Shop, Tier, codes_parse
 
 
@@ -218,14 +219,23 @@ def _applies(
     return not ((rule.categories or rule.skus) and not any(rule.covers(item) for item in items))
 
 
+def _rules_load() -> tuple[RuleSpec, ...]:
+    rules = EarningRule.objects.filter(is_active=True).prefetch_related("tiers", "shops")
+    return tuple(RuleSpec.from_rule(rule) for rule in rules)
+
+
+# Every order reads the rules; kept per process (config/snapshots.py): an edit reaches other processes within
+# seconds. All active rules, past ones included: an order reported late or imported earns by its own date.
+_active_rules = Snapshot(_rules_load, sources=[EarningRule])
+
+
 def earning_rules_active(*, at: dt.datetime) -> list[RuleSpec]:
-    """The active rules whose period contains ``at`` (three queries however many rules)."""
-    rules = (
-        EarningRule.objects.filter(is_active=True, starts_at__lte=at)
-        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
-        .prefetch_related("tiers", "shops")
-    )
-    return [RuleSpec.from_rule(rule) for rule in rules]
+    """The active rules whose period contains ``at``."""
+    return [
+        rule
+        for rule in _active_rules.get()
+        if (rule.starts_at is None or rule.starts_at <= at) and (rule.ends_at is None or at < rule.ends_at)
+    ]
 
 
 def earning_rules_used(*, member_id: int, rules: Sequence[RuleSpec]) -> dict[int, int]:

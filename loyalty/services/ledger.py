@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from loyalty.errors import AdjustmentOverLimit, InsufficientPoints, InvalidPoints, ReasonRequired
 from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme, Tier, WebhookEventType
+from loyalty.services.tiers import tiers_by_threshold
 from loyalty.services.webhooks import events_publish, points_changed_payload  # Outbound webhooks
 from members.audit import audit_record
 from members.models import AuditAction, Member
@@ -26,24 +27,23 @@ from members.models import AuditAction, Member
 def account_lock(*, member: Member | int) -> PointsAccount:
     """Return the member's points account, locked for update until the transaction ends.
 
-    Creates the account (at the entry tier) the first time. Must be called inside ``atomic``.
+    Creates the account (at the entry tier) the first time. Must be called inside ``atomic``. Given the
+    member itself (not its id), the account carries that instance instead of reading the member again.
     """
     member_id = member if isinstance(member, int) else member.pk
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("account_lock() must run inside transaction.atomic().")
-    account = (
-        PointsAccount.objects.select_for_update(of=("self",))
-        .select_related("tier", "member")
-        .filter(member_id=member_id)
-        .first()
-    )
-    if account is None:
-        PointsAccount.objects.get_or_create(
-            member_id=member_id,
-            defaults={"tier": Tier.objects.order_by("threshold").first(), "tier_since": timezone.now()},
+    related = ("tier",) if isinstance(member, Member) else ("tier", "member")
+    locked = PointsAccount.objects.select_for_update(of=("self",)).select_related(*related)
+    account = locked.filter(member_id=member_id).first()
+    if account is None:  # the member's first points: open the account (another writer may be doing the same)
+        entry_tier = next(iter(tiers_by_threshold()), None)
+        PointsAccount.objects.bulk_create(
+            [PointsAccount(member_id=member_id, tier=entry_tier, tier_since=timezone.now())], ignore_conflicts=True
         )
-        locked = PointsAccount.objects.select_for_update(of=("self",)).select_related("tier", "member")
         account = locked.get(member_id=member_id)
+    if isinstance(member, Member):
+        account.member = member
     return account
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.snapshots import Snapshot
 from loyalty import hooks
 from loyalty.errors import (
     AmountOutOfRange,
@@ -21,17 +22,19 @@ from loyalty.errors import (
     OccurredInFuture,
     TaxExceedsAmount,
 )
-from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Shop, Tier
+from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Shop
 from loyalty.services.earning import ItemLine, earning_points, earning_rules_active, earning_rules_used
 from loyalty.services.ledger import account_lock, ledger_append
 from loyalty.services.members import MemberRef, member_resolve
-from loyalty.services.tiers import tier_evaluate
+from loyalty.services.tiers import tier_evaluate, tiers_by_threshold
 from members.messaging import Outgoing, messages_queue
 from members.models import MessageKind
 
 CENT = Decimal("0.01")
 # Shop clocks drift; an order more than this far in the future is a bug in the shop's data.
 FUTURE_TOLERANCE = dt.timedelta(hours=24)
+# The programme's rates and limits, read by every order; kept per process (config/snapshots.py).
+_programme = Snapshot(Programme.load, sources=[Programme])
 
 
 @dataclass(frozen=True)
@@ -95,19 +98,17 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
     existing = Order.objects.filter(shop=shop, external_id=order.order_id).first()
     if existing is not None:
         return _replay(existing, fingerprint)
-    programme = Programme.load()
+    programme = _programme.get()
     order_validate(shop=shop, programme=programme, order=order)
     # Read before taking the member's lock, which other orders for the member wait for.
     rules = earning_rules_active(at=order.occurred_at)
-    tiers = list(Tier.objects.order_by("threshold"))
+    tiers = tiers_by_threshold()
     try:
         with transaction.atomic():
             member, _created = member_resolve(shop=shop, ref=order.member, enrol=True, source=source)
             account = account_lock(member=member)
-            # A concurrent copy of this order for the same member has committed by the time we hold the lock.
-            existing = Order.objects.filter(shop=shop, external_id=order.order_id).first()
-            if existing is not None:
-                return _replay(existing, fingerprint)
+            # A concurrent copy of this order that got here first makes the INSERT below wait for it and then
+            # fail on the unique (shop, order id): the whole transaction rolls back and answers as a replay.
             earning = earning_points(
                 programme=programme,
                 shop=shop,

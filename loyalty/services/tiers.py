@@ -8,10 +8,19 @@ from dateutil.relativedelta import relativedelta
 from django.db.models import Sum
 from django.utils import timezone
 
+from config.snapshots import Snapshot
 from loyalty.models import LedgerEntry, PointsAccount, Programme, Tier, WebhookEventType
 from loyalty.services.webhooks import events_publish  # Outbound webhooks
 from members.messaging import Outgoing, in_member_language, messages_queue
 from members.models import MessageKind
+
+# Every order places its member among the tiers; kept per process (config/snapshots.py).
+_tiers = Snapshot(lambda: tuple(Tier.objects.order_by("threshold")), sources=[Tier])
+
+
+def tiers_by_threshold() -> list[Tier]:
+    """The tiers, lowest first, as this process last read them (at most seconds old). Do not change them."""
+    return list(_tiers.get())
 
 
 def tier_window_start(*, programme: Programme, now: dt.datetime | None = None) -> dt.datetime | None:

@@ -25,6 +25,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from config.snapshots import Snapshot
 from loyalty.models import (
     OutboxEvent,
     WebhookAttempt,
@@ -44,6 +45,18 @@ SWEEP_BATCH = 500
 USER_AGENT = "Klubb-Webhooks/1.0"
 
 
+# Every change that publishes an event looks the subscribers up; kept per process (config/snapshots.py), so a
+# new or switched-off subscription takes effect within seconds (sending reads its URL and secret afresh).
+_subscriptions = Snapshot(
+    lambda: tuple(WebhookSubscription.objects.filter(is_active=True)), sources=[WebhookSubscription]
+)
+
+
+def subscriptions_to(type: str) -> list[WebhookSubscription]:
+    """The active subscriptions to events of ``type``."""
+    return [s for s in _subscriptions.get() if type in (s.events or [])]
+
+
 def events_publish(*, type: str, payload: dict[str, Any]) -> OutboxEvent:
     """Write an event and one pending delivery per active subscription to ``type``; send them after commit.
 
@@ -51,7 +64,7 @@ def events_publish(*, type: str, payload: dict[str, Any]) -> OutboxEvent:
     """
     with transaction.atomic(savepoint=False):  # inside the change's transaction: no savepoint of its own
         event = OutboxEvent.objects.create(type=type, payload=payload)
-        subscriptions = [s for s in WebhookSubscription.objects.filter(is_active=True) if type in (s.events or [])]
+        subscriptions = subscriptions_to(type)
         for subscription in subscriptions:
             delivery = WebhookDelivery.objects.create(
                 event=event, subscription=subscription, next_attempt_at=event.created_at
@@ -66,7 +79,7 @@ def events_publish_many(*, type: str, payloads: list[dict[str, Any]]) -> list[Ou
         return []
     with transaction.atomic(savepoint=False):
         events = OutboxEvent.objects.bulk_create([OutboxEvent(type=type, payload=payload) for payload in payloads])
-        subscriptions = [s for s in WebhookSubscription.objects.filter(is_active=True) if type in (s.events or [])]
+        subscriptions = subscriptions_to(type)
         deliveries = WebhookDelivery.objects.bulk_create(
             [
                 WebhookDelivery(event=event, subscription=subscription, next_attempt_at=event.created_at)

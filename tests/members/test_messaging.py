@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from werkzeug import Response
 
+from config.snapshots import Snapshot
 from loyalty.models import Reward
 from loyalty.services.rewards import reward_redeem
 from members.messaging import (
@@ -161,6 +162,7 @@ def test_erased_members_get_no_messages_and_their_log_is_wiped():
 def test_queueing_makes_the_same_number_of_queries_for_5_or_50_members():
     def queries_for(count: int, key: str) -> int:
         members = [MemberFactory() for _ in range(count)]
+        Snapshot.clear_all()  # both read the templates
         with CaptureQueriesContext(connection) as queries:
             messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=m.pk, key=key) for m in members])
         return len(queries)

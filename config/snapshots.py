@@ -1,0 +1,72 @@
+"""Rows that every order reads and staff seldom change, kept in each process for a few seconds.
+
+An order needs the programme, its tiers, the earning rules, the message templates and the webhook
+subscriptions. Reading them on every request cost more than the order's own writes (five ORM queries of
+about a millisecond of Python each), so each process keeps what a ``Snapshot``'s loader returned for
+``SNAPSHOT_SECONDS``:
+
+- a save or delete of one of its models (or a change to their many-to-many fields) in this process clears
+  it at once, and again when that transaction commits, so the admin and the tests see their own changes;
+- the other processes (the other API workers, the Celery worker) see a change within ``SNAPSHOT_SECONDS``;
+- writes that send no signals (``QuerySet.update``, ``bulk_create``) must call ``clear`` themselves.
+
+What a snapshot returns is shared by every request and thread of the process: read it, never change it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Generic, TypeVar
+
+from django.db import models, transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+T = TypeVar("T")
+
+SNAPSHOT_SECONDS = 10.0
+
+
+class Snapshot(Generic[T]):
+    """What ``load()`` returned, kept for ``seconds`` or until one of ``sources`` changes."""
+
+    _every: ClassVar[list[Snapshot[Any]]] = []
+
+    def __init__(
+        self, load: Callable[[], T], *, sources: Iterable[type[models.Model]], seconds: float = SNAPSHOT_SECONDS
+    ) -> None:
+        self._load = load
+        self._seconds = seconds
+        self._held: tuple[T, float] | None = None
+        self._generation = 0  # moves on every clear, so a load that raced a change is not kept
+        Snapshot._every.append(self)
+        for model in sources:
+            post_save.connect(self._changed, sender=model, weak=False)
+            post_delete.connect(self._changed, sender=model, weak=False)
+            for field in model._meta.many_to_many:
+                m2m_changed.connect(self._changed, sender=field.remote_field.through, weak=False)
+
+    def get(self) -> T:
+        held, now = self._held, time.monotonic()
+        if held is not None and now < held[1]:
+            return held[0]
+        generation = self._generation
+        value = self._load()
+        if generation == self._generation:
+            self._held = (value, now + self._seconds)
+        return value
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._held = None
+
+    def _changed(self, **kwargs: Any) -> None:
+        self.clear()
+        # Another request of this process may read the old rows again before the change commits.
+        transaction.on_commit(self.clear, using=kwargs.get("using"))
+
+    @classmethod
+    def clear_all(cls) -> None:
+        """Forget every snapshot (the tests, between tests: a rolled-back change sends no signal)."""
+        for snapshot in cls._every:
+            snapshot.clear()

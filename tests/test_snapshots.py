@@ -1,0 +1,131 @@
+"""The per-process snapshots of programme settings (config/snapshots.py), and the message sweep an order asks for.
+
+An order must earn by the settings staff saved, at once in the process that saved them and within seconds
+in every other; a message must go out however many orders commit at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+from django.utils import timezone
+
+from config import snapshots
+from config.snapshots import Snapshot
+from loyalty.models import EarningRule, PointsAccount, Programme, RuleKind, Tier
+from members.messaging import SEND_SOON, SEND_SOON_KEY, _send_due_later
+from members.tasks import send_due_messages
+from tests.conftest import make_order
+
+pytestmark = pytest.mark.django_db
+
+
+def counting(load: Any) -> tuple[Snapshot[Any], list[int]]:
+    calls: list[int] = []
+
+    def loader() -> Any:
+        calls.append(1)
+        return load()
+
+    return Snapshot(loader, sources=[Tier, EarningRule]), calls
+
+
+def test_a_snapshot_reads_once_until_one_of_its_models_changes(tiers):
+    snapshot, calls = counting(lambda: [t.name for t in Tier.objects.order_by("threshold")])
+    assert snapshot.get() == snapshot.get() == ["Bronze", "Silver", "Gold"]
+    assert len(calls) == 1
+    Tier.objects.create(name="Platinum", threshold=20_000)
+    assert snapshot.get() == ["Bronze", "Silver", "Gold", "Platinum"]
+    tiers[0].delete()
+    assert snapshot.get() == ["Silver", "Gold", "Platinum"]
+    assert len(calls) == 3
+
+
+def test_a_many_to_many_change_clears_it_too(tiers):
+    rule = EarningRule.objects.create(name="Gold days", kind=RuleKind.MULTIPLIER, multiplier=Decimal("2"),
+                                      starts_at=timezone.now())  # fmt: skip
+    snapshot, calls = counting(lambda: sorted(EarningRule.objects.get(pk=rule.pk).tiers.values_list("name", flat=True)))
+    assert snapshot.get() == []
+    rule.tiers.set([tiers[2]])
+    assert snapshot.get() == ["Gold"]
+    assert len(calls) == 2
+
+
+def test_a_change_made_elsewhere_is_seen_once_the_snapshot_is_old(tiers, monkeypatch):
+    """Another process's save sends no signal here (``update`` stands in for it): the snapshot's age bounds it."""
+    snapshot, calls = counting(lambda: Tier.objects.get(name="Gold").threshold)
+    clock = [1000.0]
+    monkeypatch.setattr(snapshots.time, "monotonic", lambda: clock[0])
+    assert snapshot.get() == 5000
+    Tier.objects.filter(name="Gold").update(threshold=6000)
+    clock[0] += snapshots.SNAPSHOT_SECONDS - 0.1
+    assert snapshot.get() == 5000
+    clock[0] += 0.2
+    assert snapshot.get() == 6000
+    assert len(calls) == 2
+
+
+def test_a_read_that_raced_a_change_is_not_kept(tiers):
+    def load() -> int:
+        value = Tier.objects.count()
+        if len(calls) == 1:
+            Tier.objects.create(name="Platinum", threshold=20_000)  # saved while the first read was under way
+        return value
+
+    snapshot, calls = counting(load)
+    assert snapshot.get() == 3
+    assert snapshot.get() == 4
+    assert snapshot.get() == 4
+    assert len(calls) == 2
+
+
+def test_an_order_earns_by_the_settings_saved_a_moment_ago(shop, tiers, programme):
+    """Through the order service, in one process: the programme's rate, a new rule and a new tier apply at once."""
+    make_order(shop, order_id="1", amount="100.00")
+    programme.points_per_unit = Decimal("2")
+    programme.save()
+    EarningRule.objects.create(name="Double", kind=RuleKind.MULTIPLIER, multiplier=Decimal("2"),
+                               starts_at=timezone.now() - dt.timedelta(hours=1))  # fmt: skip
+    Tier.objects.create(name="Steel", threshold=1_200)  # between Silver and Gold
+    second = make_order(shop, order_id="2", amount="1000.00")
+    # rate 2 x 1000 = 2000 base; the rule adds 2000 more; 100 + 2000 qualifying points reach Steel.
+    assert second.order.points_awarded == 4000
+    assert PointsAccount.objects.get(member=second.order.member).tier.name == "Steel"
+    assert Programme.load().points_per_unit == Decimal("2")
+
+
+# --- The message sweep an order asks for ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def worker_mode(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Tasks go to a broker (as in production); records what was sent instead of sending it."""
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setitem(send_due_messages.app.conf, "task_always_eager", False)
+    monkeypatch.setattr(send_due_messages, "apply_async", lambda **kwargs: sent.append(kwargs))
+    return sent
+
+
+def test_orders_committing_together_ask_for_one_sweep_a_moment_later(worker_mode):
+    for _ in range(5):
+        _send_due_later()
+    assert worker_mode == [{"countdown": SEND_SOON}]
+    cache.delete(SEND_SOON_KEY)  # the second has passed: the sweep has started, or is about to
+    _send_due_later()
+    assert worker_mode == [{"countdown": SEND_SOON}, {"countdown": SEND_SOON}]
+
+
+def test_the_order_message_is_queued_and_its_sweep_asked_for_after_commit(
+    worker_mode, shop, tiers, programme, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_order(shop, order_id="1", amount="100.00")
+        make_order(shop, order_id="2", amount="100.00")
+    assert worker_mode == [{"countdown": SEND_SOON}]
+    assert mail.outbox == []  # the worker sends them
+    assert send_due_messages() == {"sent": 3}  # the welcome and the two orders' messages
