@@ -14,10 +14,12 @@ import pytest
 from django.core import mail
 from django.core.cache import cache
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from config import snapshots
 from config.snapshots import Snapshot
-from loyalty.models import EarningRule, PointsAccount, Programme, RuleKind, Tier
+from loyalty.models import ApiKey, EarningRule, PointsAccount, Programme, RuleKind, Tier
+from loyalty.services import api_key_create
 from members.messaging import SEND_SOON, SEND_SOON_KEY, _send_due_later
 from members.tasks import send_due_messages
 from tests.conftest import make_order
@@ -129,3 +131,29 @@ def test_the_order_message_is_queued_and_its_sweep_asked_for_after_commit(
     assert worker_mode == [{"countdown": SEND_SOON}]
     assert mail.outbox == []  # the worker sends them
     assert send_due_messages() == {"sent": 3}  # the welcome and the two orders' messages
+
+
+# --- API keys -------------------------------------------------------------------------------------------------
+
+
+def test_a_key_revoked_by_another_process_is_refused_once_the_snapshot_is_old(shop, monkeypatch):
+    key, raw_key = api_key_create(shop=shop)
+    clock = [1000.0]
+    monkeypatch.setattr(snapshots.time, "monotonic", lambda: clock[0])
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    assert api.get("/api/v1/orders/").status_code == 200
+    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())  # another process's revocation
+    clock[0] += snapshots.SNAPSHOT_SECONDS + 0.1
+    response = api.get("/api/v1/orders/")
+    assert response.status_code == 401 and response.json()["code"] == "invalid_api_key"
+
+
+def test_a_shop_switched_off_is_refused_at_once(shop):
+    _key, raw_key = api_key_create(shop=shop)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    assert api.get("/api/v1/orders/").status_code == 200
+    shop.is_active = False
+    shop.save()
+    assert api.get("/api/v1/orders/").status_code == 401

@@ -10,6 +10,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.text import slugify
 
+from config.snapshots import Snapshot
 from loyalty.models import ApiKey, Shop
 
 KEY_PREFIX = "klb_"
@@ -58,17 +59,24 @@ def api_key_create(
 def api_key_revoke(*, key: ApiKey) -> None:
     if key.revoked_at is None:
         ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        _active_keys.clear()  # ``update`` sends no signal
+
+
+def _active_keys_load() -> dict[str, ApiKey]:
+    keys = ApiKey.objects.select_related("shop").filter(revoked_at__isnull=True, shop__is_active=True)
+    return {key.prefix: key for key in keys}
+
+
+# Every API request authenticates; the active keys (a few per shop) are kept per process (config/snapshots.py).
+# Revoking a key or switching a shop off bites at once in the process that did it, within seconds elsewhere.
+_active_keys = Snapshot(_active_keys_load, sources=[ApiKey, Shop])
 
 
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key``, with its shop; records when it was last used."""
     if not raw_key.startswith(KEY_PREFIX) or len(raw_key) <= PREFIX_LENGTH:
         return None
-    key = (
-        ApiKey.objects.select_related("shop")
-        .filter(prefix=raw_key[:PREFIX_LENGTH], revoked_at__isnull=True, shop__is_active=True)
-        .first()
-    )
+    key = _active_keys.get().get(raw_key[:PREFIX_LENGTH])
     if key is None or not secrets.compare_digest(key.key_hash, api_key_hash(raw_key)):
         return None
     now = timezone.now()
