@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from config.bulk import objects_insert
 from members import messaging, privacy, signals
 from members.models import (
     ConsentChannel,
@@ -94,13 +95,12 @@ def members_enrol_many(*, people: Mapping[str, tuple[str, str]], source: str) ->
     missing = sorted(people.keys() - found.keys())
     if not missing:
         return found, 0
-    users = User.objects.bulk_create(
-        [User(email=email, first_name=people[email][0], last_name=people[email][1], password="!") for email in missing]
-    )
-    EmailAddress.objects.bulk_create(
-        [EmailAddress(user=user, email=user.email, primary=True, verified=False) for user in users]
-    )
-    members = Member.objects.bulk_create([Member(user=user, source=source) for user in users])
+    users = [User(email=email, first_name=people[email][0], last_name=people[email][1], password="!")
+             for email in missing]  # fmt: skip
+    objects_insert(users)
+    objects_insert([EmailAddress(user=user, email=user.email, primary=True, verified=False) for user in users])
+    members = [Member(user=user, source=source) for user in users]
+    objects_insert(members)
     found.update({user.email: member for user, member in zip(users, members, strict=True)})
     return found, len(members)
 

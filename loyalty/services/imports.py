@@ -25,12 +25,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import IO, Any
+from typing import IO
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import JSONField, Model, Sum
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
+from config.bulk import rows_insert
 from loyalty.errors import LoyaltyError
 from loyalty.models import (
     EarningRule,
@@ -281,17 +282,17 @@ def _batch_write(
                                        "order_id": len(orders) - 1, "points": line.points})  # fmt: skip
         report.imported += 1
         report.points += earning.points
-    order_ids = _insert(Order, orders)
+    order_ids = rows_insert(Order, orders)
     lots = [entry.pop("lot") for entry in entries]
     for row in (*entries, *rule_lines):
         row["order_id"] = order_ids[row["order_id"]]
-    entry_ids = _insert(LedgerEntry, entries)
-    _insert(PointsLot, [
+    entry_ids = rows_insert(LedgerEntry, entries)
+    rows_insert(PointsLot, [
         {"member_id": entry["member_id"], "entry_id": entry_id, "points": entry["points"], "remaining": remaining,
          "earned_at": entry["effective_at"], "expires_at": expires_at}
         for entry, entry_id, (remaining, expires_at) in zip(entries, entry_ids, lots, strict=True)
     ])  # fmt: skip
-    _insert(EarningRuleUse, rule_lines)
+    rows_insert(EarningRuleUse, rule_lines)
     review.decide(list(accounts.values()))
     accounts_save(list(accounts.values()), fields=["balance", "tier", "tier_since", "below_tier_since"])
 
@@ -333,30 +334,3 @@ def _rule_uses(*, member_ids: list[int], rules: list[RuleSpec]) -> defaultdict[i
         for member_id, rule_id, total in rows:
             used[member_id][rule_id] = total
     return used
-
-
-def _insert(model: type[Model], rows: list[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` (column values by attribute name; the model's defaults fill the rest) and return their
-    ids in order. On PostgreSQL with COPY and ids taken from the sequence first: a fraction of the cost of
-    ``bulk_create``, which builds and adapts every value in Python. Elsewhere ``bulk_create``."""
-    if not rows:
-        return []
-    if connection.vendor != "postgresql":
-        return [obj.pk for obj in model.objects.bulk_create([model(**row) for row in rows])]
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    given = rows[0].keys()
-    defaults = {f.attname: f.get_default() for f in fields if f.attname not in given}
-    jsons = {f.attname for f in fields if isinstance(f, JSONField)}
-    columns = [f.attname for f in fields]
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} (id, {names}) FROM STDIN") as copy:
-            for pk, row in zip(ids, rows, strict=True):
-                values = {**defaults, **row}
-                copy.write_row([pk, *(json.dumps(values[c]) if c in jsons else values[c] for c in columns)])
-    return ids
