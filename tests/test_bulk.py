@@ -25,7 +25,8 @@ def test_objects_get_their_ids_and_a_default_of_their_own():
 
 def test_rows_get_the_model_defaults_for_what_they_leave_out():
     [user_id] = rows_insert(User, [{"email": "q@example.com", "password": "!"}])
-    [member_id, other_id] = rows_insert(Member, [{"user_id": user_id}, {"user_id": User.objects.create(email="r@example.com").pk}])  # fmt: skip
+    other_user = User.objects.create(email="r@example.com")
+    [member_id, other_id] = rows_insert(Member, [{"user_id": user_id}, {"user_id": other_user.pk}])
     first, second = Member.objects.get(pk=member_id), Member.objects.get(pk=other_id)
     assert first.notify_email is True and first.source == Member.Source.PORTAL and first.public_id != second.public_id
 
