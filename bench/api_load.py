@@ -93,6 +93,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
+    parser.add_argument(
+        "--server-tree", type=Path, default=ROOT,
+        help="serve the Klubb checkout at this path (e.g. a git worktree of an older commit with the same\n"
+             "migrations), to compare two versions on one machine; the database is prepared by this one",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the figures here (default bench/out/api-*.json)")
     return parser.parse_args(argv)
 
@@ -161,7 +166,7 @@ def serve(url: str, args: argparse.Namespace) -> subprocess.Popen:
         [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
          "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
          "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
+        cwd=args.server_tree, env=env, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -182,9 +187,33 @@ class Result:
     p99_ms: float | None
     requests: int
     errors: int
+    server_cpu_ms: float | None = None  # CPU of the gunicorn workers per request
+    postgres_cpu_ms: float | None = None  # CPU of the PostgreSQL backends per request
 
 
-def wrk(name: str, *, path: str, hot: bool, args: argparse.Namespace, run_tag: str, duration: int) -> Result:
+def cpu_seconds(server_group: int) -> tuple[float, float]:
+    """CPU seconds used so far by the server's processes (its process group) and by PostgreSQL's, from /proc:
+    what a request costs the machine, which a noisy machine's drift moves far less than requests per second."""
+    server = postgres = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        command, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime + stime
+        if int(fields[2]) == server_group:
+            server += ticks
+        elif command.startswith("postgres"):
+            postgres += ticks
+    hertz = os.sysconf("SC_CLK_TCK")
+    return server / hertz, postgres / hertz
+
+
+def wrk(name: str, *, path: str, hot: bool, args: argparse.Namespace, run_tag: str, duration: int,
+        server_group: int | None = None) -> Result:  # fmt: skip
     headers = {"Content-Type": "application/json"}
     if path.startswith("/api/"):
         headers["Authorization"] = f"Bearer {API_KEY}"
@@ -196,20 +225,27 @@ def wrk(name: str, *, path: str, hot: bool, args: argparse.Namespace, run_tag: s
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua)
     threads = min(2, args.connections)
+    cpu_before = cpu_seconds(server_group) if server_group else None
     out = subprocess.run(
         ["wrk", "--latency", "-t", str(threads), "-c", str(args.connections), "-d", f"{duration}s", "-s", script.name,
          f"http://127.0.0.1:{PORT}{path}"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     os.unlink(script.name)
-    return Result(
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    result = Result(
         name=name,
         requests_per_s=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         p50_ms=_latency(out, "50%"),
         p99_ms=_latency(out, "99%"),
-        requests=int(re.search(r"(\d+) requests in", out).group(1)),
+        requests=requests,
         errors=int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0,
     )
+    if cpu_before and server_group and requests:
+        server_after, postgres_after = cpu_seconds(server_group)
+        result.server_cpu_ms = 1000 * (server_after - cpu_before[0]) / requests
+        result.postgres_cpu_ms = 1000 * (postgres_after - cpu_before[1]) / requests
+    return result
 
 
 def _latency(out: str, percentile: str) -> float | None:
@@ -264,6 +300,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Preparing {database_name(url)}: {args.members:,} members ...", flush=True)
     prepare(url, args.members)
     env = machine(url)
+    if args.server_tree.resolve() != ROOT.resolve():
+        served = subprocess.run(["git", "-C", str(args.server_tree), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip()  # fmt: skip
+        env["served"] = f"{served} ({args.server_tree})"
     server = serve(url, args)
     results: list[Result] = []
     try:
@@ -277,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
         for name, path, hot in plan:
             print(f"  {name} ...", flush=True)
             results.append(wrk(name, path=path, hot=hot, args=args, run_tag=f"{run_tag}{len(results)}",
-                               duration=args.duration))  # fmt: skip
+                               duration=args.duration, server_group=server.pid))  # fmt: skip
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -294,18 +334,23 @@ def report(*, env: dict[str, str], args: argparse.Namespace, results: list[Resul
     command = shlex.join([".venv/bin/python", "bench/api_load.py", "--members", str(args.members),
                           "--duration", str(args.duration), "--connections", str(args.connections),
                           "--workers", str(args.workers), "--threads", str(args.threads)])  # fmt: skip
+    if "served" in env:
+        command += f" --server-tree {shlex.quote(str(args.server_tree))}"
     print("\n== Klubb shop API load benchmark ==")
     for key, value in env.items():
         print(f"{key:>12}: {value}")
     server = f"gunicorn, {args.workers} workers x {args.threads} threads, production settings, Redis broker"
     print(f"{'server':>12}: {server}")
     print(f"{'load':>12}: wrk, {args.connections} connections, {args.duration} s per run, same machine")
-    print("\n| run | req/s | p50 ms | p99 ms | requests | non-2xx |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("\n| run | req/s | p50 ms | p99 ms | server CPU ms/req | PostgreSQL CPU ms/req | requests | non-2xx |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+
+    def figure(value: float | None) -> str:
+        return f"{value:.1f}" if value is not None else "-"
+
     for r in results:
-        p50 = f"{r.p50_ms:.1f}" if r.p50_ms is not None else "-"
-        p99 = f"{r.p99_ms:.1f}" if r.p99_ms is not None else "-"
-        print(f"| {r.name} | {r.requests_per_s:,.0f} | {p50} | {p99} | {r.requests:,} | {r.errors:,} |")
+        print(f"| {r.name} | {r.requests_per_s:,.0f} | {figure(r.p50_ms)} | {figure(r.p99_ms)} | "
+              f"{figure(r.server_cpu_ms)} | {figure(r.postgres_cpu_ms)} | {r.requests:,} | {r.errors:,} |")  # fmt: skip
     print(f"\norders / bare endpoint: {orders.requests_per_s / bare.requests_per_s:.0%} (target at least 60 %)")
     print(f"orders / pgbench TPC-B tps: {orders.requests_per_s / tpcb.requests_per_s:.0%}")
     print(f"orders p99: {orders.p99_ms:.1f} ms (target under 100 ms)")
