@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shlex
 import subprocess
 import sys
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, database_name, database_recreate, machine
+from common import ROOT, database_name, database_recreate, git, machine
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench_import"
 
@@ -38,6 +39,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--orders", type=int, default=1_000_000, help="orders in the file (default 1,000,000)")
     parser.add_argument("--members", type=int, default=200_000, help="distinct customers (default 200,000)")
     parser.add_argument("--batch", type=int, default=None, help="orders per transaction (default the command's)")
+    parser.add_argument(
+        "--server-tree", type=Path, default=ROOT,
+        help="import with the Klubb checkout at this path (e.g. a git worktree of an older commit with the same\n"
+             "migrations), to compare two versions; the database is prepared by this one",
+    )  # fmt: skip
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
     return parser.parse_args(argv)
 
@@ -59,14 +65,17 @@ def write_orders(path: Path, *, orders: int, members: int) -> None:
             }, separators=(",", ":")) + "\n")  # fmt: skip
 
 
-def django(url: str, *args: str) -> tuple[float, str]:
+def django(url: str, *args: str, tree: Path = ROOT) -> tuple[float, str, float]:
+    """Run ``manage.py`` of ``tree``: wall seconds, its output, and the CPU seconds its process used."""
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "0",
            "LOG_LEVEL": "WARNING", "CELERY_BROKER_URL": "memory://localhost/"}  # fmt: skip
-    started = time.monotonic()
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    started, cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=tree, env=env, capture_output=True, text=True)
     if done.returncode not in (0, 1):
         raise SystemExit(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
-    return time.monotonic() - started, (done.stdout + done.stderr).strip()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_seconds = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
+    return time.monotonic() - started, (done.stdout + done.stderr).strip(), cpu_seconds
 
 
 SEED = """
@@ -103,19 +112,26 @@ def main(argv: list[str] | None = None) -> None:
         command += ["--batch", str(args.batch)]
     env = machine(url)
     print("  import ...", flush=True)
-    first, first_out = django(url, *command)
+    first, first_out, first_cpu = django(url, *command, tree=args.server_tree)
     print("  the same file again ...", flush=True)
-    second, second_out = django(url, *command)
-    _seconds, ledger = django(url, "check_ledger")
+    second, second_out, second_cpu = django(url, *command, tree=args.server_tree)
+    _seconds, ledger, _cpu = django(url, "check_ledger")
     options = ["--orders", str(args.orders), "--members", str(args.members)]
     options += ["--batch", str(args.batch)] if args.batch else []
+    options += ["--server-tree", str(args.server_tree)] if args.server_tree.resolve() != ROOT.resolve() else []
     reproduce = shlex.join([".venv/bin/python", "bench/bulk_import.py", *options])
     print("\n== Klubb order history import benchmark ==")
     for key, value in env.items():
         print(f"{key:>12}: {value}")
-    print("\n| run | wall s | orders/s | output |\n| --- | ---: | ---: | --- |")
-    print(f"| import | {first:.1f} | {args.orders / first:,.0f} | {first_out.splitlines()[0]} |")
-    print(f"| same file again | {second:.1f} | {args.orders / second:,.0f} | {second_out.splitlines()[0]} |")
+    if args.server_tree.resolve() != ROOT.resolve():
+        served = git("-C", str(args.server_tree), "rev-parse", "--short", "HEAD")
+        print(f"{'imported by':>12}: {served} ({args.server_tree})")
+    print("\n| run | wall s | CPU s | orders/s | output |\n| --- | ---: | ---: | ---: | --- |")
+    print(f"| import | {first:.1f} | {first_cpu:.1f} | {args.orders / first:,.0f} | {first_out.splitlines()[0]} |")
+    print(
+        f"| same file again | {second:.1f} | {second_cpu:.1f} | {args.orders / second:,.0f} | "
+        f"{second_out.splitlines()[0]} |"
+    )
     print(f"\ncheck_ledger afterwards: {ledger.splitlines()[-1]}")
     print(f"target: 1,000,000 orders in under 120 s; measured {first:.0f} s for {args.orders:,}")
     print(f"\nReproduce: {reproduce}")
