@@ -8,7 +8,9 @@ about a millisecond of Python each), so each process keeps what a ``Snapshot``'s
 - a save or delete of one of its models (or a change to their many-to-many fields) in this process clears
   it at once, and again when that transaction commits, so the admin and the tests see their own changes;
 - the other processes (the other API workers, the Celery worker) see a change within ``SNAPSHOT_SECONDS``;
-- writes that send no signals (``QuerySet.update``, ``bulk_create``) must call ``clear`` themselves.
+- writes that send no signals (``QuerySet.update``, ``bulk_create``) must call ``clear`` themselves;
+- a change that is rolled back after its own transaction read the snapshot again stays in it for at most
+  ``SNAPSHOT_SECONDS`` (Django has no hook on rollback).
 
 What a snapshot returns is shared by every request and thread of the process: read it, never change it.
 """
