@@ -1,9 +1,9 @@
 """Rows that every order reads and staff seldom change, kept in each process for a few seconds.
 
-An order needs the programme, its tiers, the earning rules, the message templates and the webhook
-subscriptions. Reading them on every request cost more than the order's own writes (five ORM queries of
-about a millisecond of Python each), so each process keeps what a ``Snapshot``'s loader returned for
-``SNAPSHOT_SECONDS``:
+Every API request needs the active API keys and their shops, and every order the programme, its tiers, the
+earning rules, the message templates and the webhook subscriptions. Reading them each time cost more than
+the order's own writes (six ORM queries of about a millisecond of Python each), so each process keeps what
+a ``Snapshot``'s loader returned for ``SNAPSHOT_SECONDS``:
 
 - a save or delete of one of its models (or a change to their many-to-many fields) in this process clears
   it at once, and again when that transaction commits, so the admin and the tests see their own changes;
