@@ -40,7 +40,7 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, database_name, database_recreate, machine
+from common import ROOT, database_name, database_recreate, machine, other_tree, server_tree_option
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench_api"
 REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -93,11 +93,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
-    parser.add_argument(
-        "--server-tree", type=Path, default=ROOT,
-        help="serve the Klubb checkout at this path (e.g. a git worktree of an older commit with the same\n"
-             "migrations), to compare two versions on one machine; the database is prepared by this one",
-    )  # fmt: skip
+    server_tree_option(parser, what="serve")
     parser.add_argument("--json", type=Path, help="also write the figures here (default bench/out/api-*.json)")
     return parser.parse_args(argv)
 
@@ -300,10 +296,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Preparing {database_name(url)}: {args.members:,} members ...", flush=True)
     prepare(url, args.members)
     env = machine(url)
-    if args.server_tree.resolve() != ROOT.resolve():
-        served = subprocess.run(["git", "-C", str(args.server_tree), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True).stdout.strip()  # fmt: skip
-        env["served"] = f"{served} ({args.server_tree})"
+    if served := other_tree(args.server_tree):
+        env["served"] = served
     server = serve(url, args)
     results: list[Result] = []
     try:

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, database_name, database_recreate, git, machine
+from common import ROOT, database_name, database_recreate, machine, other_tree, server_tree_option
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench_import"
 
@@ -39,11 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--orders", type=int, default=1_000_000, help="orders in the file (default 1,000,000)")
     parser.add_argument("--members", type=int, default=200_000, help="distinct customers (default 200,000)")
     parser.add_argument("--batch", type=int, default=None, help="orders per transaction (default the command's)")
-    parser.add_argument(
-        "--server-tree", type=Path, default=ROOT,
-        help="import with the Klubb checkout at this path (e.g. a git worktree of an older commit with the same\n"
-             "migrations), to compare two versions; the database is prepared by this one",
-    )  # fmt: skip
+    server_tree_option(parser, what="import")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
     return parser.parse_args(argv)
 
@@ -118,14 +114,14 @@ def main(argv: list[str] | None = None) -> None:
     _seconds, ledger, _cpu = django(url, "check_ledger")
     options = ["--orders", str(args.orders), "--members", str(args.members)]
     options += ["--batch", str(args.batch)] if args.batch else []
-    options += ["--server-tree", str(args.server_tree)] if args.server_tree.resolve() != ROOT.resolve() else []
+    served = other_tree(args.server_tree)
+    options += ["--server-tree", str(args.server_tree)] if served else []
     reproduce = shlex.join([".venv/bin/python", "bench/bulk_import.py", *options])
     print("\n== Klubb order history import benchmark ==")
     for key, value in env.items():
         print(f"{key:>12}: {value}")
-    if args.server_tree.resolve() != ROOT.resolve():
-        served = git("-C", str(args.server_tree), "rev-parse", "--short", "HEAD")
-        print(f"{'imported by':>12}: {served} ({args.server_tree})")
+    if served:
+        print(f"{'imported by':>12}: {served}")
     print("\n| run | wall s | CPU s | orders/s | output |\n| --- | ---: | ---: | ---: | --- |")
     print(f"| import | {first:.1f} | {first_cpu:.1f} | {args.orders / first:,.0f} | {first_out.splitlines()[0]} |")
     print(

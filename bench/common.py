@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import platform
@@ -65,3 +66,19 @@ def machine(url: str) -> dict[str, str]:
         "python": platform.python_version(),
         "commit": git("rev-parse", "--short", "HEAD") + dirty,
     }
+
+
+def server_tree_option(parser: argparse.ArgumentParser, *, what: str) -> None:
+    """``--server-tree``: run another checkout of Klubb (``what`` it does with it), to compare two versions."""
+    parser.add_argument(
+        "--server-tree", type=Path, default=ROOT,
+        help=f"{what} with the Klubb checkout at this path (e.g. a git worktree of an older commit with the\n"
+             "same migrations), to compare two versions on one machine; the database is prepared by this one",
+    )  # fmt: skip
+
+
+def other_tree(tree: Path) -> str | None:
+    """The commit of ``tree`` and its path when it is not this checkout, else ``None``."""
+    if tree.resolve() == ROOT.resolve():
+        return None
+    return f"{git('-C', str(tree), 'rev-parse', '--short', 'HEAD')} ({tree})"

@@ -18,9 +18,20 @@ from rest_framework.test import APIClient
 
 from config import snapshots
 from config.snapshots import Snapshot
-from loyalty.models import ApiKey, EarningRule, PointsAccount, Programme, RuleKind, Tier
+from loyalty.models import (
+    ApiKey,
+    EarningRule,
+    PointsAccount,
+    Programme,
+    RuleKind,
+    Tier,
+    WebhookDelivery,
+    WebhookEventType,
+    WebhookSubscription,
+)
 from loyalty.services import api_key_create
 from members.messaging import SEND_SOON, SEND_SOON_KEY, _send_due_later
+from members.models import Message, MessageKind, MessageTemplate
 from members.tasks import send_due_messages
 from tests.conftest import make_order
 
@@ -99,6 +110,20 @@ def test_an_order_earns_by_the_settings_saved_a_moment_ago(shop, tiers, programm
     assert second.order.points_awarded == 4000
     assert PointsAccount.objects.get(member=second.order.member).tier.name == "Steel"
     assert Programme.load().points_per_unit == Decimal("2")
+
+
+def test_a_template_edited_and_a_subscription_added_apply_to_the_next_order(shop, tiers, programme):
+    """The message templates and the webhook subscriptions are kept too: both reach the very next order."""
+    make_order(shop, order_id="1", amount="100.00")  # reads (and keeps) both
+    template = MessageTemplate.objects.get(kind=MessageKind.POINTS_EARNED, channel="email", language="en")
+    template.subject = "Fresh points: {{ points }}"
+    template.save()
+    WebhookSubscription.objects.create(shop=shop, url="http://127.0.0.1:9/hook", secret="s" * 32,
+                                       events=[WebhookEventType.POINTS_CHANGED])  # fmt: skip
+    second = make_order(shop, order_id="2", amount="200.00")
+    assert Message.objects.get(kind=MessageKind.POINTS_EARNED, key=str(second.order.pk)).subject == "Fresh points: 200"
+    assert WebhookDelivery.objects.filter(event__payload__order_id="2").count() == 1
+    assert not WebhookDelivery.objects.filter(event__payload__order_id="1").exists()
 
 
 # --- The message sweep an order asks for ----------------------------------------------------------------------

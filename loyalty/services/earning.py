@@ -87,6 +87,10 @@ class RuleSpec:
             cap_per_member=rule.cap_per_member,
         )
 
+    def in_force(self, at: dt.datetime) -> bool:
+        """Whether ``at`` falls in the rule's period ``[starts_at, ends_at)``."""
+        return (self.starts_at is None or self.starts_at <= at) and (self.ends_at is None or at < self.ends_at)
+
     def covers(self, item: ItemLine) -> bool:
         if not self.categories and not self.skus:
             return True
@@ -206,9 +210,7 @@ def earning_points(
 def _applies(
     rule: RuleSpec, *, shop: Shop, tier: Tier | None, amount: Decimal, at: dt.datetime, items: Sequence[ItemLine]
 ) -> bool:
-    if rule.starts_at is not None and at < rule.starts_at:
-        return False
-    if rule.ends_at is not None and at >= rule.ends_at:
+    if not rule.in_force(at):
         return False
     if rule.tier_ids and (tier is None or tier.pk not in rule.tier_ids):
         return False
@@ -219,23 +221,20 @@ def _applies(
     return not ((rule.categories or rule.skus) and not any(rule.covers(item) for item in items))
 
 
-def _rules_load() -> tuple[RuleSpec, ...]:
+def earning_rules_load() -> tuple[RuleSpec, ...]:
+    """Every active rule, past and future ones included, read now (three queries however many rules)."""
     rules = EarningRule.objects.filter(is_active=True).prefetch_related("tiers", "shops")
     return tuple(RuleSpec.from_rule(rule) for rule in rules)
 
 
 # Every order reads the rules; kept per process (config/snapshots.py): an edit reaches other processes within
 # seconds. All active rules, past ones included: an order reported late or imported earns by its own date.
-_active_rules = Snapshot(_rules_load, sources=[EarningRule])
+_active_rules = Snapshot(earning_rules_load, sources=[EarningRule])
 
 
 def earning_rules_active(*, at: dt.datetime) -> list[RuleSpec]:
     """The active rules whose period contains ``at``."""
-    return [
-        rule
-        for rule in _active_rules.get()
-        if (rule.starts_at is None or rule.starts_at <= at) and (rule.ends_at is None or at < rule.ends_at)
-    ]
+    return [rule for rule in _active_rules.get() if rule.in_force(at)]
 
 
 def earning_rules_used(*, member_id: int, rules: Sequence[RuleSpec]) -> dict[int, int]:

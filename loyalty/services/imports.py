@@ -34,7 +34,6 @@ from django.utils import timezone
 from config.bulk import rows_insert
 from loyalty.errors import LoyaltyError
 from loyalty.models import (
-    EarningRule,
     EarningRuleUse,
     EntryKind,
     LedgerEntry,
@@ -44,7 +43,7 @@ from loyalty.models import (
     Programme,
     Shop,
 )
-from loyalty.services.earning import ItemLine, RuleSpec, earning_points
+from loyalty.services.earning import ItemLine, RuleSpec, earning_points, earning_rules_load
 from loyalty.services.jobs import TierReview
 from loyalty.services.ledger import accounts_lock, accounts_save, lot_terms
 from loyalty.services.members import MemberRef
@@ -183,9 +182,7 @@ def orders_import(*, shop: Shop, rows: Iterable[tuple[int, OrderInput | RowError
     """Import the rows in batches of ``batch`` orders; see the module's docstring."""
     report = ImportReport()
     programme = Programme.load()
-    rules = [RuleSpec.from_rule(rule) for rule in EarningRule.objects.filter(is_active=True).prefetch_related(
-        "tiers", "shops"
-    )]  # fmt: skip
+    rules = list(earning_rules_load())  # every active rule: each order earns by the rules of its own date
     review = TierReview.for_programme(programme=programme, now=timezone.now())
     pending: list[tuple[int, OrderInput]] = []
     for number, row in rows:

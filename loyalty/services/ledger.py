@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import AdjustmentOverLimit, InsufficientPoints, InvalidPoints, ReasonRequired
-from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme, Tier, WebhookEventType
-from loyalty.services.tiers import tiers_by_threshold
+from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme, WebhookEventType
+from loyalty.services.tiers import entry_tier
 from loyalty.services.webhooks import events_publish, points_changed_payload  # Outbound webhooks
 from members.audit import audit_record
 from members.models import AuditAction, Member
@@ -37,9 +37,8 @@ def account_lock(*, member: Member | int) -> PointsAccount:
     locked = PointsAccount.objects.select_for_update(of=("self",)).select_related(*related)
     account = locked.filter(member_id=member_id).first()
     if account is None:  # the member's first points: open the account (another writer may be doing the same)
-        entry_tier = next(iter(tiers_by_threshold()), None)
         PointsAccount.objects.bulk_create(
-            [PointsAccount(member_id=member_id, tier=entry_tier, tier_since=timezone.now())], ignore_conflicts=True
+            [PointsAccount(member_id=member_id, tier=entry_tier(), tier_since=timezone.now())], ignore_conflicts=True
         )
         account = locked.get(member_id=member_id)
     if isinstance(member, Member):
@@ -216,9 +215,9 @@ def accounts_lock(*, member_ids: Sequence[int], create: bool = False) -> dict[in
     if create:
         have = set(PointsAccount.objects.filter(member_id__in=member_ids).values_list("member_id", flat=True))
         if missing := [member_id for member_id in member_ids if member_id not in have]:
-            entry_tier, now = Tier.objects.order_by("threshold").first(), timezone.now()
+            tier, now = entry_tier(), timezone.now()
             PointsAccount.objects.bulk_create(
-                [PointsAccount(member_id=member_id, tier=entry_tier, tier_since=now) for member_id in missing],
+                [PointsAccount(member_id=member_id, tier=tier, tier_since=now) for member_id in missing],
                 ignore_conflicts=True,  # made meanwhile by an order for the same member: that one stands
             )
     accounts = PointsAccount.objects.select_for_update(of=("self",)).select_related("tier")

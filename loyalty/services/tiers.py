@@ -23,6 +23,11 @@ def tiers_by_threshold() -> list[Tier]:
     return list(_tiers.get())
 
 
+def entry_tier() -> Tier | None:
+    """The lowest tier, where a new points account starts (``None`` while the programme has no tiers)."""
+    return next(iter(_tiers.get()), None)
+
+
 def tier_window_start(*, programme: Programme, now: dt.datetime | None = None) -> dt.datetime | None:
     """Where the rolling tier window starts, or ``None`` for a lifetime window."""
     if not programme.tier_window_months:
@@ -54,7 +59,7 @@ def tier_evaluate(*, account: PointsAccount, programme: Programme, tiers: list[T
     Never lowers a tier: spending, expiry and refunds wait for the tier review. ``tiers`` (by threshold) saves
     a query for a caller that read them before taking the lock.
     """
-    tiers = tiers if tiers is not None else list(Tier.objects.order_by("threshold"))
+    tiers = tiers if tiers is not None else tiers_by_threshold()
     target = tier_for_points(points=tier_points(member_id=account.member_id, programme=programme), tiers=tiers)
     current_threshold = account.tier.threshold if account.tier else -1
     if target is None or target.threshold <= current_threshold:
