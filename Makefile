@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup messages browser run test test-postgres worker beat lint format check-deploy clean
+.PHONY: setup messages browser run test test-postgres fuzz worker beat lint format check-deploy clean
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ worker: setup
 
 beat: setup
 	$(VENV)/bin/celery -A config beat --loglevel=INFO
+
+# The adversarial tests with fresh randomness and many more cases than CI's fixed run (minutes, not CI).
+fuzz: setup messages
+	HYPOTHESIS_PROFILE=thorough SCHEMATHESIS_MAX_EXAMPLES=$${SCHEMATHESIS_MAX_EXAMPLES:-300} \
+		$(PY) -m pytest -p no:logging tests/loyalty/test_api_fuzz.py tests/loyalty/test_ledger_stateful.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

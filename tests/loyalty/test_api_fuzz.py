@@ -4,7 +4,8 @@ Positive and negative data, authenticated with a real shop API key: no response 
 response must be documented (status code, content type, headers and body schema). Some real data exists (a
 member, an order, a voucher) so that operations on them are reached, not only their 404s.
 
-``SCHEMATHESIS_MAX_EXAMPLES`` (default 25 per operation and mode) sets how hard it tries.
+``SCHEMATHESIS_MAX_EXAMPLES`` (default 25 per operation and mode) sets how hard it tries. The data follows
+the Hypothesis profile (tests/conftest.py): fixed under "ci", fresh each run under "thorough" (`make fuzz`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import schemathesis
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
+from hypothesis import settings as hypothesis_settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -56,7 +58,7 @@ def load_schema() -> schemathesis.schemas.BaseSchema:
     loaded.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
         max_examples=MAX_EXAMPLES,
-        deterministic=False,
+        deterministic=hypothesis_settings.default.derandomize,
         database="none",
         # Unknown query parameters are ignored, by design (cache-busters, tracking): not negative data here.
         allow_extra_parameters=False,

@@ -365,3 +365,22 @@ def test_an_order_enrolling_a_new_member_takes_a_fixed_number_of_queries(api, ti
     # Enrolment adds the lookups of the user and its address, their inserts, the member, its referral code, the
     # welcome message, the sign-up points check, the member.enrolled event, the new account and their savepoints.
     assert counts[0] == counts[1] <= 38, counts
+
+
+@pytest.mark.parametrize(
+    "query", ["page=", "page=0", "page=x", "page=last", "page_size=", "page_size=0", "page_size=-1"]
+)
+def test_a_page_or_page_size_that_is_not_a_whole_number_from_1_is_refused(api, tiers, programme, query):
+    """DRF would read ``page=`` as page 1: the schema says integer, so anything else is a 400 naming the field."""
+    _order(api)
+    response = api.get(f"/api/v1/orders/?{query}")
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["field"]) == ("invalid", query.split("=")[0])
+
+
+def test_a_page_past_the_end_is_not_found(api, tiers, programme):
+    _order(api)
+    response = api.get("/api/v1/orders/?page=2")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
