@@ -59,6 +59,7 @@ class Pagination(PageNumberPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 200
+    invalid_page_message = "There is no page {page_number} in this list."
 
     def get_page_number(self, request: Any, paginator: Any) -> str | int:
         _whole_number_or_absent(request, self.page_query_param, "Give a page number from 1.")

@@ -384,3 +384,4 @@ def test_a_page_past_the_end_is_not_found(api, tiers, programme):
     response = api.get("/api/v1/orders/?page=2")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+    assert response.json()["message"] == "There is no page 2 in this list."
