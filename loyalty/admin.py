@@ -619,7 +619,7 @@ class OrderAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "occurred_at",
     )
     list_select_related = ("shop", "member__user")
-    list_filter = ("shop", "source", "currency", "occurred_at")
+    list_filter = ("shop", "source", "currency", "tier", "occurred_at")
     search_fields = ("external_id", "member__user__email")
     fields = (
         "shop",
@@ -633,17 +633,18 @@ class OrderAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "currency",
         "points_awarded",
         "tier_points_awarded",
+        "tier",
         "refunded_amount",
         "points_clawed_back",
         "tier_points_clawed_back",
         "ledger_link",
         "items",
     )
-    readonly_fields = ("ledger_link",)
+    readonly_fields = ("tier", "ledger_link")
     inlines = (RefundInline,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
-        return super().get_queryset(request).select_related("shop", "member__user")
+        return super().get_queryset(request).select_related("shop", "member__user", "tier")
 
     @admin.display(description=_("ledger entries"))
     def ledger_link(self, obj: Order) -> SafeString:

@@ -2,7 +2,7 @@
 
 Every figure is for a period ``[start, end)`` and the one just before it of the same length. Counts by the time
 things happened (orders by ``occurred_at``, points by the entry's ``created_at``, members by ``enrolled_at``).
-Revenue per tier uses the member's tier now. Outstanding points are the balances at the period's end
+Revenue per tier counts each order at the tier it earned at. Outstanding points are the balances at the period's end
 (today's balances less what was entered since), valued at the programme's ``point_value``.
 """
 
@@ -167,7 +167,7 @@ FIGURE_LABELS: list[tuple[str, Any]] = [
 def _tier_revenue(period: Period) -> list[list[Any]]:
     rows = (
         Order.objects.filter(occurred_at__gte=period.start, occurred_at__lt=period.end)
-        .values(tier_name=F("member__points__tier__name"))
+        .values(tier_name=F("tier__name"))
         .annotate(orders=Count("pk"), revenue=Sum("amount"), buyers=Count("member", distinct=True))
         .order_by("tier_name")
     )

@@ -291,6 +291,17 @@ class Order(models.Model):
     fingerprint = models.CharField(max_length=64, editable=False)
     points_awarded = models.BigIntegerField(_("points awarded"), default=0)
     tier_points_awarded = models.BigIntegerField(_("tier points awarded"), default=0)
+    # The tier the order earned at (its multiplier): revenue per tier counts the order there, whatever the
+    # member's tier is today. Empty if that tier has been deleted since, or the member had none.
+    tier = models.ForeignKey(
+        Tier,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        verbose_name=_("tier when ordered"),
+    )
     refunded_amount = models.DecimalField(_("refunded amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
     points_clawed_back = models.BigIntegerField(_("points clawed back"), default=0)
     tier_points_clawed_back = models.BigIntegerField(_("tier points clawed back"), default=0)

@@ -257,6 +257,7 @@ def _batch_write(
             "tax": order.tax, "currency": order.currency, "occurred_at": order.occurred_at,
             "source": OrderSource.IMPORT, "items": [item.as_json() for item in order.items],
             "fingerprint": fingerprint, "points_awarded": earning.points, "tier_points_awarded": earning.tier_points,
+            "tier_id": account.tier_id,
             "response": {"order_id": order.order_id, "member_id": str(by_email[order.member.email].public_id),
                          "points_awarded": earning.points, "balance": account.balance,
                          "tier": account.tier.name if account.tier else None},

@@ -136,6 +136,7 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
                 fingerprint=fingerprint,
                 points_awarded=earning.points,
                 tier_points_awarded=earning.tier_points,
+                tier=account.tier,
                 address_fingerprint=address_fingerprint(order.shipping_address),
             )
             if earning.points:

@@ -107,9 +107,10 @@ def test_tier_tables_and_referral_funnel(admin_client, club, tiers):
     board = admin_client.get(DASHBOARD, PERIOD).context["board"]
     assert board.table("tiers").rows == [["Bronze", 2], ["Silver", 1], ["Gold", 0]]
     assert board.table("tier_movement").rows == [["Bronze", "Silver", "up", 1]]
+    # Each order counts at the tier it earned at: Kari's first order made her Silver, so it is Bronze's.
     revenue = {row[0]: row[1:] for row in board.table("tier_revenue").rows}
-    assert revenue["Silver"] == [1, 2, Decimal("1500.00"), Decimal("750.00")]
-    assert revenue["Bronze"] == [1, 1, Decimal("200.00"), Decimal("200.00")]
+    assert revenue["Silver"] == [1, 1, Decimal("500.00"), Decimal("500.00")]
+    assert revenue["Bronze"] == [2, 2, Decimal("1200.00"), Decimal("600.00")]
     funnel = dict((row[0], row[1]) for row in board.table("referral_funnel").rows)
     assert funnel["Friends joined"] == 0
 

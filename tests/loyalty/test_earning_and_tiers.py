@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from loyalty.models import AmountBasis, EntryKind, LedgerEntry, PointsAccount
+from loyalty.models import AmountBasis, EntryKind, LedgerEntry, Order, PointsAccount
 from loyalty.selectors import member_standing
 from loyalty.services import points_redeem
 from members.models import Member
@@ -63,6 +63,9 @@ def test_member_is_upgraded_by_the_order_that_crosses_the_threshold(shop, tiers,
     assert second.body["points_awarded"] == 100
     third = make_order(shop, order_id="3", amount="100.00")
     assert third.body["points_awarded"] == 125
+    # Each order keeps the tier it earned at (revenue per tier counts it there), whatever the member's is now.
+    tiers_kept = Order.objects.order_by("external_id").values_list("external_id", "tier__name")
+    assert list(tiers_kept) == [("1", "Bronze"), ("2", "Bronze"), ("3", "Silver")]
 
 
 def test_tier_counts_base_points_not_multiplier_bonus(shop, tiers, programme):

@@ -128,6 +128,8 @@ def test_a_csv_history_enrols_unknown_members_quietly_and_places_their_tier(shop
     assert (account.balance, account.tier.name) == (6000, "Gold")
     entries = list(LedgerEntry.objects.filter(member=member).order_by("effective_at"))
     assert [e.balance_after for e in entries] == [4000, 6000]  # oldest order first
+    # Both earned at the tier held before the import (its tiers are placed after each batch), and say so.
+    assert list(Order.objects.order_by("occurred_at").values_list("tier__name", flat=True)) == ["Bronze", "Bronze"]
     assert not Message.objects.filter(member=member).exists()  # history sends nothing
 
 
