@@ -1039,7 +1039,7 @@ class ActionAwardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(EarningRuleUse)
 class EarningRuleUseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("rule", "member", "order", "points")
+    list_display = ("rule", "member", "order", "points", "clawed_back")
     list_select_related = ("rule", "member__user", "order__shop")
     list_filter = ("rule",)
     search_fields = ("order__external_id", "member__user__email")

@@ -957,17 +957,27 @@ class EarningRule(models.Model):
 
 
 class EarningRuleUse(models.Model):
-    """Points one rule gave on one order: what its cap per member counts. Written with the order's entry."""
+    """Points one rule gave on one order: what its cap per member counts (``points - clawed_back``).
+
+    Written with the order's entry; a refund raises ``clawed_back`` by its share, as it claws the points back,
+    so points a member did not keep do not use up the cap.
+    """
 
     rule = models.ForeignKey(EarningRule, on_delete=models.PROTECT, related_name="uses")
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="rule_uses")
     points = models.PositiveIntegerField(_("points"))
+    clawed_back = models.PositiveIntegerField(_("points clawed back"), default=0)
 
     class Meta:
         verbose_name = _("earning rule use")
         verbose_name_plural = _("earning rule uses")
-        constraints = [models.UniqueConstraint(fields=["rule", "order"], name="earning_rule_use_once_per_order")]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "order"], name="earning_rule_use_once_per_order"),
+            models.CheckConstraint(
+                condition=models.Q(clawed_back__lte=models.F("points")), name="earning_rule_use_clawback_within"
+            ),
+        ]
         indexes = [models.Index(fields=["rule", "member"], name="earning_rule_use_member_idx")]
 
     def __str__(self) -> str:

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from config.snapshots import Snapshot
 from loyalty.models import AmountBasis, EarningRule, EarningRuleUse, Programme, RuleKind, Shop, Tier, codes_parse
@@ -238,13 +239,22 @@ def earning_rules_active(*, at: dt.datetime) -> list[RuleSpec]:
 
 
 def earning_rules_used(*, member_id: int, rules: Sequence[RuleSpec]) -> dict[int, int]:
-    """Points each capped rule already gave the member (read under the member's account lock)."""
+    """Points each capped rule already gave the member and the member kept (read under the account lock)."""
+    return earning_rules_used_many(member_ids=[member_id], rules=rules)[member_id]
+
+
+def earning_rules_used_many(
+    *, member_ids: Sequence[int], rules: Sequence[RuleSpec]
+) -> defaultdict[int, dict[int, int]]:
+    """Member -> capped rule -> points it gave them, less what refunds clawed back, in one query."""
+    used: defaultdict[int, dict[int, int]] = defaultdict(dict)
     capped = [rule.id for rule in rules if rule.cap_per_member is not None]
-    if not capped:
-        return {}
-    rows = (
-        EarningRuleUse.objects.filter(member_id=member_id, rule_id__in=capped)
-        .values("rule_id")
-        .annotate(total=Sum("points"))
-    )
-    return {row["rule_id"]: row["total"] for row in rows}
+    if capped:
+        rows = (
+            EarningRuleUse.objects.filter(member_id__in=member_ids, rule_id__in=capped)
+            .values_list("member_id", "rule_id")
+            .annotate(total=Sum(F("points") - F("clawed_back")))
+        )
+        for member_id, rule_id, total in rows:
+            used[member_id][rule_id] = total
+    return used

@@ -21,14 +21,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from config.bulk import rows_insert
@@ -43,7 +41,7 @@ from loyalty.models import (
     Programme,
     Shop,
 )
-from loyalty.services.earning import ItemLine, RuleSpec, earning_points, earning_rules_load
+from loyalty.services.earning import ItemLine, RuleSpec, earning_points, earning_rules_load, earning_rules_used_many
 from loyalty.services.jobs import TierReview
 from loyalty.services.ledger import accounts_lock, accounts_save, lot_terms
 from loyalty.services.members import MemberRef
@@ -238,7 +236,7 @@ def _batch_write(
     report.members_enrolled += enrolled
     members = {email: member.pk for email, member in by_email.items()}
     accounts = accounts_lock(member_ids=sorted(set(members.values())), create=True)
-    used = _rule_uses(member_ids=list(accounts), rules=rules)
+    used = earning_rules_used_many(member_ids=list(accounts), rules=rules)
     now = timezone.now()
     orders, entries, rule_lines = [], [], []
     for _number, order, fingerprint in sorted(fresh, key=lambda row: (members[row[1].member.email],
@@ -317,18 +315,3 @@ def _fresh_orders(
             message = f"Order {order.order_id} was already reported with different data."
             report.errors.append((number, "idempotency_conflict", message, "order_id"))
     return fresh
-
-
-def _rule_uses(*, member_ids: list[int], rules: list[RuleSpec]) -> defaultdict[int, dict[int, int]]:
-    """Member -> rule -> points the capped rules already gave them."""
-    used: defaultdict[int, dict[int, int]] = defaultdict(dict)
-    capped = [rule.id for rule in rules if rule.cap_per_member is not None]
-    if capped:
-        rows = (
-            EarningRuleUse.objects.filter(member_id__in=member_ids, rule_id__in=capped)
-            .values_list("member_id", "rule_id")
-            .annotate(total=Sum("points"))
-        )
-        for member_id, rule_id, total in rows:
-            used[member_id][rule_id] = total
-    return used

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 
 from loyalty import hooks
 from loyalty.errors import IdempotencyConflict, OrderNotFound, RefundExceedsOrder
-from loyalty.models import EntryKind, Order, OrderSource, Refund, Shop
+from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Refund, Shop
 from loyalty.services.ledger import account_lock, ledger_append
 
 CENT = Decimal("0.01")
@@ -100,6 +100,7 @@ def refund_record(
             order.points_clawed_back += points
             order.tier_points_clawed_back += tier_points
             order.save(update_fields=["refunded_amount", "points_clawed_back", "tier_points_clawed_back"])
+            _rule_uses_claw_back(order=order)
             hooks.refund_recorded(refund=refund)
             refund.response = {
                 "refund_id": refund_id,
@@ -115,6 +116,15 @@ def refund_record(
             raise
         return _replay(existing, fingerprint)
     return RefundResult(refund=refund, created=True, body=refund.response)
+
+
+def _rule_uses_claw_back(*, order: Order) -> None:
+    """Give back to each campaign rule's cap the share of its points that the order's refunds took back
+    (under the member's account lock, which the cap is read under too)."""
+    uses = list(order.rule_uses.all())
+    for use in uses:
+        use.clawed_back = clawback_target(awarded=use.points, refunded=order.refunded_amount, amount=order.amount)
+    EarningRuleUse.objects.bulk_update(uses, ["clawed_back"])
 
 
 def _replay(existing: Refund, fingerprint: str) -> RefundResult:

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from loyalty.models import EarningRule, EarningRuleUse, EntryKind, LedgerEntry, PointsAccount, RuleKind
-from loyalty.services import MemberRef, OrderInput, OrderItem, order_record
+from loyalty.services import MemberRef, OrderInput, OrderItem, order_record, refund_record
 from loyalty.services.earning import ItemLine, RuleSpec, earning_points
 
 pytestmark = pytest.mark.django_db
@@ -135,6 +135,23 @@ def test_cap_per_member_limits_what_a_rule_gives_over_several_orders(shop, tiers
     entry = LedgerEntry.objects.get(order=second.order)
     assert entry.detail["rules"][0]["capped"] is True
     assert sum(EarningRuleUse.objects.filter(rule=capped).values_list("points", flat=True)) == 1500
+
+
+def test_a_refund_gives_its_share_of_a_rules_cap_back(shop, tiers, programme, frozen):
+    """The cap counts the campaign points a member kept: what a refund claws back may be earned again."""
+    rule(kind=RuleKind.BONUS, bonus_points=500, cap_per_member=500)
+    first = order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC), amount="100.00")
+    assert first.body["points_awarded"] == 100 + 500
+    refund_record(shop=shop, order_id="1001", refund_id="R1", amount=Decimal("40.00"))  # 40 %: 200 of the 500
+    second = order_at(shop, dt.datetime(2026, 12, 11, tzinfo=dt.UTC), order_id="1002", amount="100.00")
+    assert second.body["points_awarded"] == 100 + 200
+    refund_record(shop=shop, order_id="1001", refund_id="R2", amount=Decimal("60.00"))  # the rest of the order
+    third = order_at(shop, dt.datetime(2026, 12, 12, tzinfo=dt.UTC), order_id="1003", amount="100.00")
+    assert third.body["points_awarded"] == 100 + 300
+    fourth = order_at(shop, dt.datetime(2026, 12, 13, tzinfo=dt.UTC), order_id="1004", amount="100.00")
+    assert fourth.body["points_awarded"] == 100  # 200 + 300 kept: the cap is used up again
+    uses = EarningRuleUse.objects.order_by("order__external_id").values_list("points", "clawed_back")
+    assert list(uses) == [(500, 500), (200, 0), (300, 0)]
 
 
 def test_rules_stack_additively_multipliers_before_bonuses_by_priority(shop, tiers, programme, frozen):

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
-from loyalty.models import Order, PointsAccount, Tier
+from loyalty.models import EarningRule, EarningRuleUse, Order, PointsAccount, RuleKind, Tier
+from loyalty.services import refund_record
 from tests.conftest import make_order
+
+DAY = dt.timedelta(days=1)
 
 
 def migrate(*targets: tuple[str, str]) -> None:
@@ -34,3 +41,21 @@ def test_orders_recorded_before_0017_get_the_tier_their_points_were_earned_at(sh
 
     kept = dict(Order.objects.values_list("external_id", "tier__name"))
     assert kept == {"1": "Bronze", "2": "Silver", "3": "Gold"}  # the last: the member's tier at the migration
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_afterwards")
+def test_rule_uses_on_orders_refunded_before_0018_give_their_share_of_the_cap_back(shop, tiers, programme):
+    EarningRule.objects.create(
+        name="Bonus", kind=RuleKind.BONUS, bonus_points=300, cap_per_member=900, starts_at=timezone.now() - DAY
+    )
+    for order_id in ("1", "2", "3"):
+        make_order(shop, order_id=order_id, email="kari@example.com", amount="100.00")
+    refund_record(shop=shop, order_id="1", refund_id="R1", amount=Decimal("100.00"))  # all of it
+    refund_record(shop=shop, order_id="2", refund_id="R2", amount=Decimal("33.00"))  # 33 % of 300: 99
+
+    migrate(("loyalty", "0017_order_tier"))
+    migrate(("loyalty", "0018_rule_use_clawed_back"))
+
+    kept = dict(EarningRuleUse.objects.values_list("order__external_id", "clawed_back"))
+    assert kept == {"1": 300, "2": 99, "3": 0}
