@@ -69,9 +69,10 @@ def load_schema() -> schemathesis.schemas.BaseSchema:
 
 
 # Refusals of data the schema cannot describe: a string shaped like a phone number that is no phone number,
-# a member named by none of email, phone and customer id, a lookup without any filter, and text that is only
-# whitespace (text is trimmed; Python's whitespace includes control characters JSON Schema's \s does not).
-REFUSED_ON_CONTENT = {"invalid_phone", "member_identifier_required", "filter_required", "blank"}
+# a member named by none of email, phone and customer id, a lookup without any filter, text that is only
+# whitespace (text is trimmed; Python's whitespace includes control characters JSON Schema's \s does not),
+# and a time that is no time in UTC (0001-01-01T00:00:00+03:00 falls before the year 1).
+REFUSED_ON_CONTENT = {"invalid_phone", "member_identifier_required", "filter_required", "blank", "overflow"}
 
 
 def positive_data_is_accepted(ctx, response, case) -> None:

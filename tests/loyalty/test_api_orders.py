@@ -108,6 +108,7 @@ def test_unknown_member_without_email_is_refused(api, tiers, programme):
         ({"currency": "SEK"}, 422, "currency_mismatch", "currency"),
         ({"occurred_at": "yesterday"}, 400, "invalid", "occurred_at"),
         ({"occurred_at": "2099-01-01T00:00:00Z"}, 422, "occurred_in_future", "occurred_at"),
+        ({"occurred_at": "0001-01-01T00:00:00+03:00"}, 400, "overflow", "occurred_at"),  # before the year 1 in UTC
         ({"order_id": ""}, 400, "blank", "order_id"),
         ({"order_id": "a" * 101}, 400, "max_length", "order_id"),
         ({"order_id": "bad id with spaces"}, 400, "invalid_id", "order_id"),
