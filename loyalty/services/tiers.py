@@ -60,8 +60,10 @@ def tier_evaluate(*, account: PointsAccount, programme: Programme, tiers: list[T
     a query for a caller that read them before taking the lock.
     """
     tiers = tiers if tiers is not None else tiers_by_threshold()
-    target = tier_for_points(points=tier_points(member_id=account.member_id, programme=programme), tiers=tiers)
     current_threshold = account.tier.threshold if account.tier else -1
+    if all(tier.threshold <= current_threshold for tier in tiers):
+        return None  # at the top already: nothing to count (the busiest members usually are)
+    target = tier_for_points(points=tier_points(member_id=account.member_id, programme=programme), tiers=tiers)
     if target is None or target.threshold <= current_threshold:
         return None
     previous = account.tier

@@ -351,6 +351,19 @@ def test_an_order_for_a_known_member_takes_a_fixed_number_of_queries(api, tiers,
     assert len([q for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")]) == 1
 
 
+def test_an_order_for_a_member_at_the_top_tier_does_not_count_tier_points(api, tiers, programme):
+    """Orders only lift a member, so at the top tier there is nothing to count: one query less per order."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api.post("/api/v1/orders/", order_payload(order_id="1", amount="6000.00"), format="json")  # Gold from here
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/api/v1/orders/", order_payload(order_id="2"), format="json")
+    assert response.status_code == 201 and response.json()["tier"] == "Gold"
+    assert not [q for q in queries.captured_queries if 'SUM("loyalty_ledgerentry"."tier_points")' in q["sql"]]
+    assert len(queries) <= 14
+
+
 def test_an_order_enrolling_a_new_member_takes_a_fixed_number_of_queries(api, tiers, programme):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
