@@ -1,12 +1,14 @@
 """A Hypothesis state machine drives the points engine through its real services and checks it after every step.
 
-Random sequences of orders, refunds (partial, full, too large), reward redemptions (with and without a repeated
+Random sequences of orders (some earning a campaign bonus with a cap per member), refunds (partial, full, too
+large), reward redemptions (with and without a repeated
 form key), vouchers used and cancelled, staff adjustments, referral sign-ups and the referral reward job, points
 expiry with the clock moving on, and replays (same key and payload) and conflicts (same key, other payload) of
 orders and refunds. A small model computed here, independently of the services, says what every balance and
 every points lot must be; after each step the database must agree with it, ``ledger_mismatches()`` and
 ``lot_mismatches()`` must be empty, no debit but a clawback may take a balance below zero, a refund never claws
-back more than its order earned, and every idempotency key has had at most one effect.
+back more than its order earned, a campaign's cap counts exactly the bonus points members kept, and every
+idempotency key has had at most one effect.
 
 The amount of exploration comes from the Hypothesis profile (tests/conftest.py): ``HYPOTHESIS_PROFILE=thorough``
 for a long local run.
@@ -23,7 +25,7 @@ import pytest
 import time_machine
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule, run_state_machine_as_test
 
@@ -35,6 +37,8 @@ from loyalty.errors import (
     VoucherNotCancellable,
 )
 from loyalty.models import (
+    EarningRule,
+    EarningRuleUse,
     EntryKind,
     LedgerEntry,
     Order,
@@ -43,6 +47,7 @@ from loyalty.models import (
     Programme,
     Refund,
     Reward,
+    RuleKind,
     Voucher,
     VoucherStatus,
 )
@@ -73,6 +78,8 @@ FRIEND_BONUS = 200
 REFERRER_REWARD = 500
 MINIMUM_ORDER = Decimal("300.00")
 CONFIRMATION_DAYS = 14
+# A campaign: a fixed bonus on orders from BONUS_MINIMUM, at most BONUS_CAP points per member that they keep.
+BONUS, BONUS_CAP, BONUS_MINIMUM = 150, 400, Decimal("1000.00")
 START = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
 MEMBERS = ("ada@example.com", "bo@example.com")
 
@@ -128,8 +135,13 @@ class ModelOrder:
     amount: Decimal
     awarded: int
     payload: OrderInput
+    bonus: int = 0
     refunded: Decimal = Decimal("0")
     clawed: int = 0
+
+    @property
+    def bonus_kept(self) -> int:
+        return self.bonus - clawback_total(self.bonus, self.refunded, self.amount)
 
 
 @dataclass
@@ -175,6 +187,14 @@ class LedgerMachine(RuleBasedStateMachine):
                 "confirmation_days": CONFIRMATION_DAYS,
                 "monthly_reward_limit": 1000,
             },
+        )
+        EarningRule.objects.create(
+            name="Big basket bonus",
+            kind=RuleKind.BONUS,
+            bonus_points=BONUS,
+            min_order_amount=BONUS_MINIMUM,
+            cap_per_member=BONUS_CAP,
+            starts_at=START - dt.timedelta(days=1),
         )
         self.shop = ShopFactory()
         # May adjust any amount (the support staff's limit has its own tests in test_staff_control.py).
@@ -229,21 +249,26 @@ class LedgerMachine(RuleBasedStateMachine):
         payload = self.order_input(order_id, email, amount)
         result = order_record(shop=self.shop, order=payload)
         assert result.created
-        self._record_order(order_id, email, amount, payload)
-        assert result.body["points_awarded"] == math.floor(amount)
+        model = self._record_order(order_id, email, amount, payload)
+        assert result.body["points_awarded"] == math.floor(amount) + model.bonus
         return order_id
 
-    def _record_order(self, order_id: str, email: str, amount: Decimal, payload: OrderInput) -> None:
-        points = math.floor(amount)
+    def bonus_kept(self, email: str) -> int:
+        return sum(order.bonus_kept for order in self.model_orders.values() if order.email == email)
+
+    def _record_order(self, order_id: str, email: str, amount: Decimal, payload: OrderInput) -> ModelOrder:
+        bonus = min(BONUS, BONUS_CAP - self.bonus_kept(email)) if amount >= BONUS_MINIMUM else 0
+        points = math.floor(amount) + bonus
         if points:
             self.account(email).credit(points, self.now)
         else:
             self.account(email)
-        self.model_orders[order_id] = ModelOrder(email, amount, points, payload)
+        model = self.model_orders[order_id] = ModelOrder(email, amount, points, payload, bonus=bonus)
         referral = self.referrals.get(email)
         if referral and referral.status == "pending" and amount >= MINIMUM_ORDER:
             referral.status, referral.order_id = "qualified", order_id
             referral.due_at = self.now + dt.timedelta(days=CONFIRMATION_DAYS)
+        return model
 
     @rule(order_id=orders)
     def replay_order(self, order_id: str) -> None:
@@ -495,6 +520,16 @@ class LedgerMachine(RuleBasedStateMachine):
         awarded = dict(Order.objects.values_list("pk", "points_awarded"))
         for row in clawed:
             assert -row["total"] <= awarded[row["order_id"]]
+
+    @invariant()
+    def a_campaigns_cap_counts_the_bonus_points_members_kept(self) -> None:
+        kept = dict(
+            EarningRuleUse.objects.values("member__user__email")
+            .annotate(kept=Sum(F("points") - F("clawed_back")))
+            .values_list("member__user__email", "kept")
+        )
+        for email in self.accounts:
+            assert (kept.get(email) or 0) == self.bonus_kept(email) <= BONUS_CAP, email
 
     @invariant()
     def every_idempotency_key_had_one_effect(self) -> None:
