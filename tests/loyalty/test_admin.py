@@ -21,6 +21,7 @@ from loyalty.models import (
     EntryKind,
     InboundWebhook,
     LedgerEntry,
+    Order,
     OrderSource,
     PointsAccount,
     Programme,
@@ -335,6 +336,16 @@ def test_points_account_order_and_refund_are_read_only(admin_client, shop, tiers
     assert admin_client.post(url("loyalty_order_change", order.pk), {"amount": "1"}).status_code == 403
     order.refresh_from_db()
     assert order.amount == Decimal("100.00")
+
+
+def test_an_orders_page_shows_the_tier_it_earned_at(admin_client, shop, tiers, programme):
+    make_order(shop, order_id="1", amount="1000.00")  # earned at Bronze, and made the member Silver
+    order = make_order(shop, order_id="2", amount="100.00").order
+    first = Order.objects.get(external_id="1")
+    assert "Bronze" in admin_client.get(url("loyalty_order_change", first.pk)).content.decode()
+    assert "Silver" in admin_client.get(url("loyalty_order_change", order.pk)).content.decode()
+    silver_only = admin_client.get(url("loyalty_order_changelist"), {"tier__id__exact": order.tier_id})
+    assert [row.external_id for row in silver_only.context["cl"].result_list] == ["2"]
 
 
 def test_api_key_is_shown_once_stored_hashed_works_and_can_be_revoked(admin_client, admin_user, shop):
