@@ -1061,7 +1061,7 @@ class SegmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
         (None, {"fields": ("name", "description", "live_count", "export_link", "send_link")}),
         (_("Membership"), {"fields": ("tiers", "interests", "language", "email_consent", "sms_consent")}),
         (_("Orders"), {"fields": ("last_order_after", "last_order_before")}),
-        (_("Spend"), {"fields": ("spend_from", "spend_until", "spend_min", "spend_max")}),
+        (_("Spend"), {"fields": ("spend_from", "spend_until", "spend_min", "spend_max", "spend_currency")}),
         (_("Points and referrals"), {"fields": ("balance_min", "balance_max", "referrals")}),
     )
 

@@ -2,7 +2,9 @@
 
 Every figure is for a period ``[start, end)`` and the one just before it of the same length. Counts by the time
 things happened (orders by ``occurred_at``, points by the entry's ``created_at``, members by ``enrolled_at``).
-Revenue per tier counts each order at the tier it earned at. Outstanding points are the balances at the period's end
+Money is never added across currencies: revenue and average order value are one figure per currency the shops
+report in (the programme's first), and revenue per tier is per tier and currency. Revenue per tier counts each
+order at the tier it earned at. Outstanding points are the balances at the period's end
 (today's balances less what was entered since), valued at the programme's ``point_value``.
 """
 
@@ -108,7 +110,10 @@ def _period_figures(period: Period, programme: Programme, outstanding_now: int) 
         d90=Count("member", distinct=True),
     )
     in_period = Order.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
-    orders = in_period.aggregate(count=Count("pk"), revenue=Coalesce(Sum("amount"), Decimal("0")))
+    by_currency = {
+        row["currency"]: (row["count"], row["revenue"])
+        for row in in_period.values("currency").annotate(count=Count("pk"), revenue=Sum("amount")).order_by()
+    }
     buyers = (
         in_period.values("member")
         .annotate(n=Count("pk"))
@@ -129,9 +134,11 @@ def _period_figures(period: Period, programme: Programme, outstanding_now: int) 
         "members_new": members["new"],
         "active_30": active["d30"],
         "active_90": active["d90"],
-        "orders": orders["count"],
-        "revenue": orders["revenue"],
-        "average_order": (orders["revenue"] / orders["count"]).quantize(Decimal("0.01")) if orders["count"] else 0,
+        "orders": sum(count for count, _revenue in by_currency.values()),
+        "revenue": {currency: revenue for currency, (_count, revenue) in by_currency.items()},
+        "average_order": {
+            currency: (revenue / count).quantize(Decimal("0.01")) for currency, (count, revenue) in by_currency.items()
+        },
         "repeat_rate": _ratio(buyers["repeat"], buyers["buyers"]),
         "points_issued": points["issued"],
         "points_redeemed": points["redeemed"],
@@ -150,8 +157,8 @@ FIGURE_LABELS: list[tuple[str, Any]] = [
     ("active_30", _("Active in the last 30 days")),
     ("active_90", _("Active in the last 90 days")),
     ("orders", _("Orders reported")),
-    ("revenue", _("Revenue reported")),
-    ("average_order", _("Average order value")),
+    ("revenue", _("Revenue reported")),  # one figure per currency
+    ("average_order", _("Average order value")),  # one figure per currency
     ("repeat_rate", _("Repeat purchase rate, percent")),
     ("points_issued", _("Points issued")),
     ("points_redeemed", _("Points redeemed")),
@@ -164,16 +171,36 @@ FIGURE_LABELS: list[tuple[str, Any]] = [
 ]
 
 
+def _figures(current: dict[str, Any], previous: dict[str, Any], currencies: list[str]) -> list[Figure]:
+    """The figures in ``FIGURE_LABELS``' order, money ones once per currency ("Revenue reported (SEK)")."""
+    figures = []
+    for key, label in FIGURE_LABELS:
+        if isinstance(current[key], dict):
+            figures += [
+                Figure(
+                    f"{key}_{currency.lower()}",
+                    f"{label} ({currency})",
+                    current[key].get(currency, 0),
+                    previous[key].get(currency, 0),
+                )
+                for currency in currencies
+            ]
+        else:
+            figures.append(Figure(key, str(label), current[key], previous[key]))
+    return figures
+
+
 def _tier_revenue(period: Period) -> list[list[Any]]:
     rows = (
         Order.objects.filter(occurred_at__gte=period.start, occurred_at__lt=period.end)
-        .values(tier_name=F("tier__name"))
+        .values("currency", tier_name=F("tier__name"))
         .annotate(orders=Count("pk"), revenue=Sum("amount"), buyers=Count("member", distinct=True))
-        .order_by("tier_name")
+        .order_by("tier_name", "currency")
     )
     return [
         [
             row["tier_name"] or "—",
+            row["currency"],
             row["buyers"],
             row["orders"],
             row["revenue"],
@@ -246,7 +273,9 @@ def dashboard_build(*, period: Period, programme: Programme | None = None) -> Da
     outstanding_now = PointsAccount.objects.aggregate(total=Coalesce(Sum("balance"), 0))["total"]
     current = _period_figures(period, programme, outstanding_now)
     previous = _period_figures(period.previous, programme, outstanding_now)
-    figures = [Figure(key, str(label), current[key], previous[key]) for key, label in FIGURE_LABELS]
+    reported = set(current["revenue"]) | set(previous["revenue"]) | {programme.currency}
+    currencies = [programme.currency, *sorted(reported - {programme.currency})]
+    figures = _figures(current, previous, currencies)
 
     counts = dict(
         Member.objects.filter(erased_at__isnull=True)
@@ -260,7 +289,6 @@ def dashboard_build(*, period: Period, programme: Programme | None = None) -> Da
 
     funnel_now = hooks.dashboard_funnel(start=period.start, end=period.end)
     funnel_before = dict(hooks.dashboard_funnel(start=period.previous.start, end=period.previous.end))
-    currency = programme.currency
     tables = [
         Table(
             "summary",
@@ -282,8 +310,15 @@ def dashboard_build(*, period: Period, programme: Programme | None = None) -> Da
         ),
         Table(
             "tier_revenue",
-            str(_("Revenue and average order value per tier (%(currency)s)") % {"currency": currency}),
-            [str(_("Tier")), str(_("Buyers")), str(_("Orders")), str(_("Revenue")), str(_("Average order value"))],
+            str(_("Revenue and average order value per tier")),
+            [
+                str(_("Tier")),
+                str(_("Currency")),
+                str(_("Buyers")),
+                str(_("Orders")),
+                str(_("Revenue")),
+                str(_("Average order value")),
+            ],
             _tier_revenue(period),
         ),
         Table(

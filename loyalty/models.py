@@ -1104,6 +1104,10 @@ class Segment(models.Model):
     spend_until = models.DateField(_("spend counted until (exclusive)"), null=True, blank=True)
     spend_min = models.DecimalField(_("spend at least"), max_digits=14, decimal_places=2, null=True, blank=True)
     spend_max = models.DecimalField(_("spend at most"), max_digits=14, decimal_places=2, null=True, blank=True)
+    spend_currency = models.CharField(
+        _("spend currency"), max_length=3, choices=Currency.choices, blank=True,
+        help_text=_("Spend counts the orders in this currency only. Empty: the programme's currency."),
+    )  # fmt: skip
     balance_min = models.BigIntegerField(_("balance at least"), null=True, blank=True)
     balance_max = models.BigIntegerField(_("balance at most"), null=True, blank=True)
     referrals = models.CharField(_("referrals"), max_length=20, choices=ReferralFilter.choices, blank=True)

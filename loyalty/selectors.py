@@ -304,7 +304,9 @@ def segment_members(*, segment: Segment) -> QuerySet[Member]:
         if segment.last_order_before:
             members = members.filter(last_order_at__lt=_day_start(segment.last_order_before))
     if segment.spend_min is not None or segment.spend_max is not None:
-        orders = Order.objects.filter(member=OuterRef("pk"))
+        # Amounts are never added across currencies: a Swedish shop's kronor are not the programme's kroner.
+        currency = segment.spend_currency or Programme.load().currency
+        orders = Order.objects.filter(member=OuterRef("pk"), currency=currency)
         if segment.spend_from:
             orders = orders.filter(occurred_at__gte=_day_start(segment.spend_from))
         if segment.spend_until:

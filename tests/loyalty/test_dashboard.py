@@ -23,7 +23,7 @@ from loyalty.services.rewards import reward_redeem
 from loyalty.services.winback import winback_send
 from members.models import Member
 from tests.conftest import give_two_factor, make_order
-from tests.factories import MemberFactory, UserFactory
+from tests.factories import MemberFactory, ShopFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -91,8 +91,8 @@ def test_figures_for_the_period_and_the_one_before(admin_client, club):
     assert got["active_30"] == (2, 1)  # old@ ordered 11 days before the previous period ended
     assert got["active_90"] == (3, 1)
     assert got["orders"] == (3, 1)
-    assert got["revenue"] == (Decimal("1700.00"), Decimal("300.00"))
-    assert got["average_order"] == (Decimal("566.67"), Decimal("300.00"))
+    assert got["revenue_nok"] == (Decimal("1700.00"), Decimal("300.00"))
+    assert got["average_order_nok"] == (Decimal("566.67"), Decimal("300.00"))
     assert got["repeat_rate"] == (Decimal("50.0"), Decimal("0"))  # Kari ordered twice, Ola once
     # All points were entered today (the orders were recorded now, whatever their date)
     assert got["points_issued"] == (300 + 1000 + 625 + 200, 0)  # Kari's second order at Silver, x1.25
@@ -109,10 +109,29 @@ def test_tier_tables_and_referral_funnel(admin_client, club, tiers):
     assert board.table("tier_movement").rows == [["Bronze", "Silver", "up", 1]]
     # Each order counts at the tier it earned at: Kari's first order made her Silver, so it is Bronze's.
     revenue = {row[0]: row[1:] for row in board.table("tier_revenue").rows}
-    assert revenue["Silver"] == [1, 1, Decimal("500.00"), Decimal("500.00")]
-    assert revenue["Bronze"] == [2, 2, Decimal("1200.00"), Decimal("600.00")]
+    assert revenue["Silver"] == ["NOK", 1, 1, Decimal("500.00"), Decimal("500.00")]
+    assert revenue["Bronze"] == ["NOK", 2, 2, Decimal("1200.00"), Decimal("600.00")]
     funnel = dict((row[0], row[1]) for row in board.table("referral_funnel").rows)
     assert funnel["Friends joined"] == 0
+
+
+def test_money_is_never_added_across_currencies(admin_client, club):
+    """A Swedish shop's kronor are not Norwegian kroner: each currency has its own revenue figures and rows."""
+    swedish = ShopFactory(name="Norrsken", slug="norrsken", currency="SEK")
+    make_order(
+        swedish, order_id="s1", email="kari@example.com", amount="800.00", occurred_at=NOW - dt.timedelta(days=1)
+    )
+    response = admin_client.get(DASHBOARD, PERIOD)
+    got = figures(response)
+    assert got["orders"] == (4, 1)
+    assert got["revenue_nok"] == (Decimal("1700.00"), Decimal("300.00"))  # as before the Swedish order
+    assert got["revenue_sek"] == (Decimal("800.00"), 0)
+    assert got["average_order_sek"] == (Decimal("800.00"), 0)
+    labels = [figure.label for figure in response.context["board"].figures]
+    assert labels.index("Revenue reported (NOK)") < labels.index("Revenue reported (SEK)")  # the programme's first
+    rows = response.context["board"].table("tier_revenue").rows
+    assert ["Silver", "SEK", 1, 1, Decimal("800.00"), Decimal("800.00")] in rows
+    assert ["Silver", "NOK", 1, 1, Decimal("500.00"), Decimal("500.00")] in rows
 
 
 def test_winback_returns_count_members_who_ordered_after_the_code(admin_client, frozen, shop, tiers, programme):

@@ -44,7 +44,7 @@ from members.models import (
 )
 from members.services import consent_set
 from tests.conftest import give_two_factor, make_order
-from tests.factories import MemberFactory, UserFactory
+from tests.factories import MemberFactory, ShopFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -344,6 +344,15 @@ def test_segment_filters_select_the_right_members(club, tiers):
     assert matched(referrals=ReferralFilter.WAS_REFERRED) == {"friend"}
     assert matched(referrals=ReferralFilter.NONE) == {"ola", "per"}
     assert matched(email_consent=ConsentFilter.NO, balance_max=1000) == {"ola", "per", "friend"}
+
+
+def test_segment_spend_counts_one_currency_at_a_time(club):
+    """Ola's 100 NOK and 5,000 SEK are not 5,100 of anything: spend is counted in one currency."""
+    swedish = ShopFactory(name="Norrsken", slug="norrsken", currency="SEK")
+    make_order(swedish, order_id="s1", email="ola@example.com", amount="5000.00")
+    assert matched(spend_min=Decimal("1000")) == {"kari"}  # the programme's currency, NOK
+    assert matched(spend_min=Decimal("1000"), spend_currency="SEK") == {"ola"}
+    assert matched(spend_max=Decimal("200"), spend_currency="SEK") == {"kari", "per", "friend"}
 
 
 def test_segment_admin_shows_the_live_count_and_exports_csv(manager, club):
