@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pytest
 import schemathesis
+from django.conf import settings
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
@@ -97,6 +98,15 @@ def test_every_api_operation_answers_within_its_documented_schema(case, api_key)
         excluded_checks=[positive_data_acceptance],
         additional_checks=[positive_data_is_accepted],
     )
+
+
+def test_ci_draws_the_same_cases_every_run_and_make_fuzz_fresh_ones():
+    """A red CI run must be the code's doing, and fail again the same way: see tests/conftest.py."""
+    assert hypothesis_settings.get_profile("ci").derandomize
+    assert not hypothesis_settings.get_profile("thorough").derandomize
+    assert schema.config.generation.deterministic is hypothesis_settings.default.derandomize
+    fuzz = (settings.BASE_DIR / "Makefile").read_text().split("\nfuzz:")[1].split("\n\n")[0]
+    assert "HYPOTHESIS_PROFILE=thorough" in fuzz and "test_api_fuzz.py" in fuzz and "test_ledger_stateful.py" in fuzz
 
 
 def test_the_fuzzer_reaches_every_operation():

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from loyalty.models import EarningRule, EarningRuleUse, Order, PointsAccount, RuleKind, Tier
+from loyalty.models import EarningRule, EarningRuleUse, LedgerEntry, Order, PointsAccount, RuleKind, Tier
 from loyalty.services import refund_record
 from tests.conftest import make_order
 
@@ -31,8 +31,14 @@ def back_to_the_latest_afterwards():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("back_to_the_latest_afterwards")
 def test_orders_recorded_before_0017_get_the_tier_their_points_were_earned_at(shop, tiers, programme):
+    silver = Tier.objects.get(name="Silver")
+    silver.name_nb = "Sølv"
+    silver.save()
     make_order(shop, order_id="1", email="kari@example.com", amount="1000.00")  # earned at Bronze, made her Silver
-    make_order(shop, order_id="2", email="kari@example.com", amount="100.00")  # earned at Silver
+    with translation.override("nb"):  # a shop asking in Norwegian: the entry names the tier as "Sølv"
+        make_order(shop, order_id="2", email="kari@example.com", amount="100.00")  # earned at Silver
+    assert LedgerEntry.objects.get(order__external_id="2").detail["tier"] == "Sølv"
+    make_order(shop, order_id="4", email="kari@example.com", amount="4000.00")  # earned at Silver, made her Gold
     make_order(shop, order_id="3", email="ola@example.com", amount="0.00")  # no points: no entry to ask
     PointsAccount.objects.filter(member__user__email="ola@example.com").update(tier=Tier.objects.get(name="Gold"))
 
@@ -40,7 +46,8 @@ def test_orders_recorded_before_0017_get_the_tier_their_points_were_earned_at(sh
     migrate(("loyalty", "0017_order_tier"))
 
     kept = dict(Order.objects.values_list("external_id", "tier__name"))
-    assert kept == {"1": "Bronze", "2": "Silver", "3": "Gold"}  # the last: the member's tier at the migration
+    # "2" by its Norwegian name (Kari is Gold now); "3", with no entry, at its member's tier at the migration.
+    assert kept == {"1": "Bronze", "2": "Silver", "3": "Gold", "4": "Silver"}
 
 
 @pytest.mark.django_db(transaction=True)
