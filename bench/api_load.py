@@ -118,7 +118,7 @@ def seed(members: int) -> None:
     from django.db import connection, transaction
 
     from loyalty.models import PointsAccount, Shop, Tier
-    from loyalty.services.shops import api_key_create
+    from loyalty.shops import api_key_create
     from members.models import Member, User
 
     with transaction.atomic():

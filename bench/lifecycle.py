@@ -611,7 +611,7 @@ def run_jobs(jobs: ModuleType, *, batch: int, now: dt.datetime) -> list[Run]:
 
 def load_jobs(path: Path | None) -> ModuleType:
     if path is None:
-        from loyalty.services import jobs
+        from loyalty import ledger as jobs
 
         return jobs
     spec = importlib.util.spec_from_file_location("bench_jobs_candidate", path)

@@ -59,7 +59,7 @@ def prepare() -> dict[str, object]:
     from django.db import connection
 
     from loyalty.models import ApiKey, Shop
-    from loyalty.services.shops import api_key_create
+    from loyalty.shops import api_key_create
     from members.models import Member, User
 
     staff = User.objects.filter(email=STAFF_EMAIL).first() or User.objects.create_superuser(

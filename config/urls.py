@@ -5,9 +5,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from loyalty import views_staff as staff_views
-from loyalty import webhooks
-from loyalty.urls import portal_patterns as points_pages
+from loyalty.portal.urls import portal_patterns as points_pages
+from loyalty.shops import webhooks
+from loyalty.staff import views as staff_views
 from members import messaging_views
 from members import views as member_views
 from members.urls import portal_patterns as member_pages
@@ -31,7 +31,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     *member_public,  # /unsubscribe/{token}/
     path("i18n/setlang/", member_views.language, name="set_language"),
-    path("api/v1/", include("loyalty.urls_api")),
+    path("api/v1/", include("loyalty.api.urls")),
     path("api/v1/", include("referrals.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

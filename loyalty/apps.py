@@ -9,10 +9,19 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty programme")
 
     def ready(self) -> None:
+        from loyalty import tasks  # registers the webhook delivery task with the outbox
+        from loyalty.events.subscribers import subscribers_install
         from loyalty.privacy import loyalty_erase, loyalty_export
+
+        subscribers_install()
+        tasks.delivery_sender_register()
         from members import privacy
 
         privacy.register(name="loyalty", exporter=loyalty_export, eraser=loyalty_erase)
+
+        from loyalty.messages import loyalty_message_kinds_register
+
+        loyalty_message_kinds_register()
 
         from members import signals
 
@@ -34,12 +43,12 @@ def _roles_sync(sender: object, **kwargs: object) -> None:
 
 
 def _member_joined(sender: type, member: object, **kwargs: object) -> None:
-    from loyalty.services.actions import member_joined_points
+    from loyalty.campaigns.actions import member_joined_points
 
     member_joined_points(member=member)  # type: ignore[arg-type]
 
 
 def _profile_saved(sender: type, member: object, **kwargs: object) -> None:
-    from loyalty.services.actions import profile_saved_points
+    from loyalty.campaigns.actions import profile_saved_points
 
     profile_saved_points(member=member)  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """Domain errors raised by loyalty services.
 
-Each has a stable ``code`` (part of the API contract), a message for people, the offending
-``field`` where there is one, and the HTTP status the API answers with.
+Each has a stable ``code`` (part of the API contract), a message for people, and the offending
+``field`` where there is one. They know nothing of HTTP: the API maps each ``code`` to a status
+(``loyalty.api.errors.ERROR_STATUS``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 
 class LoyaltyError(Exception):
     code = "loyalty_error"
-    status = 400
     default_message = _("The request could not be processed.")
     default_field: str | None = None
 
@@ -23,90 +23,77 @@ class LoyaltyError(Exception):
 
 class IdempotencyConflict(LoyaltyError):
     code = "idempotency_conflict"
-    status = 409
     default_message = _("This id was already used with different data.")
 
 
 class MemberNotFound(LoyaltyError):
     code = "member_not_found"
-    status = 404
     default_message = _("No member has this id.")
     default_field = "member_id"
 
 
 class MemberNotEnrollable(LoyaltyError):
     code = "member_not_enrollable"
-    status = 422
     default_message = _("No member matches, and there is no email address to enrol one with.")
     default_field = "member"
 
 
 class PhoneInUse(LoyaltyError):
     code = "phone_in_use"
-    status = 409
     default_message = _("Another member already has this phone number.")
     default_field = "phone"
 
 
 class CurrencyMismatch(LoyaltyError):
     code = "currency_mismatch"
-    status = 422
     default_message = _("The currency is not the shop's currency.")
     default_field = "currency"
 
 
 class AmountOutOfRange(LoyaltyError):
     code = "amount_out_of_range"
-    status = 422
     default_message = _("The amount is larger than any order this club accepts.")
     default_field = "amount"
 
 
 class OrderNotFound(LoyaltyError):
     code = "order_not_found"
-    status = 404
     default_message = _("This shop has no order with that id.")
     default_field = "order_id"
 
 
 class RefundExceedsOrder(LoyaltyError):
     code = "refund_exceeds_order"
-    status = 422
     default_message = _("The refunds would add up to more than the order amount.")
     default_field = "amount"
 
 
 class InsufficientPoints(LoyaltyError):
     code = "insufficient_points"
-    status = 409
     default_message = _("The member does not have enough points.")
     default_field = "points"
 
 
 class InvalidPoints(LoyaltyError):
     code = "invalid_points"
-    status = 422
     default_message = _("Points must be a whole number other than zero.")
     default_field = "points"
 
 
 class ReasonRequired(LoyaltyError):
     code = "reason_required"
-    status = 422
     default_message = _("Say why the points are adjusted.")
     default_field = "reason"
 
 
 class TaxExceedsAmount(LoyaltyError):
     code = "tax_exceeds_amount"
-    status = 422
     default_message = _("The VAT cannot be more than the amount.")
     default_field = "tax"
 
 
 class OccurredInFuture(LoyaltyError):
     code = "occurred_in_future"
-    status = 422
     default_message = _("The order time is in the future.")
     default_field = "occurred_at"
 
@@ -116,63 +103,54 @@ class OccurredInFuture(LoyaltyError):
 
 class RewardUnavailable(LoyaltyError):
     code = "reward_unavailable"
-    status = 409
     default_message = _("This reward is not available now.")
     default_field = "reward"
 
 
 class RewardOutOfStock(LoyaltyError):
     code = "reward_out_of_stock"
-    status = 409
     default_message = _("This reward is out of stock.")
     default_field = "reward"
 
 
 class RewardLimitReached(LoyaltyError):
     code = "reward_limit_reached"
-    status = 409
     default_message = _("The member already has as many of this reward as one member may.")
     default_field = "reward"
 
 
 class TierNotAllowed(LoyaltyError):
     code = "tier_not_allowed"
-    status = 409
     default_message = _("This reward is not offered to the member's tier.")
     default_field = "reward"
 
 
 class VoucherNotFound(LoyaltyError):
     code = "voucher_not_found"
-    status = 404
     default_message = _("No voucher has this code.")
     default_field = "code"
 
 
 class VoucherAlreadyUsed(LoyaltyError):
     code = "voucher_already_used"
-    status = 409
     default_message = _("This voucher was already used on another order.")
     default_field = "code"
 
 
 class VoucherCancelled(LoyaltyError):
     code = "voucher_cancelled"
-    status = 409
     default_message = _("This voucher was cancelled.")
     default_field = "code"
 
 
 class VoucherExpired(LoyaltyError):
     code = "voucher_expired"
-    status = 409
     default_message = _("This voucher has expired.")
     default_field = "code"
 
 
 class VoucherNotCancellable(LoyaltyError):
     code = "voucher_not_cancellable"
-    status = 409
     default_message = _("Only vouchers that have not been used can be cancelled.")
     default_field = "code"
 
@@ -182,7 +160,6 @@ class VoucherNotCancellable(LoyaltyError):
 
 class ReferralRefused(LoyaltyError):
     code = "referral_refused"
-    status = 422
     default_message = _("This referral is not allowed.")
     default_field = "referral_code"
 
@@ -209,13 +186,11 @@ class ReferralAlreadyReferred(ReferralRefused):
 
 class UnknownEventType(LoyaltyError):
     code = "unknown_event_type"
-    status = 422
     default_message = _("No active points action has this event type.")
     default_field = "type"
 
 
 class AdjustmentOverLimit(LoyaltyError):
     code = "adjustment_over_limit"
-    status = 403
     default_message = _("This adjustment is larger than you may make; ask a programme manager.")
     default_field = "points"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from loyalty.models import Order, Refund, Shop
-    from loyalty.services.orders import OrderInput
+    from loyalty.orders import OrderInput
     from members.models import Member
 
 OrderHook = Callable[["Order", "OrderInput"], None]

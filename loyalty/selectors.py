@@ -8,8 +8,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
-from django.db.models import Case, Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -24,13 +39,14 @@ from loyalty.models import (
     Reward,
     Segment,
     Shop,
+    ShopCustomer,
     Tier,
     Voucher,
     VoucherStatus,
     WinbackOffer,
 )
-from loyalty.services.rewards import voucher_code_normalise
-from loyalty.services.tiers import tier_for_points, tier_points
+from loyalty.rewards.catalogue import voucher_code_normalise
+from loyalty.tiers import tier_for_points, tier_points
 from members.models import Member
 
 
@@ -113,6 +129,35 @@ def shop_orders(*, shop: Shop) -> QuerySet[Order]:
 
 def shop_order(*, shop: Shop, order_id: str) -> Order | None:
     return shop_orders(shop=shop).prefetch_related("refunds").filter(external_id=order_id).first()
+
+
+def shop_members(
+    *, shop: Shop, email: str | None = None, phone: str | None = None, external_id: str | None = None
+) -> QuerySet[Member]:
+    """Members as ``shop`` sees them, oldest first, each with ``this_shop_customers``: its links to this shop.
+
+    Each filter given narrows the list: ``email`` (any case), ``phone`` (E.164) or ``external_id`` (the shop's
+    own customer id).
+    """
+    members = (
+        Member.objects.select_related("user")
+        .prefetch_related(
+            Prefetch("shop_customers", queryset=ShopCustomer.objects.filter(shop=shop), to_attr="this_shop_customers")
+        )
+        .order_by("id")
+    )
+    if email is not None:
+        members = members.filter(user__email=email.lower())
+    if phone is not None:
+        members = members.filter(phone=phone)
+    if external_id is not None:
+        members = members.filter(shop_customers__shop=shop, shop_customers__external_id=external_id)
+    return members
+
+
+def shop_member(*, shop: Shop, member_id: UUID | str) -> Member | None:
+    """One member by public id, as ``shop_members`` gives them; ``None`` when there is none."""
+    return shop_members(shop=shop).filter(public_id=member_id).first()
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,12 @@ from typing import Any
 from celery import shared_task
 
 from config.celery import RETRY_TRANSIENT
-from loyalty.services import jobs, winback
-from loyalty.services.webhooks import webhook_deliver, webhooks_due
+from loyalty.campaigns.birthdays import birthday_bonuses
+from loyalty.events.delivery import webhook_deliver, webhooks_due
+from loyalty.events.outbox import delivery_sender_register as _sender_register
+from loyalty.ledger import expiry_warn, points_expire
+from loyalty.rewards import winback_send
+from loyalty.tiers import tier_review
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +39,15 @@ def deliver_webhook(self: Any, delivery_id: int) -> str:
     return outcome.status
 
 
+def delivery_sender_register() -> None:
+    """Have the outbox send each new delivery through ``deliver_webhook`` once its transaction commits."""
+    _sender_register(_deliver_soon)
+
+
+def _deliver_soon(delivery_id: int) -> None:
+    deliver_webhook.delay(delivery_id)
+
+
 @shared_task(name="loyalty.webhooks_retry_due", ignore_result=True, **RETRY_TRANSIENT)
 def webhooks_retry_due() -> int:
     """Beat: re-enqueue pending deliveries whose next attempt is due (retries, lost or crashed tasks)."""
@@ -49,24 +62,24 @@ def webhooks_retry_due() -> int:
 
 @shared_task(name="loyalty.points_expire", ignore_result=True, **RETRY_TRANSIENT)
 def points_expire_task() -> None:
-    jobs.points_expire()
+    points_expire()
 
 
 @shared_task(name="loyalty.expiry_warn", ignore_result=True, **RETRY_TRANSIENT)
 def expiry_warn_task() -> None:
-    jobs.expiry_warn()
+    expiry_warn()
 
 
 @shared_task(name="loyalty.tier_review", ignore_result=True, **RETRY_TRANSIENT)
 def tier_review_task() -> None:
-    jobs.tier_review()
+    tier_review()
 
 
 @shared_task(name="loyalty.winback", ignore_result=True, **RETRY_TRANSIENT)
 def winback_task() -> None:
-    winback.winback_send()
+    winback_send()
 
 
 @shared_task(name="loyalty.birthday_bonuses", ignore_result=True, **RETRY_TRANSIENT)
 def birthday_bonuses_task() -> None:
-    jobs.birthday_bonuses()
+    birthday_bonuses()

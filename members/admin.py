@@ -1,29 +1,36 @@
 """Staff admin for people and memberships.
 
-``members`` knows nothing of points: ``loyalty.admin`` replaces ``MemberAdmin`` with a subclass that
-adds balance, tier and the ledger (dependencies point one way, see CONVENTIONS.md).
+``members`` knows nothing of the apps built on it (dependencies point one way, see CONVENTIONS.md). An app that
+shows more on the member admin (columns, filters, a fieldset, inlines, its own pages under the member's URL)
+describes it in a ``MemberAdminExtension`` and registers that with ``member_admin_extend`` when its admin module
+is imported; ``MemberAdmin`` applies every registered extension, in registration order, on each request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template import TemplateSyntaxError
 from django.template.response import TemplateResponse
+from django.urls import URLPattern
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
 from members.admin_site import LargeTableAdminMixin
 from members.audit import audit_record, audit_snapshot
-from members.messaging import KIND_VARIABLES, message_preview, messages_retry, template_check
+from members.messaging import message_preview, messages_retry, template_check, template_variables
 from members.models import (
     AuditAction,
     AuditEntry,
@@ -170,6 +177,53 @@ def _consent_action(channel: str, granted: bool, description: str) -> Any:
     return action
 
 
+# --- What other apps add to the member admin ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberAdminExtension:
+    """What an app adds to the member admin. Every part is optional.
+
+    - ``list_display``: columns (names of member fields, or callables taking the member, decorated with
+      ``@admin.display``), inserted after the column named ``list_display_after`` (or at the end);
+      ``list_display_hide`` names columns of the member admin they take the place of.
+    - ``list_filter``: filters after the member admin's own.
+    - ``readonly_fields``: computed fields (callables taking the member) that ``fieldsets`` show.
+    - ``fieldsets``: shown on the change page of an existing member, inserted at index ``fieldsets_at``
+      (or at the end).
+    - ``inlines``: inline admins after the member admin's own.
+    - ``queryset``: ``(request, queryset) -> queryset`` for the list and the change page (``select_related``
+      what the columns read, so a page makes a fixed number of queries).
+    - ``urls``: ``(member_admin) -> [path(...)]``, pages under the member admin's URLs (matched before its own).
+    - ``change_view_context``: ``(member_admin, request, object_id) -> dict``, extra context of the change page.
+    - ``change_form_template``: the change form template (it should extend ``admin/change_form.html``);
+      one extension at most may set it.
+    """
+
+    list_display: tuple[str | Callable[[Member], Any], ...] = ()
+    list_display_after: str | None = None
+    list_display_hide: tuple[str, ...] = ()
+    list_filter: tuple[Any, ...] = ()
+    readonly_fields: tuple[str | Callable[[Member], Any], ...] = ()
+    fieldsets: tuple[tuple[Any, dict[str, Any]], ...] = ()
+    fieldsets_at: int | None = None
+    inlines: tuple[type[InlineModelAdmin], ...] = ()
+    queryset: Callable[[HttpRequest, QuerySet[Member]], QuerySet[Member]] | None = None
+    urls: Callable[[MemberAdmin], list[URLPattern]] | None = None
+    change_view_context: Callable[[MemberAdmin, HttpRequest, str], dict[str, Any]] | None = None
+    change_form_template: str | None = None
+
+
+_extensions: list[MemberAdminExtension] = []
+
+
+def member_admin_extend(extension: MemberAdminExtension) -> None:
+    """Add ``extension`` to the member admin; call it once, when the extending app's admin module is imported."""
+    if extension.change_form_template and any(other.change_form_template for other in _extensions):
+        raise ImproperlyConfigured("Only one extension of the member admin may set its change form template.")
+    _extensions.append(extension)
+
+
 @admin.register(Member)
 class MemberAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("email", "name", "phone", "language", "source", "enrolled_at")
@@ -196,7 +250,53 @@ class MemberAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Member | None = None) -> Any:
         # Consents change only through the actions above, which record proof; erasure only through its action.
-        return (*self.readonly_fields, "email_marketing", "sms_marketing", "erased_at")
+        extended = (field for extension in _extensions for field in extension.readonly_fields)
+        return (*self.readonly_fields, *extended, "email_marketing", "sms_marketing", "erased_at")
+
+    # Extensions (see MemberAdminExtension): applied on every request, in the order they were registered.
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = list(super().get_list_display(request))
+        for extension in _extensions:
+            columns = [column for column in columns if column not in extension.list_display_hide]
+            after = extension.list_display_after
+            at = columns.index(after) + 1 if after is not None else len(columns)
+            columns[at:at] = extension.list_display
+        return tuple(columns)
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        extended = (item for extension in _extensions for item in extension.list_filter)
+        return (*super().get_list_filter(request), *extended)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Member | None = None) -> Any:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            for extension in _extensions:
+                at = extension.fieldsets_at if extension.fieldsets_at is not None else len(fieldsets)
+                fieldsets[at:at] = extension.fieldsets
+        return fieldsets
+
+    def get_inlines(self, request: HttpRequest, obj: Member | None) -> Any:
+        extended = (inline for extension in _extensions for inline in extension.inlines)
+        return (*super().get_inlines(request, obj), *extended)
+
+    def get_urls(self) -> list[URLPattern]:
+        # Before the catch-all "<path:object_id>/" redirect of the admin's own URLs.
+        extended = [url for extension in _extensions if extension.urls for url in extension.urls(self)]
+        return [*extended, *super().get_urls()]
+
+    @property
+    def change_form_template(self) -> str | None:  # type: ignore[override]
+        return next((e.change_form_template for e in _extensions if e.change_form_template), None)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = dict(extra_context or {})
+        for extension in _extensions:
+            if extension.change_view_context is not None:
+                extra_context.update(extension.change_view_context(self, request, object_id))
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description=_("Delete personal data (keeps the anonymous points history)"), permissions=["change"])
     def erase_personal_data(self, request: HttpRequest, queryset: QuerySet[Member]) -> TemplateResponse | None:
@@ -227,7 +327,11 @@ class MemberAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
         return None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Member]:
-        return super().get_queryset(request).select_related("user")
+        queryset = super().get_queryset(request).select_related("user")
+        for extension in _extensions:
+            if extension.queryset is not None:
+                queryset = extension.queryset(request, queryset)
+        return queryset
 
     @admin.display(description=_("email address"), ordering="user__email")
     def email(self, obj: Member) -> str:
@@ -273,7 +377,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("variables"))
     def variables(self, obj: MessageTemplate) -> str:
-        names = ["first_name", "club", "portal_url", *KIND_VARIABLES.get(obj.kind, [])] if obj.kind else []
+        names = template_variables(obj.kind) if obj.kind else []
         return ", ".join(f"{{{{ {name} }}}}" for name in names) or "-"
 
     @admin.display(description=_("preview"))

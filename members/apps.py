@@ -10,10 +10,20 @@ class MembersConfig(AppConfig):
     verbose_name = _("Members")
 
     def ready(self) -> None:
-        from members import privacy
-        from members.messaging import messages_erase, messages_export
+        from members import (
+            privacy,
+            tasks,  # noqa: F401  (on import it registers the task that sends due messages)
+        )
+        from members.messaging import (
+            WELCOME_TEXTS,
+            MemberMessage,
+            message_kind_register,
+            messages_erase,
+            messages_export,
+        )
 
         privacy.register(name="messages", exporter=messages_export, eraser=messages_erase)
+        message_kind_register(kind=MemberMessage.WELCOME, label=MemberMessage.WELCOME.label, defaults=WELCOME_TEXTS)
 
 
 class KlubbAdminConfig(admin_apps.AdminConfig):

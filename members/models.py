@@ -13,6 +13,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members.message_kinds import KIND_MAX_LENGTH, message_kind_choices
+
 
 def normalize_email(email: str) -> str:
     """Email addresses are compared case-insensitively everywhere in Klubb; store them lower-cased."""
@@ -229,18 +231,7 @@ class ConsentRecord(models.Model):
 
 # --- Messages to members --------------------------------------------------------------------------------
 # Written only by ``members.messaging``; see there for who gets what, when and through which channel.
-
-
-class MessageKind(models.TextChoices):
-    WELCOME = "welcome", _("Welcome")
-    POINTS_EARNED = "points_earned", _("Points earned")
-    TIER_UP = "tier_up", _("Tier up")
-    TIER_DOWN = "tier_down", _("Tier down")
-    EXPIRY_WARNING = "expiry_warning", _("Points about to expire")
-    REWARD_REDEEMED = "reward_redeemed", _("Reward redeemed")
-    REFERRAL_REWARDED = "referral_rewarded", _("Referral rewarded")
-    WINBACK = "winback", _("Win-back offer")
-    SEGMENT = "segment", _("Message to a segment")
+# A message's kind is one the app that sends it registered (``members.message_kinds``).
 
 
 class MessageChannel(models.TextChoices):
@@ -254,7 +245,7 @@ class MessageTemplate(models.Model):
     Written in Django's template language; each kind has its own variables (the admin lists them).
     """
 
-    kind = models.CharField(_("message"), max_length=32, choices=MessageKind.choices)
+    kind = models.CharField(_("message"), max_length=KIND_MAX_LENGTH, choices=message_kind_choices)
     channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     subject = models.CharField(_("subject"), max_length=200, blank=True, help_text=_("Email only."))
@@ -292,7 +283,7 @@ class Message(models.Model):
     member = models.ForeignKey(
         Member, null=True, on_delete=models.SET_NULL, related_name="messages", verbose_name=_("member")
     )
-    kind = models.CharField(_("message"), max_length=32, choices=MessageKind.choices)
+    kind = models.CharField(_("message"), max_length=KIND_MAX_LENGTH, choices=message_kind_choices)
     channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices)
     key = models.CharField(_("event key"), max_length=120)
     to = models.CharField(_("to"), max_length=254)

@@ -25,7 +25,6 @@ from members.models import (
     Member,
     Message,
     MessageChannel,
-    MessageKind,
     MessageStatus,
     User,
     normalize_email,
@@ -205,7 +204,7 @@ def member_notifications_set(*, member: Member, email: bool, sms: bool) -> bool:
         off = [channel for channel, field in _NOTIFY_FIELDS.items() if field in changes and not changes[field]]
         if off:
             Message.objects.filter(member=member, channel__in=off, status=MessageStatus.QUEUED).exclude(
-                kind__in=messaging.MARKETING_KINDS
+                kind__in=messaging.marketing_kinds()
             ).update(status=MessageStatus.CANCELLED, error="The member turned these messages off.")
     return True
 
@@ -218,7 +217,9 @@ _NOTIFY_FIELDS = {MessageChannel.EMAIL: "notify_email", MessageChannel.SMS: "not
 
 def _welcome_queue(member: Member) -> None:
     messaging.messages_queue(
-        kind=MessageKind.WELCOME, items=[messaging.Outgoing(member_id=member.pk, key=str(member.pk))], members=[member]
+        kind=messaging.MemberMessage.WELCOME,
+        items=[messaging.Outgoing(member_id=member.pk, key=str(member.pk))],
+        members=[member],
     )
 
 

@@ -9,8 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty.api_auth import request_shop
 from loyalty.errors import MemberNotFound
+from loyalty.shops.auth import request_shop
 from members.models import Member
 from referrals.selectors import member_referral_stats
 from referrals.services import referral_code_for

@@ -13,12 +13,13 @@ class ReferralsConfig(AppConfig):
 
         from loyalty import hooks
         from members.models import Member
-        from referrals import selectors, services
+        from referrals import events, selectors, services
 
         hooks.on_order_recorded(services.referral_on_order)
         hooks.on_refund_recorded(services.referral_on_refund)
         hooks.on_member_enrolled(services.referral_on_enrol)
         hooks.on_dashboard_funnel(selectors.referral_funnel_rows)
+        events.subscribers_install()
         post_save.connect(_give_new_member_a_code, sender=Member, dispatch_uid="referrals.member_code")
 
 

@@ -1,6 +1,6 @@
 """Writes of the referral programme: codes, clicks, attaching friends, qualifying, rewarding, reviewing.
 
-Points go through ``loyalty.services`` (the ledger). The rules for money live here:
+Points go through ``loyalty.ledger``; what happened is emitted (``referrals.events``). The rules for money live here:
 
 - a friend can be referred once (``Referral.friend`` is unique), never by themselves;
 - the friend's first order at or above the minimum qualifies the referral; the referrer is paid once the
@@ -28,10 +28,11 @@ from loyalty.errors import (
     ReferralSelf,
 )
 from loyalty.models import Order, Refund, WebhookEventType
-from loyalty.services.ledger import points_bonus
-from loyalty.services.webhooks import events_publish
+from loyalty.ledger import points_bonus
+from loyalty.events import emit
 from members.messaging import Outgoing, messages_queue
 from members.models import Member, MessageKind
+from referrals.events import ReferralRewarded
 from referrals.models import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -307,27 +308,7 @@ def referral_reward(*, referral_id: int) -> Referral:
         referral.status = ReferralStatus.REWARDED
         referral.rewarded_at = now
         referral.save(update_fields=["referrer_entry", "status", "rewarded_at"])
-        events_publish(
-            type=WebhookEventType.REFERRAL_REWARDED,
-            payload={
-                "referral_id": referral.pk,
-                "referrer_id": str(referral.referrer.public_id),
-                "friend_id": str(referral.friend.public_id),
-                "points": programme.referrer_reward,
-            },
-        )
-        with translation.override(referral.referrer.language):
-            friend = referral.friend.user.first_name or _("your friend")
-        messages_queue(
-            kind=MessageKind.REFERRAL_REWARDED,
-            items=[
-                Outgoing(
-                    member_id=referral.referrer_id,
-                    key=str(referral.pk),
-                    context={"points": programme.referrer_reward, "friend": friend},
-                )
-            ],
-        )
+        emit(ReferralRewarded(referral=referral, points=programme.referrer_reward))
     return referral
 
 

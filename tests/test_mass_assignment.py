@@ -14,7 +14,7 @@ from allauth.account.models import EmailAddress
 from django.urls import reverse
 
 from loyalty.models import LedgerEntry, PointsAccount, Reward, Tier
-from loyalty.services.rewards import reward_redeem
+from loyalty.rewards.catalogue import reward_redeem
 from members.models import Member, User
 from tests.conftest import make_order, order_payload
 

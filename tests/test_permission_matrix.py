@@ -31,8 +31,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from loyalty.models import Reward
 from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
-from loyalty.services import api_key_create
-from loyalty.services.rewards import reward_redeem
+from loyalty.shops import api_key_create
+from loyalty.rewards.catalogue import reward_redeem
 from members.models import Member
 from referrals.services import referral_code_for
 from tests.conftest import give_two_factor, make_order, order_payload

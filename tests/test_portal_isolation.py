@@ -13,7 +13,7 @@ from django.urls import URLPattern, reverse
 
 from config.urls import portal_patterns
 from loyalty.models import Reward
-from loyalty.services.rewards import reward_redeem
+from loyalty.rewards.catalogue import reward_redeem
 from members.models import Member
 from members.services import consent_set
 from tests.conftest import make_order

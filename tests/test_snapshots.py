@@ -29,7 +29,7 @@ from loyalty.models import (
     WebhookEventType,
     WebhookSubscription,
 )
-from loyalty.services import api_key_create
+from loyalty.shops import api_key_create
 from members.messaging import SEND_SOON, SEND_SOON_KEY, _send_due_later
 from members.models import Message, MessageKind, MessageTemplate
 from members.tasks import send_due_messages

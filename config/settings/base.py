@@ -243,14 +243,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=256 * 10
 KLUBB_MAX_REQUEST_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty.api_auth.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["loyalty.api_auth.IsShop"],
-    "DEFAULT_PARSER_CLASSES": ["loyalty.api_errors.LimitedJSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty.shops.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["loyalty.shops.auth.IsShop"],
+    "DEFAULT_PARSER_CLASSES": ["loyalty.api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "loyalty.api_errors.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "loyalty.api.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "loyalty.api_errors.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["loyalty.api_auth.ApiKeyRateThrottle"],
+    "EXCEPTION_HANDLER": "loyalty.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["loyalty.shops.auth.ApiKeyRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -296,7 +296,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "loyalty.api_schema.add_throttled_response",
+        "loyalty.api.schema.add_throttled_response",
     ],
 }
 

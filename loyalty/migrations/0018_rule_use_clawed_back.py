@@ -1,7 +1,7 @@
 """A campaign rule's cap per member counts the points the member kept: refunds give back their share.
 
 Uses on orders refunded before this migration get their share now, by the refund's rule
-(``loyalty.services.refunds.clawback_target``: proportional, rounded down; all of it for a full refund).
+(``loyalty.orders.refunds.clawback_target``: proportional, rounded down; all of it for a full refund).
 """
 
 import math

@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from members.message_defaults import default_templates
+    from members.messaging import default_templates
 
     MessageTemplate = apps.get_model("members", "MessageTemplate")
     for row in default_templates():

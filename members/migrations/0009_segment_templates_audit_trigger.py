@@ -26,7 +26,7 @@ DROP FUNCTION IF EXISTS members_auditentry_immutable();
 
 
 def install(apps, schema_editor):
-    from members.message_defaults import default_templates
+    from members.messaging import default_templates
 
     MessageTemplate = apps.get_model("members", "MessageTemplate")
     for row in default_templates():

@@ -12,7 +12,7 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from loyalty.models import Reward
-from loyalty.services import api_key_create
+from loyalty.shops import api_key_create
 from members.models import Member
 from tests.browser.conftest import screenshot
 
@@ -125,7 +125,7 @@ def test_a_new_member_joins_earns_redeems_and_switches_to_norwegian(page: Page, 
 def test_the_activity_page_loads_more_with_htmx(page: Page, live_server, club):
     from allauth.account.models import EmailAddress
 
-    from loyalty.services.ledger import points_adjust
+    from loyalty.ledger import points_adjust
     from tests.factories import MemberFactory
 
     member = MemberFactory(user__email="ola@example.com", language="en")

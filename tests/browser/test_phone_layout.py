@@ -8,7 +8,7 @@ from allauth.account.models import EmailAddress
 from playwright.sync_api import Page, expect
 
 from loyalty.models import Reward
-from loyalty.services.rewards import reward_redeem
+from loyalty.rewards.catalogue import reward_redeem
 from members.models import Member
 from tests.browser.conftest import screenshot
 from tests.conftest import make_order

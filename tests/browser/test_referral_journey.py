@@ -14,7 +14,7 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from loyalty.services import api_key_create
+from loyalty.shops import api_key_create
 from members.models import Member
 from referrals.models import ReferralProgramme
 from referrals.tasks import reward_due

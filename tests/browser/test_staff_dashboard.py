@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from loyalty.models import Reward
 from loyalty.roles import PROGRAMME_MANAGER
-from loyalty.services.rewards import reward_redeem
+from loyalty.rewards.catalogue import reward_redeem
 from members.models import Member, User
 from tests.browser.conftest import screenshot
 from tests.conftest import give_two_factor, make_order

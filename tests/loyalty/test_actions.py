@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from loyalty.models import ActionAward, ActionKind, EntryKind, LedgerEntry, PointsAccount, PointsAction
-from loyalty.services import shop_member_enrol
+from loyalty.shops import shop_member_enrol
 from members.models import Interest
 from members.services import member_join, member_profile_update
 from tests.factories import MemberFactory, UserFactory

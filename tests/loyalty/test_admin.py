@@ -15,7 +15,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from loyalty.admin import NEGATIVE_BALANCE_WARNING, MemberLoyaltyAdmin
 from loyalty.models import (
     ApiKey,
     EntryKind,
@@ -26,8 +25,12 @@ from loyalty.models import (
     PointsAccount,
     Programme,
 )
-from loyalty.services import api_key_create, points_adjust, points_redeem, refund_record
-from loyalty.services.shops import api_key_hash
+from loyalty.shops import api_key_create
+from loyalty.ledger import points_adjust, points_redeem
+from loyalty.orders import refund_record
+from loyalty.shops import api_key_hash
+from loyalty.staff.admin import NEGATIVE_BALANCE_WARNING
+from members.admin import MemberAdmin
 from members.models import Member, User
 from tests.conftest import give_two_factor, make_order
 from tests.factories import MemberFactory, UserFactory
@@ -85,7 +88,7 @@ def populated(shop, tiers, programme, admin_user):
     referral_attach(friend=friend, code=kari.referral_code.code, source="portal", new_member=True)
     # Rewards and vouchers
     from loyalty.models import Reward
-    from loyalty.services.rewards import reward_redeem
+    from loyalty.rewards.catalogue import reward_redeem
 
     reward_redeem(
         member=Member.objects.get(user__email="kari@example.com"),
@@ -98,9 +101,9 @@ def populated(shop, tiers, programme, admin_user):
     from django.utils import timezone
 
     from loyalty.models import ActionKind, EarningRule, PointsAction, Segment
-    from loyalty.services import MemberRef
-    from loyalty.services.actions import event_record
-    from loyalty.services.segments import segment_message_send
+    from loyalty.shops import MemberRef
+    from loyalty.campaigns.actions import event_record
+    from loyalty.campaigns.segments import segment_message_send
 
     EarningRule.objects.create(name="Double December", starts_at=timezone.now() - dt.timedelta(days=1))
     make_order(shop, order_id="1002", amount="100.00")
@@ -439,5 +442,13 @@ def test_user_admin_creates_users_by_email(admin_client):
     assert User.objects.filter(email__iexact="new.staff@example.com").count() == 1
 
 
-def test_member_admin_is_the_loyalty_one():
-    assert isinstance(admin.site._registry[Member], MemberLoyaltyAdmin)
+def test_loyalty_extends_the_member_admin_of_members_instead_of_replacing_it(rf, admin_user, member):
+    model_admin = admin.site._registry[Member]
+    assert type(model_admin) is MemberAdmin
+    request = rf.get("/")
+    request.user = admin_user
+    columns = [getattr(column, "__name__", column) for column in model_admin.get_list_display(request)]
+    assert columns == ["email", "name", "tier", "balance", "language", "enrolled_at"]
+    fieldsets = model_admin.get_fieldsets(request, member)
+    assert [str(name) for name, _options in fieldsets][:2] == ["None", "Points"]
+    assert model_admin.get_fieldsets(request, None) == list(MemberAdmin.fieldsets)

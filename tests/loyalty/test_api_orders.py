@@ -183,7 +183,7 @@ def test_requests_without_a_valid_key_are_refused(client, api, tiers, programme)
 def test_revoked_key_is_refused(shop, tiers, programme):
     from rest_framework.test import APIClient
 
-    from loyalty.services import api_key_create, api_key_revoke
+    from loyalty.shops import api_key_create, api_key_revoke
 
     key, raw = api_key_create(shop=shop)
     client = APIClient()
@@ -255,7 +255,7 @@ def test_refund_id_reused_with_other_amount_is_a_conflict(api, tiers, programme)
 
 
 def test_refund_of_spent_points_takes_the_balance_below_zero(api, tiers, programme):
-    from loyalty.services import points_redeem
+    from loyalty.ledger import points_redeem
 
     _order(api)
     points_redeem(member=Member.objects.get(), points=1000)

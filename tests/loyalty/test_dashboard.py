@@ -18,9 +18,9 @@ from django.urls import reverse
 
 from loyalty.models import Reward, WinbackOffer
 from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
-from loyalty.services.jobs import points_expire
-from loyalty.services.rewards import reward_redeem
-from loyalty.services.winback import winback_send
+from loyalty.ledger import points_expire
+from loyalty.rewards.catalogue import reward_redeem
+from loyalty.rewards.winback import winback_send
 from members.models import Member
 from tests.conftest import give_two_factor, make_order
 from tests.factories import MemberFactory, ShopFactory, UserFactory

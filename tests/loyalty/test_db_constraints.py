@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from loyalty.models import EntryKind, LedgerEntry, Order, PointsLot, Programme, Refund, Reward, Shop, Tier
-from loyalty.services import points_redeem, refund_record
+from loyalty.ledger import points_redeem
+from loyalty.orders import refund_record
 from tests.conftest import make_order
 
 pytestmark = pytest.mark.django_db

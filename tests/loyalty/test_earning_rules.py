@@ -10,8 +10,9 @@ import pytest
 from django.utils import timezone
 
 from loyalty.models import EarningRule, EarningRuleUse, EntryKind, LedgerEntry, PointsAccount, RuleKind
-from loyalty.services import MemberRef, OrderInput, OrderItem, order_record, refund_record
-from loyalty.services.earning import ItemLine, RuleSpec, earning_points
+from loyalty.shops import MemberRef
+from loyalty.orders import OrderInput, OrderItem, order_record, refund_record
+from loyalty.campaigns import ItemLine, RuleSpec, earning_points
 
 pytestmark = pytest.mark.django_db
 

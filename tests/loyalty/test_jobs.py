@@ -11,9 +11,11 @@ import time_machine
 from django.core.management import call_command
 
 from loyalty.models import BirthdayBonus, EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme
-from loyalty.services import refund_record
-from loyalty.services.jobs import JobResult, birthday_bonuses, expiry_warn, points_expire, tier_review
-from loyalty.services.ledger import points_adjust, points_redeem
+from loyalty.orders import refund_record
+from loyalty.ledger import JobResult, expiry_warn, points_expire
+from loyalty.campaigns.birthdays import birthday_bonuses
+from loyalty.tiers import tier_review
+from loyalty.ledger import points_adjust, points_redeem
 from members.models import Member, Message, MessageKind
 from tests.conftest import make_order
 from tests.factories import MemberFactory
@@ -160,7 +162,7 @@ def test_tier_review_moves_down_one_level_after_the_grace_period(gold_member):
 
 
 def test_an_order_between_the_reviews_read_and_its_lock_keeps_the_member_on_their_tier(gold_member, shop, monkeypatch):
-    from loyalty.services import jobs
+    from loyalty import ledger as jobs
 
     out_of_window = T0 + dt.timedelta(days=400)
     with time_machine.travel(out_of_window, tick=False):

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from loyalty.models import EntryKind, ImmutableEntryError, LedgerEntry, PointsAccount
-from loyalty.services import points_redeem
+from loyalty.ledger import points_redeem
 from tests.conftest import make_order
 from tests.factories import MemberFactory
 

@@ -52,18 +52,12 @@ from loyalty.models import (
     VoucherStatus,
 )
 from loyalty.selectors import ledger_mismatches, lot_mismatches
-from loyalty.services import (
-    MemberRef,
-    OrderInput,
-    OrderItem,
-    order_record,
-    points_adjust,
-    points_redeem,
-    refund_record,
-)
-from loyalty.services.jobs import points_expire
-from loyalty.services.members import shop_member_enrol
-from loyalty.services.rewards import reward_redeem, voucher_cancel, voucher_use
+from loyalty.shops import MemberRef
+from loyalty.orders import OrderInput, OrderItem, order_record, refund_record
+from loyalty.ledger import points_adjust, points_redeem
+from loyalty.ledger import points_expire
+from loyalty.shops import shop_member_enrol
+from loyalty.rewards.catalogue import reward_redeem, voucher_cancel, voucher_use
 from members.models import Member
 from referrals.models import ReferralProgramme
 from referrals.services import referral_code_for, referrals_reward_due

@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone, translation
 
 from loyalty.models import EarningRule, EarningRuleUse, LedgerEntry, Order, PointsAccount, RuleKind, Tier
-from loyalty.services import refund_record
+from loyalty.orders import refund_record
 from tests.conftest import make_order
 
 DAY = dt.timedelta(days=1)

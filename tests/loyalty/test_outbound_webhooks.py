@@ -23,7 +23,7 @@ from loyalty.models import (
     WebhookDeliveryStatus,
     WebhookSubscription,
 )
-from loyalty.services import webhooks as webhook_services
+from loyalty.events import delivery as webhook_services
 from loyalty.tasks import deliver_webhook, webhooks_retry_due
 from members.models import Member
 from tests.conftest import give_two_factor, make_order, order_payload
@@ -129,7 +129,7 @@ def test_an_order_that_fails_after_its_points_were_written_emits_nothing(
     def boom(**kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("loyalty.services.orders.tier_evaluate", boom)
+    monkeypatch.setattr("loyalty.orders.record.tier_evaluate", boom)
     with pytest.raises(RuntimeError):
         post_order(api, django_capture_on_commit_callbacks, email="new@example.com")
 

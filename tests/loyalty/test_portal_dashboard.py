@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from loyalty.models import Programme, Reward
-from loyalty.services.rewards import reward_redeem, voucher_use
+from loyalty.rewards.catalogue import reward_redeem, voucher_use
 from members.models import Member
 from tests.conftest import make_order
 

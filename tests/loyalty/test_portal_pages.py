@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from loyalty.models import LedgerEntry, PointsLot, Reward, Voucher, VoucherStatus
-from loyalty.services import refund_record
-from loyalty.services.jobs import birthday_bonuses, points_expire
-from loyalty.services.ledger import points_adjust
-from loyalty.services.rewards import reward_redeem, voucher_cancel
+from loyalty.orders import refund_record
+from loyalty.campaigns.birthdays import birthday_bonuses
+from loyalty.ledger import points_expire
+from loyalty.ledger import points_adjust
+from loyalty.rewards.catalogue import reward_redeem, voucher_cancel
 from loyalty.templatetags.klubb_format import money
 from members.models import Member
 from tests.conftest import make_order
@@ -243,7 +244,7 @@ def test_another_members_voucher_is_not_found(logged_in, shop, mug):
 
 
 def test_my_vouchers_lists_unused_first(logged_in, kari, mug, shop):
-    from loyalty.services.rewards import voucher_use
+    from loyalty.rewards.catalogue import voucher_use
 
     used = reward_redeem(member=kari, reward=mug)
     voucher_use(shop=shop, code=used.code, order_id="5001")

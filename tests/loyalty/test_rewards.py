@@ -15,11 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from loyalty.api.errors import error_status
 from loyalty.errors import LoyaltyError
 from loyalty.models import EntryKind, LedgerEntry, PointsAccount, Reward, Tier, Voucher, VoucherStatus
 from loyalty.selectors import ledger_mismatches
-from loyalty.services import points_adjust
-from loyalty.services.rewards import reward_redeem, voucher_cancel, voucher_code_normalise, voucher_use
+from loyalty.ledger import points_adjust
+from loyalty.rewards.catalogue import reward_redeem, voucher_cancel, voucher_code_normalise, voucher_use
 from members.models import Member
 from tests.factories import MemberFactory
 
@@ -174,10 +175,10 @@ def test_using_a_voucher_is_idempotent_per_shop_and_order(funded, shop, other_sh
     for kwargs in ({"shop": shop, "order_id": "A-2"}, {"shop": other_shop, "order_id": "A-1"}):
         with pytest.raises(LoyaltyError) as refused:
             voucher_use(code=voucher.code, **kwargs)
-        assert (refused.value.code, refused.value.status) == ("voucher_already_used", 409)
+        assert (refused.value.code, error_status(refused.value)) == ("voucher_already_used", 409)
     with pytest.raises(LoyaltyError) as missing:
         voucher_use(shop=shop, code="ZZZZZZZZZZ", order_id="A-1")
-    assert (missing.value.code, missing.value.status) == ("voucher_not_found", 404)
+    assert (missing.value.code, error_status(missing.value)) == ("voucher_not_found", 404)
 
 
 def test_cancelling_returns_points_and_stock_exactly_once(funded, shop, admin_user):

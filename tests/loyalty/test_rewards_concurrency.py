@@ -13,8 +13,8 @@ import pytest
 
 from loyalty.errors import LoyaltyError
 from loyalty.models import EntryKind, LedgerEntry, PointsAccount, Reward, Voucher, VoucherStatus
-from loyalty.services import points_adjust
-from loyalty.services.rewards import reward_redeem, voucher_cancel, voucher_use
+from loyalty.ledger import points_adjust
+from loyalty.rewards.catalogue import reward_redeem, voucher_cancel, voucher_use
 from members.models import Member
 from tests.factories import MemberFactory
 from tests.loyalty.test_concurrency import assert_entries_chain, assert_ledger_clean, run_together

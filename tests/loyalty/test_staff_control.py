@@ -29,7 +29,7 @@ from loyalty.models import (
 )
 from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
 from loyalty.selectors import segment_members
-from loyalty.services import points_adjust
+from loyalty.ledger import points_adjust
 from members.models import (
     AuditAction,
     AuditEntry,

@@ -8,7 +8,7 @@ from django.core import mail
 from django.urls import reverse
 
 from loyalty.models import Reward
-from loyalty.services.rewards import reward_redeem
+from loyalty.rewards.catalogue import reward_redeem
 from members.messaging import messages_send_due
 from members.models import Interest, Member
 from tests.conftest import make_order

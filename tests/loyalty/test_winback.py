@@ -14,8 +14,8 @@ from django.utils import timezone
 from config.snapshots import Snapshot
 from loyalty.models import LedgerEntry, Voucher, VoucherStatus, WinbackOffer
 from loyalty.selectors import winback_offers_with_results
-from loyalty.services.rewards import voucher_cancel, voucher_use
-from loyalty.services.winback import winback_send
+from loyalty.rewards.catalogue import voucher_cancel, voucher_use
+from loyalty.rewards.winback import winback_send
 from members.messaging import messages_send_due
 from members.models import ConsentSource, Member, Message, MessageKind
 from members.services import consent_set, member_erase

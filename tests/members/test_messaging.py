@@ -18,7 +18,7 @@ from werkzeug import Response
 
 from config.snapshots import Snapshot
 from loyalty.models import Reward
-from loyalty.services.rewards import reward_redeem
+from loyalty.rewards.catalogue import reward_redeem
 from members.messaging import (
     MAX_ATTEMPTS,
     Outgoing,

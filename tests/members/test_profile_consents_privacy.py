@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from loyalty.models import LedgerEntry, PointsAccount, Reward, ShopCustomer
-from loyalty.services import refund_record
-from loyalty.services.rewards import reward_redeem
+from loyalty.orders import refund_record
+from loyalty.rewards.catalogue import reward_redeem
 from members.models import ConsentRecord, Interest, Member
 from members.services import consent_set
 from tests.conftest import api_client_for, give_two_factor, make_order

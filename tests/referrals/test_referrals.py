@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from loyalty.models import EntryKind, LedgerEntry, PointsAccount
-from loyalty.services import refund_record
+from loyalty.orders import refund_record
 from members.models import Member
 from referrals.models import CODE_ALPHABET, Referral, ReferralClick, ReferralCode, ReferralProgramme, ReferralStatus
 from referrals.services import email_identity, referral_attach, referrals_reward_due
@@ -246,7 +246,8 @@ def test_a_small_return_keeps_the_referral(kari, referred, shop):
     ],
 )
 def test_the_referrers_phone_on_the_friends_order_is_held_for_review(kari, referred, shop, fields, rule):
-    from loyalty.services import MemberRef, OrderInput, order_record
+    from loyalty.shops import MemberRef
+    from loyalty.orders import OrderInput, order_record
 
     order_record(
         shop=shop,

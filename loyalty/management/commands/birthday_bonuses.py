@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from loyalty.services import jobs
+from loyalty import ledger as jobs
 
 
 class Command(BaseCommand):

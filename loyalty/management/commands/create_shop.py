@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from loyalty.models import Currency
-from loyalty.services import api_key_create, shop_create
+from loyalty.shops import api_key_create, shop_create
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from loyalty.services.winback import winback_send
+from loyalty.rewards.winback import winback_send
 
 
 class Command(BaseCommand):

@@ -1,0 +1,103 @@
+"""``/api/v1/vouchers/``: check a voucher, and use it on an order."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from loyalty import selectors
+from loyalty.api.schema import BAD_REQUEST, TOO_LARGE, UNAUTHORIZED, error_response
+from loyalty.api.serializers.rewards import VoucherRedeemInputSerializer, VoucherSerializer
+from loyalty.errors import VoucherNotFound
+from loyalty.rewards.catalogue import voucher_use
+from loyalty.shops.auth import request_shop
+
+VOUCHER_EXAMPLE = {
+    "code": "K7QH3MZP9A",
+    "valid": True,
+    "status": "issued",
+    "kind": "reward",
+    "reward_id": 3,
+    "reward_name": "Free coffee",
+    "how_to_use": "Show the code at the till.",
+    "expires_at": None,
+    "member_id": "6f1c1f9e-3f4b-4c1e-9a58-2b7d0f1f7c11",
+    "issued_at": "2026-11-20T14:03:00+01:00",
+    "used_at": None,
+    "used_order_id": None,
+}
+VOUCHER_NOT_FOUND = error_response(
+    "No voucher has this code.", "voucher_not_found", "No voucher has this code.", "code"
+)
+
+
+class VoucherDetailView(APIView):
+    @extend_schema(
+        operation_id="vouchers_retrieve",
+        summary="Check a voucher",
+        description=(
+            "Whether the voucher can still be used (`valid`), its status, what it gives and the member. A voucher "
+            "is a reward the member paid for with points (`kind: reward`) or a personal win-back offer "
+            "(`kind: winback`, valid until `expires_at`). Codes are case-insensitive; spaces and dashes are ignored."
+        ),
+        responses={200: VoucherSerializer, 401: UNAUTHORIZED, 404: VOUCHER_NOT_FOUND},
+        examples=[OpenApiExample("An unused voucher", value=VOUCHER_EXAMPLE, response_only=True)],
+        tags=["vouchers"],
+    )
+    def get(self, request: Request, code: str) -> Response:
+        shop = request_shop(request)
+        voucher = selectors.voucher_by_code(code=code)
+        if voucher is None:
+            raise VoucherNotFound()
+        return Response(VoucherSerializer(VoucherSerializer.build(voucher=voucher, shop_id=shop.pk)).data)
+
+
+class VoucherRedeemView(APIView):
+    @extend_schema(
+        operation_id="vouchers_redeem",
+        summary="Use a voucher on an order",
+        description=(
+            "Marks the voucher used on `order_id`. Idempotent: the same shop and order again answers 200 with "
+            "the same body. A voucher used on another order answers 409 `voucher_already_used`; a cancelled one "
+            "409 `voucher_cancelled`; an expired win-back code 409 `voucher_expired`."
+        ),
+        request=VoucherRedeemInputSerializer,
+        responses={
+            200: VoucherSerializer,
+            400: BAD_REQUEST,
+            401: UNAUTHORIZED,
+            404: VOUCHER_NOT_FOUND,
+            409: error_response(
+                "The voucher was used on another order (`voucher_already_used`), cancelled (`voucher_cancelled`) "
+                "or has expired (`voucher_expired`).",
+                "voucher_already_used",
+                "This voucher was already used on another order.",
+                "code",
+            ),
+            413: TOO_LARGE,
+        },
+        examples=[
+            OpenApiExample("Use on an order", value={"order_id": "10045"}, request_only=True),
+            OpenApiExample(
+                "Used",
+                value={
+                    **VOUCHER_EXAMPLE,
+                    "valid": False,
+                    "status": "used",
+                    "used_at": "2026-11-21T10:15:00+01:00",
+                    "used_order_id": "10045",
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
+        tags=["vouchers"],
+    )
+    def post(self, request: Request, code: str) -> Response:
+        shop = request_shop(request)
+        payload = VoucherRedeemInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        voucher, _created = voucher_use(shop=shop, code=code, order_id=payload.validated_data["order_id"])
+        return Response(VoucherSerializer(VoucherSerializer.build(voucher=voucher, shop_id=shop.pk)).data)

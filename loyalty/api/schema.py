@@ -1,0 +1,76 @@
+"""drf-spectacular helpers for the shop API: error responses, paged lists, and additions to the generated schema
+that hold for every operation (``add_throttled_response``, a ``POSTPROCESSING_HOOKS`` entry)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+from loyalty.api.errors import ErrorSerializer
+
+
+def error_response(description: str, code: str, message: str, field: str | None = None) -> OpenApiResponse:
+    """An error answer, documented with one example of its ``{"code", "message", "field"}`` body."""
+    return OpenApiResponse(
+        ErrorSerializer,
+        description=description,
+        examples=[OpenApiExample(code, value={"code": code, "message": message, "field": field})],
+    )
+
+
+UNAUTHORIZED = error_response(
+    "Missing or invalid API key.", "invalid_api_key", "The API key is not valid, or it was revoked."
+)
+BAD_REQUEST = error_response("Malformed JSON or invalid fields.", "required", "This field is required.", "amount")
+TOO_LARGE = error_response(
+    "The body is over the size limit.", "body_too_large", "The request body is larger than 262144 bytes."
+)
+
+PAGE_NOT_FOUND = error_response("The page is past the last one.", "not_found", "Invalid page.")
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="1 for the first page."),
+    OpenApiParameter(
+        "page_size", {"type": "integer", "minimum": 1}, description="Up to 200; a larger number gives 200."
+    ),
+]
+
+
+def paginated(name: str, item: type[serializers.Serializer]) -> serializers.Serializer:
+    """A page of a list, as every list in this API answers (see ``loyalty.api.pagination.Pagination``)."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": serializers.IntegerField(help_text="How many there are in all."),
+            "next": serializers.URLField(allow_null=True, help_text="The next page, or null on the last."),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
+
+
+THROTTLED = {
+    "description": "Over this API key's rate limit (`API_RATE_LIMIT`). Try again after `Retry-After` seconds.",
+    "headers": {
+        "Retry-After": {"schema": {"type": "integer", "minimum": 0}, "description": "Seconds until a retry may work."}
+    },
+    "content": {
+        "application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"},
+            "examples": {
+                "throttled": {
+                    "value": {"code": "throttled", "message": "Request was throttled.", "field": None},
+                }
+            },
+        }
+    },
+}
+
+
+def add_throttled_response(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Every operation counts against the key's rate limit, so every operation may answer 429."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            operation.setdefault("responses", {}).setdefault("429", THROTTLED)
+    return result

@@ -1,0 +1,112 @@
+"""Fields the shop API's serializers share: strict text, money as decimal strings, phones, currencies, ids."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from loyalty.models import Currency
+from members.phones import normalize_phone
+
+MAX_AMOUNT_DIGITS = 14
+external_id_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._:#/-]*$",
+    "Use letters, digits and . _ : # / - only.",
+    code="invalid_id",
+)
+
+
+# What the schema promises for amounts: a decimal string with at most 12 digits before the point and 2 after.
+MONEY_PATTERN = r"^0*[0-9]{1,12}(\.[0-9]{1,2})?$"
+# The same, above zero (refunds): either a non-zero whole part, or a zero whole part and non-zero cents.
+POSITIVE_MONEY_PATTERN = r"^(0*[1-9][0-9]{0,11}(\.[0-9]{1,2})?|0+\.(0[1-9]|[1-9][0-9]?))$"
+
+
+class StrictCharField(serializers.CharField):
+    """Text, and only text: DRF's CharField would turn a number or a boolean into text; the API takes strings."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class MoneyField(serializers.DecimalField):
+    """An amount as a decimal string ("1249.00"): a JSON number would lose cents to floating point."""
+
+    default_error_messages = {
+        **serializers.DecimalField.default_error_messages,
+        "not_a_string": 'Send amounts as strings, e.g. "1249.00".',
+    }
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        value = super().to_internal_value(data)  # its codes first: min_value, max_digits, max_decimal_places
+        if not re.fullmatch(MONEY_PATTERN, data.removeprefix("-")):  # no exponents or spaces; "-" fails min_value
+            self.fail("invalid")
+        return value
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": MONEY_PATTERN, "example": "1249.00"})
+class NonNegativeMoneyField(MoneyField):
+    pass
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": POSITIVE_MONEY_PATTERN, "example": "250.00"})
+class PositiveMoneyField(MoneyField):
+    pass
+
+
+def money_field(**kwargs: Any) -> serializers.DecimalField:
+    return NonNegativeMoneyField(
+        max_digits=MAX_AMOUNT_DIGITS, decimal_places=2, min_value=Decimal("0"), coerce_to_string=True, **kwargs
+    )
+
+
+class PhoneField(StrictCharField):
+    """A phone number as people type it, stored and returned in E.164."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not value:
+            return ""
+        try:
+            return normalize_phone(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages[0], code="invalid_phone") from exc
+
+
+def _any_case(code: str) -> str:
+    return "".join(f"[{char.upper()}{char.lower()}]" for char in code)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^(" + "|".join(_any_case(code) for code in Currency.values) + ")$",
+        "description": f"One of {', '.join(Currency.values)} (any case): the shop's currency.",
+        "example": "NOK",
+    }
+)
+class CurrencyField(StrictCharField):
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data).upper()
+        if value not in Currency.values:
+            raise serializers.ValidationError(
+                f"Unknown currency {value!r}; use one of {', '.join(Currency.values)}.", code="unknown_currency"
+            )
+        return value

@@ -1,0 +1,114 @@
+"""Orders and refunds: what a shop reports, and what the API answers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from loyalty.api.serializers.fields import (
+    MAX_AMOUNT_DIGITS,
+    CurrencyField,
+    PositiveMoneyField,
+    StrictCharField,
+    external_id_validator,
+    money_field,
+)
+from loyalty.api.serializers.members import MemberRefSerializer
+from loyalty.orders import OrderInput, OrderItem
+from loyalty.shops import MemberRef
+
+
+class OrderItemSerializer(serializers.Serializer):
+    sku = StrictCharField(max_length=100, allow_blank=True, required=False, default="")
+    name = StrictCharField(max_length=255, allow_blank=True, required=False, default="")
+    category = StrictCharField(max_length=100, allow_blank=True, required=False, default="")
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    unit_price = money_field()
+
+
+class OrderCreateInputSerializer(serializers.Serializer):
+    order_id = StrictCharField(max_length=100, validators=[external_id_validator])
+    member = MemberRefSerializer()
+    amount = money_field(help_text="Qualifying amount: goods after discounts, without shipping.")
+    tax = money_field(required=False, default=Decimal("0"), help_text="VAT included in `amount`, if any.")
+    currency = CurrencyField(max_length=3)
+    occurred_at = serializers.DateTimeField()
+    items = OrderItemSerializer(many=True, required=False, default=list, max_length=1000)
+    shipping_address = StrictCharField(
+        max_length=500,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Optional. Not stored: only a fingerprint, used by the referral programme's fraud checks.",
+    )
+
+    def to_order(self) -> OrderInput:
+        data = self.validated_data
+        return OrderInput(
+            order_id=data["order_id"],
+            member=MemberRef(**data["member"]),
+            amount=data["amount"],
+            tax=data["tax"],
+            currency=data["currency"],
+            occurred_at=data["occurred_at"],
+            items=tuple(OrderItem(**item) for item in data["items"]),
+            shipping_address=data["shipping_address"],
+        )
+
+
+class OrderResultSerializer(serializers.Serializer):
+    order_id = serializers.CharField()
+    member_id = serializers.UUIDField()
+    points_awarded = serializers.IntegerField()
+    balance = serializers.IntegerField()
+    tier = serializers.CharField(allow_null=True)
+
+
+class RefundSummarySerializer(serializers.Serializer):
+    refund_id = serializers.CharField(source="external_id")
+    amount = serializers.DecimalField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2)
+    points_clawed_back = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class OrderDetailSerializer(serializers.Serializer):
+    order_id = serializers.CharField(source="external_id")
+    member_id = serializers.UUIDField(source="member.public_id")
+    amount = serializers.DecimalField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2)
+    currency = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    points_awarded = serializers.IntegerField()
+    refunded_amount = serializers.DecimalField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2)
+    points_clawed_back = serializers.IntegerField()
+    refunds = RefundSummarySerializer(many=True, read_only=True)
+
+
+class OrderListItemSerializer(serializers.Serializer):
+    order_id = serializers.CharField(source="external_id")
+    member_id = serializers.UUIDField(source="member.public_id")
+    amount = serializers.DecimalField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2)
+    currency = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    points_awarded = serializers.IntegerField()
+    refunded_amount = serializers.DecimalField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2)
+    points_clawed_back = serializers.IntegerField()
+
+
+class RefundCreateInputSerializer(serializers.Serializer):
+    refund_id = StrictCharField(max_length=100, validators=[external_id_validator])
+    amount = PositiveMoneyField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2, coerce_to_string=True)
+
+    def validate_amount(self, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise serializers.ValidationError("A refund must be more than zero.", code="min_value")
+        return value
+
+
+class RefundResultSerializer(serializers.Serializer):
+    refund_id = serializers.CharField()
+    order_id = serializers.CharField()
+    member_id = serializers.UUIDField()
+    points_clawed_back = serializers.IntegerField()
+    balance = serializers.IntegerField()

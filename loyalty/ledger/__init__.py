@@ -1,0 +1,43 @@
+"""The ledger: the only writer of ledger entries, points lots and account balances.
+
+- ``accounts``: the points account, the lock every writer takes (``account_lock``), the tier ladder new
+  accounts start on.
+- ``entries``: ``ledger_append``, one entry under the member's lock; lots (``lot_terms``, spending oldest first).
+- ``batch``: ``LedgerBatch`` and ``accounts_lock``/``accounts_save``, the same rules for thousands of members
+  at once (the scheduled jobs, the import).
+- ``operations``: points moved by people: ``points_adjust`` (staff), ``points_redeem``, ``points_bonus``.
+- ``expiry``: the nightly expiry and its warning.
+
+Entries are immutable (the model refuses update and delete; on PostgreSQL a trigger too); a correction is a
+new entry. ``balance == sum(entries)`` for every member (``manage.py check_ledger``). Nothing here reports
+what it did: the service that called it emits its events.
+"""
+
+from __future__ import annotations
+
+from loyalty.ledger.accounts import account_lock, entry_tier, tiers_by_threshold
+from loyalty.ledger.batch import BATCH, LedgerBatch, LotTake, accounts_lock, accounts_save, member_batches
+from loyalty.ledger.entries import ledger_append, lot_terms
+from loyalty.ledger.expiry import JobResult, expiry_warn, points_expire
+from loyalty.ledger.operations import ADJUST_UNLIMITED_PERMISSION, points_adjust, points_bonus, points_redeem
+
+__all__ = [
+    "ADJUST_UNLIMITED_PERMISSION",
+    "BATCH",
+    "JobResult",
+    "LedgerBatch",
+    "LotTake",
+    "account_lock",
+    "accounts_lock",
+    "accounts_save",
+    "entry_tier",
+    "expiry_warn",
+    "ledger_append",
+    "lot_terms",
+    "member_batches",
+    "points_adjust",
+    "points_bonus",
+    "points_expire",
+    "points_redeem",
+    "tiers_by_threshold",
+]

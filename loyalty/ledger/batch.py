@@ -1,0 +1,171 @@
+"""The ledger's batch writer: many members' entries, lots and balances at once (the scheduled jobs, the import).
+
+The same rules as ``ledger_append``, for thousands of members per transaction with a constant number of
+statements: lock the batch's accounts in member order (``accounts_lock``), add each entry to a ``LedgerBatch``
+(which moves the account's balance in memory at once, so the caller knows every ``balance_after``), then
+``write()`` the entries, the lots credits open, the lots debits take from and the balances.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from config.bulk import objects_insert
+from loyalty.ledger.accounts import entry_tier
+from loyalty.ledger.entries import lot_terms
+from loyalty.models import LedgerEntry, PointsAccount, PointsLot, Programme
+
+BATCH = settings.KLUBB_JOB_BATCH
+
+
+def member_batches(queryset: QuerySet[Any], *, batch: int = BATCH) -> Iterator[list[int]]:
+    """The distinct member ids of ``queryset`` (which has ``member_id``), ascending, in batches.
+
+    Read once, with one index scan, and then cut: paging with ``member_id > last`` would walk the index
+    again for every batch. The ids are a snapshot; each batch re-reads its rows under lock.
+    """
+    ids = list(queryset.order_by("member_id").values_list("member_id", flat=True).distinct())
+    for start in range(0, len(ids), batch):
+        yield ids[start : start + batch]
+
+
+def accounts_lock(*, member_ids: Sequence[int], create: bool = False) -> dict[int, PointsAccount]:
+    """Many members' accounts (with their tier), locked in member order as every writer locks them: a batch
+    job's. ``create``: first make the missing ones, at the entry tier (members who never earned have none)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("accounts_lock() must run inside transaction.atomic().")
+    if create:
+        have = set(PointsAccount.objects.filter(member_id__in=member_ids).values_list("member_id", flat=True))
+        if missing := [member_id for member_id in member_ids if member_id not in have]:
+            tier, now = entry_tier(), timezone.now()
+            PointsAccount.objects.bulk_create(
+                [PointsAccount(member_id=member_id, tier=tier, tier_since=now) for member_id in missing],
+                ignore_conflicts=True,  # made meanwhile by an order for the same member: that one stands
+            )
+    accounts = PointsAccount.objects.select_for_update(of=("self",)).select_related("tier")
+    return {account.member_id: account for account in accounts.filter(member_id__in=member_ids).order_by("member_id")}
+
+
+# Account fields a batch writes, and their PostgreSQL types (for the VALUES list of ``accounts_save``).
+_ACCOUNT_COLUMN_TYPES = {"balance": "bigint", "tier": "bigint", "tier_since": "timestamptz",
+                         "below_tier_since": "timestamptz"}  # fmt: skip
+
+
+def accounts_save(accounts: Sequence[PointsAccount], *, fields: Sequence[str]) -> None:
+    """Write ``fields`` of many locked accounts. On PostgreSQL one ``UPDATE ... FROM (VALUES ...)``:
+    ``bulk_update`` builds and resolves a ``CASE`` per row and field, slow for thousands."""
+    if not accounts:
+        return
+    if connection.vendor != "postgresql":
+        PointsAccount.objects.bulk_update(accounts, fields)
+        return
+    columns = [PointsAccount._meta.get_field(name).column for name in fields]
+    row = ", ".join(["%s::bigint", *(f"%s::{_ACCOUNT_COLUMN_TYPES[name]}" for name in fields)])
+    params = [value for a in accounts for value in (a.member_id, *(getattr(a, c) for c in columns))]
+    assignments = ", ".join(f"{c} = v.{c}" for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE loyalty_pointsaccount AS a SET {assignments}, updated_at = %s "
+            f"FROM (VALUES {', '.join([f'({row})'] * len(accounts))}) AS v(member_id, {', '.join(columns)}) "
+            "WHERE a.member_id = v.member_id",
+            [timezone.now(), *params],
+        )
+
+
+@dataclass(frozen=True)
+class LotTake:
+    """Points a debit takes from one lot: a lot the caller read under the account's lock."""
+
+    lot: PointsLot
+    points: int
+
+
+@dataclass
+class LedgerBatch:
+    """Entries for many locked accounts, appended in memory and written together by ``write``.
+
+    ``add`` moves the account's balance at once and returns the unsaved entry (its ``balance_after`` is
+    final); the caller may still point it at a row saved meanwhile (``entry.order_id``) before ``write``.
+    """
+
+    accounts: Mapping[int, PointsAccount]
+    programme: Programme
+    now: dt.datetime = field(default_factory=timezone.now)
+    entries: list[LedgerEntry] = field(default_factory=list)
+    _takes: list[LotTake] = field(default_factory=list)
+    _touched: dict[int, PointsAccount] = field(default_factory=dict)
+
+    def add(
+        self,
+        *,
+        member_id: int,
+        kind: str,
+        points: int,
+        effective_at: dt.datetime | None = None,
+        tier_points: int = 0,
+        reason: str = "",
+        detail: dict[str, Any] | None = None,
+        takes: Sequence[LotTake] = (),
+        order_id: int | None = None,
+    ) -> LedgerEntry:
+        """One entry of ``points`` (negative: a debit, which names the lots it ``takes``; a batch debit never
+        takes a balance below zero, so the caller decides how much it may take)."""
+        account = self.accounts[member_id]
+        if points == 0 or isinstance(points, bool):
+            raise ValueError("A ledger entry moves a non-zero number of points.")
+        if points < 0 and (not takes or account.balance + points < 0):
+            raise ValueError("A batch debit names its lots and never takes a balance below zero.")
+        account.balance += points
+        self._touched[member_id] = account
+        self._takes.extend(takes)
+        detail = dict(detail or {})
+        if takes:
+            detail["lots"] = [[take.lot.pk, take.points] for take in takes]
+        entry = LedgerEntry(
+            member_id=member_id, kind=kind, points=points, balance_after=account.balance, tier_points=tier_points,
+            effective_at=effective_at or self.now, created_at=self.now, reason=reason, detail=detail,
+            order_id=order_id,
+        )  # fmt: skip
+        self.entries.append(entry)
+        return entry
+
+    def write(self, *, account_fields: Sequence[str] = ()) -> list[LedgerEntry]:
+        """Insert the entries and the lots their credits open, take the debits' lots, and save the balances
+        (and ``account_fields`` the caller changed on the same accounts, such as their tier)."""
+        objects_insert(self.entries)
+        lots = []
+        for entry in self.entries:
+            if entry.points > 0:
+                remaining, expires_at = lot_terms(
+                    points=entry.points, balance_before=entry.balance_after - entry.points,
+                    earned_at=entry.effective_at, programme=self.programme,
+                )  # fmt: skip
+                lots.append(
+                    PointsLot(
+                        member_id=entry.member_id,
+                        entry=entry,
+                        points=entry.points,
+                        remaining=remaining,
+                        earned_at=entry.effective_at,
+                        expires_at=expires_at,
+                    )  # fmt: skip
+                )
+        objects_insert(lots)
+        emptied = [take.lot.pk for take in self._takes if take.points >= take.lot.remaining]
+        PointsLot.objects.filter(pk__in=emptied).update(remaining=0)
+        partly = [take for take in self._takes if take.points < take.lot.remaining]
+        for take in partly:
+            take.lot.remaining -= take.points
+        PointsLot.objects.bulk_update([take.lot for take in partly], ["remaining"])
+        fields = ["balance", *(name for name in account_fields if name != "balance")]
+        accounts = self._touched if not account_fields else self.accounts
+        accounts_save(list(accounts.values()), fields=fields)
+        return self.entries

@@ -1,0 +1,102 @@
+"""Appending one entry: the only code that writes a ledger entry, its points lots and the balance it moves.
+
+Runs inside the caller's transaction with the member's ``PointsAccount`` row locked (``account_lock``), so the
+balance and the entry change together or not at all, and concurrent writers for one member queue up on that
+row. The batch writer (``loyalty.ledger.batch``) applies the same rules to many members at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django.utils import timezone
+
+from loyalty.errors import InsufficientPoints, InvalidPoints
+from loyalty.models import LedgerEntry, PointsAccount, PointsLot, Programme
+
+
+def ledger_append(
+    *,
+    account: PointsAccount,
+    kind: str,
+    points: int,
+    tier_points: int = 0,
+    allow_negative: bool = False,
+    effective_at: dt.datetime | None = None,
+    programme: Programme | None = None,
+    **source: Any,
+) -> LedgerEntry:
+    """Append one entry and move the locked account's balance by ``points``.
+
+    A debit that would take the balance below zero raises ``InsufficientPoints`` unless
+    ``allow_negative`` (only clawbacks of points already spent may do that). Reports nothing: the service
+    that called it emits ``PointsChanged`` with the rest of what it did.
+    """
+    if not isinstance(points, int) or isinstance(points, bool) or points == 0:
+        raise InvalidPoints()
+    balance_before = account.balance
+    new_balance = balance_before + points
+    if points < 0 and new_balance < 0 and not allow_negative:
+        raise InsufficientPoints()
+    if points < 0:
+        # Spend the oldest points first, and say which lots paid for this entry.
+        lots = _lots_spend(member_id=account.member_id, points=-points)
+        source["detail"] = {**(source.get("detail") or {}), "lots": lots}
+    account.balance = new_balance
+    account.save(update_fields=["balance", "updated_at"])
+    now = timezone.now()
+    entry = LedgerEntry.objects.create(
+        member_id=account.member_id,
+        kind=kind,
+        points=points,
+        balance_after=new_balance,
+        tier_points=tier_points,
+        effective_at=effective_at or now,
+        created_at=now,
+        **source,
+    )
+    if points > 0:
+        _lot_open(entry=entry, balance_before=balance_before, programme=programme or Programme.load())
+    return entry
+
+
+def lot_terms(
+    *, points: int, balance_before: int, earned_at: dt.datetime, programme: Programme
+) -> tuple[int, dt.datetime | None]:
+    """What the lot a credit of ``points`` opens holds, and when it expires. A clawback may have left the
+    balance below zero: the credit pays that debt first. Every writer of lots, one or many, asks here."""
+    months = programme.points_expire_months
+    remaining = max(0, points - max(0, -balance_before))
+    return remaining, earned_at + relativedelta(months=months) if months else None
+
+
+def _lot_open(*, entry: LedgerEntry, balance_before: int, programme: Programme) -> PointsLot:
+    remaining, expires_at = lot_terms(
+        points=entry.points, balance_before=balance_before, earned_at=entry.effective_at, programme=programme
+    )
+    return PointsLot.objects.create(
+        member_id=entry.member_id, entry=entry, points=entry.points, remaining=remaining,
+        earned_at=entry.effective_at, expires_at=expires_at,
+    )  # fmt: skip
+
+
+def _lots_spend(*, member_id: int, points: int) -> list[list[int]]:
+    """Take ``points`` from the member's open lots, oldest first; returns ``[[lot id, points taken], ...]``.
+
+    Runs under the account lock. A clawback may ask for more than the lots hold (the balance goes below
+    zero): the lots are emptied and the rest is a debt that the next credit pays first.
+    """
+    taken: list[list[int]] = []
+    changed: list[PointsLot] = []
+    for lot in PointsLot.objects.filter(member_id=member_id, remaining__gt=0).order_by("earned_at", "id").iterator():
+        take = min(lot.remaining, points)
+        lot.remaining -= take
+        points -= take
+        taken.append([lot.pk, take])
+        changed.append(lot)
+        if points == 0:
+            break
+    PointsLot.objects.bulk_update(changed, ["remaining"])
+    return taken

@@ -1,0 +1,109 @@
+"""The points engine's data, one module per concept; import from ``loyalty.models``, which re-exports them all.
+
+What belongs here: fields, ``Meta`` (constraints, indexes, ordering, verbose names), choices, and small methods
+about one row (``__str__``, properties, ``Programme.load()``, the ledger entry's refusal to change). No business
+rules: services in ``loyalty.ledger``, ``loyalty.orders``, ``loyalty.rewards`` and the other packages write, and
+only ``loyalty.ledger`` writes ledger entries, lots and balances; see CONVENTIONS.md.
+
+Modules (each imports only the ones above it, so there are no cycles):
+
+- ``programme``: ``Currency``, ``AmountBasis`` and ``Programme``, the club's one settings row.
+- ``tiers``: ``Tier`` and its ``colour_validator``; ``TierChange``, the history of members' moves.
+- ``shops``: ``Shop``, ``ApiKey`` (hashed shop API keys) and ``ShopCustomer`` (a shop's own id for a member).
+- ``orders``: ``OrderSource``, ``Order``, ``Refund`` and ``InboundWebhook`` (received platform webhooks, by source).
+- ``ledger``: ``PointsAccount`` (balance and tier), ``LedgerEntry`` with ``LedgerEntryQuerySet``, ``EntryKind`` and
+  ``ImmutableEntryError``, and ``PointsLot`` (FIFO spending and expiry).
+- ``rewards``: ``Reward``, ``WinbackOffer``, ``VoucherStatus``, ``Voucher`` and the voucher code alphabet and length.
+- ``events``: outbound webhooks: ``WebhookEventType``, ``WebhookSubscription``, ``OutboxEvent``,
+  ``WebhookDeliveryStatus``, ``WebhookDelivery`` and ``WebhookAttempt``.
+- ``campaigns``: ``RuleKind``, ``codes_parse``, ``EarningRule``, ``EarningRuleUse``, ``ActionKind``, ``PointsAction``,
+  ``ActionAward``, ``BirthdayBonus``, ``ConsentFilter``, ``ReferralFilter``, ``Segment`` and ``SegmentSend``.
+"""
+
+from __future__ import annotations
+
+# Dependency order, which is also the order the models register in (close to the old single module's).
+# isort: off
+from loyalty.models.programme import AmountBasis, Currency, Programme
+from loyalty.models.tiers import Tier, TierChange, TierChangeReason, colour_validator
+from loyalty.models.shops import ApiKey, Shop, ShopCustomer
+from loyalty.models.orders import InboundWebhook, Order, OrderSource, Refund
+from loyalty.models.ledger import (
+    EntryKind,
+    ImmutableEntryError,
+    LedgerEntry,
+    LedgerEntryQuerySet,
+    PointsAccount,
+    PointsLot,
+)
+from loyalty.models.rewards import VOUCHER_ALPHABET, VOUCHER_CODE_LENGTH, Reward, Voucher, VoucherStatus, WinbackOffer
+from loyalty.models.events import (
+    OutboxEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEventType,
+    WebhookSubscription,
+)
+from loyalty.models.campaigns import (
+    ActionAward,
+    ActionKind,
+    BirthdayBonus,
+    ConsentFilter,
+    EarningRule,
+    EarningRuleUse,
+    PointsAction,
+    ReferralFilter,
+    RuleKind,
+    Segment,
+    SegmentSend,
+    codes_parse,
+)
+# isort: on
+
+__all__ = [
+    "VOUCHER_ALPHABET",
+    "VOUCHER_CODE_LENGTH",
+    "ActionAward",
+    "ActionKind",
+    "AmountBasis",
+    "ApiKey",
+    "BirthdayBonus",
+    "ConsentFilter",
+    "Currency",
+    "EarningRule",
+    "EarningRuleUse",
+    "EntryKind",
+    "ImmutableEntryError",
+    "InboundWebhook",
+    "LedgerEntry",
+    "LedgerEntryQuerySet",
+    "Order",
+    "OrderSource",
+    "OutboxEvent",
+    "PointsAccount",
+    "PointsAction",
+    "PointsLot",
+    "Programme",
+    "ReferralFilter",
+    "Refund",
+    "Reward",
+    "RuleKind",
+    "Segment",
+    "SegmentSend",
+    "Shop",
+    "ShopCustomer",
+    "Tier",
+    "TierChange",
+    "TierChangeReason",
+    "Voucher",
+    "VoucherStatus",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEventType",
+    "WebhookSubscription",
+    "WinbackOffer",
+    "codes_parse",
+    "colour_validator",
+]

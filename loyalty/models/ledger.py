@@ -1,0 +1,181 @@
+"""The points ledger: each member's account, the immutable entries and the lots points are spent from."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from loyalty.models.orders import Order, Refund
+from loyalty.models.tiers import Tier
+from members.models import Member
+
+
+class PointsAccount(models.Model):
+    """A member's balance and tier. Changed only by ``loyalty.services`` in the transaction that
+    appends the ledger entry, under a row lock on this row."""
+
+    member = models.OneToOneField(
+        Member, on_delete=models.PROTECT, primary_key=True, related_name="points", verbose_name=_("member")
+    )
+    balance = models.BigIntegerField(_("balance"), default=0)
+    tier = models.ForeignKey(
+        Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("tier")
+    )
+    tier_since = models.DateTimeField(_("tier since"), null=True, blank=True)
+    below_tier_since = models.DateTimeField(
+        _("below tier since"),
+        null=True,
+        blank=True,
+        help_text=_("When the tier review first found the member's points below their tier; empty when they are not."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("points account")
+        verbose_name_plural = _("points accounts")
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.balance}"
+
+
+class ImmutableEntryError(Exception):
+    """Ledger entries are never changed or deleted; append a correcting entry instead."""
+
+
+class LedgerEntryQuerySet(models.QuerySet["LedgerEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableEntryError("Ledger entries cannot be updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ImmutableEntryError("Ledger entries cannot be deleted.")
+
+
+class EntryKind(models.TextChoices):
+    EARN = "earn", _("Earned")
+    BONUS = "bonus", _("Bonus")
+    REDEEM = "redeem", _("Redeemed")
+    EXPIRE = "expire", _("Expired")
+    ADJUST = "adjust", _("Adjustment")
+    CLAWBACK = "clawback", _("Clawed back")
+
+
+class LedgerEntry(models.Model):
+    """One immutable movement of points.
+
+    ``points`` is signed. ``balance_after`` is the member's balance once this entry applied, which
+    makes every history row self-explanatory and lets ``check_ledger`` find the first broken row.
+    ``tier_points`` is the part that counts towards tiers (base points from orders, less their
+    clawbacks); spending or expiring points never lowers it.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("member"))
+    kind = models.CharField(_("kind"), max_length=16, choices=EntryKind.choices)
+    points = models.BigIntegerField(_("points"))
+    balance_after = models.BigIntegerField(_("balance after"))
+    tier_points = models.BigIntegerField(_("tier points"), default=0)
+    effective_at = models.DateTimeField(_("effective"), default=timezone.now)
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="entries", verbose_name=_("order")
+    )
+    refund = models.ForeignKey(
+        Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="entries", verbose_name=_("refund")
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    corrects = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+        verbose_name=_("corrects entry"),
+    )
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    objects: ClassVar[LedgerEntryQuerySet] = LedgerEntryQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["member", "-id"], name="entry_member_id_idx"),
+            # Covers the tier window's sum (an index-only scan on PostgreSQL).
+            models.Index(fields=["member", "effective_at", "tier_points"], name="entry_member_window_idx"),
+            models.Index(fields=["kind", "created_at"], name="entry_kind_created_idx"),
+            # The staff dashboard's period figures and points flow
+            models.Index(fields=["created_at"], name="entry_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(points=0), name="entry_points_non_zero"),
+            models.CheckConstraint(condition=models.Q(kind__in=EntryKind.values), name="entry_kind_known"),
+            # Only a clawback (of points already spent) may take a balance below zero; a credit may leave it there.
+            models.CheckConstraint(
+                condition=models.Q(balance_after__gte=0) | models.Q(points__gt=0) | models.Q(kind=EntryKind.CLAWBACK),
+                name="entry_only_clawback_goes_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.points:+d}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableEntryError("Ledger entries cannot be changed; append a correcting entry.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableEntryError("Ledger entries cannot be deleted; append a correcting entry.")
+
+
+# Written only by ``loyalty.services.ledger`` (with each entry) and ``loyalty.services.jobs``.
+
+
+class PointsLot(models.Model):
+    """Points from one credit entry, spent oldest first (FIFO) and expiring on their own date.
+
+    For every member, the open lots' ``remaining`` add up to the balance when it is positive (and to 0
+    when a clawback took it below zero); ``check_ledger`` proves it.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="points_lots")
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot")
+    points = models.PositiveIntegerField(_("points"))
+    remaining = models.PositiveIntegerField(_("remaining"))
+    earned_at = models.DateTimeField(_("earned"))
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("expiry warning sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("points lot")
+        verbose_name_plural = _("points lots")
+        ordering = ["member", "earned_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["expires_at", "member"], condition=models.Q(remaining__gt=0), name="lot_open_expiry_idx"
+            ),
+            models.Index(
+                fields=["member", "earned_at", "id"], condition=models.Q(remaining__gt=0), name="lot_open_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(remaining__lte=models.F("points")), name="lot_remaining_le_points"
+            ),
+            models.CheckConstraint(condition=models.Q(points__gt=0), name="lot_points_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.remaining}/{self.points}"

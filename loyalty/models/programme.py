@@ -1,0 +1,115 @@
+"""The club's settings: its currency, what part of an order earns points, and the one Programme row."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Currency(models.TextChoices):
+    NOK = "NOK", _("Norwegian krone")
+    SEK = "SEK", _("Swedish krona")
+    DKK = "DKK", _("Danish krone")
+    EUR = "EUR", _("Euro")
+
+
+class AmountBasis(models.TextChoices):
+    """Which part of an order earns points. Shipping never does."""
+
+    INCL_VAT = "incl_vat", _("Goods after discounts, without shipping, VAT included where prices include it")
+    EXCL_VAT = "excl_vat", _("Goods after discounts, without shipping, without VAT")
+
+
+class Programme(models.Model):
+    """The club's settings. One club per installation: ``Programme.load()`` returns it."""
+
+    name = models.CharField(_("name"), max_length=100, default="Klubb")
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.NOK)
+    points_per_unit = models.DecimalField(
+        _("points per currency unit"),
+        max_digits=10,
+        decimal_places=4,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Points for each whole unit of the qualifying amount, before tier multipliers; rounded down."),
+    )
+    amount_basis = models.CharField(
+        _("amount that earns points"), max_length=16, choices=AmountBasis.choices, default=AmountBasis.INCL_VAT
+    )
+    tier_window_months = models.PositiveSmallIntegerField(
+        _("tier window (months)"),
+        null=True,
+        blank=True,
+        default=12,
+        help_text=_("Tiers count points earned in this many months back. Leave empty to count all points ever earned."),
+    )
+    max_order_amount = models.DecimalField(
+        _("largest accepted order amount"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("1000000"),
+        help_text=_("Orders above this are refused as a likely error."),
+    )
+
+    points_expire_months = models.PositiveSmallIntegerField(
+        _("points expire after (months)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Points expire this many months after they were earned, oldest first. Empty: never."),
+    )
+    expiry_warning_days = models.PositiveSmallIntegerField(
+        _("warn before expiry (days)"), default=30, help_text=_("Members are told this many days before points expire.")
+    )
+    tier_grace_days = models.PositiveSmallIntegerField(
+        _("tier grace period (days)"),
+        default=30,
+        help_text=_(
+            "A member below their tier keeps it this long before the tier review moves them down one level, "
+            "and is never moved down this soon after moving up."
+        ),
+    )
+    birthday_bonus = models.PositiveIntegerField(
+        _("birthday bonus (points)"), default=0, help_text=_("Given on the member's birthday, once a year. 0: off.")
+    )
+    point_value = models.DecimalField(
+        _("value of one point"),
+        max_digits=10,
+        decimal_places=4,
+        default=Decimal("0.01"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("What one point costs the club in its currency; the dashboard values outstanding points at it."),
+    )
+    support_adjust_limit = models.PositiveIntegerField(
+        _("largest points adjustment by support"),
+        default=500,
+        help_text=_("Staff without the unlimited adjustment permission may add or remove at most this many points."),
+    )
+
+    class Meta:
+        verbose_name = _("programme settings")
+        verbose_name_plural = _("programme settings")
+        permissions = [
+            ("view_dashboard", _("Can view the staff dashboard")),
+            ("adjust_points_unlimited", _("Can adjust points above the support limit")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(points_per_unit__gte=0), name="programme_rate_non_negative"),
+            models.CheckConstraint(condition=models.Q(max_order_amount__gt=0), name="programme_max_order_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> Programme:
+        programme, _created = cls.objects.get_or_create(pk=1)
+        return programme

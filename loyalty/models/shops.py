@@ -1,0 +1,93 @@
+"""The shops that report orders: their settings, API keys and their own ids for members."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from loyalty.models.programme import Currency
+from members.models import Member
+
+
+class Shop(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), unique=True, help_text=_("Used in webhook addresses."))
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.NOK)
+    points_per_unit = models.DecimalField(
+        _("points per currency unit"),
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Leave empty to use the programme's rate. Set it when the shop sells in another currency."),
+    )
+    shopify_webhook_secret = models.CharField(_("Shopify webhook secret"), max_length=200, blank=True)
+    woocommerce_webhook_secret = models.CharField(_("WooCommerce webhook secret"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("shop")
+        verbose_name_plural = _("shops")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(points_per_unit__isnull=True) | models.Q(points_per_unit__gte=0),
+                name="shop_rate_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+
+class ApiKey(models.Model):
+    """A shop's API key. Only its SHA-256 is stored; the key itself is shown once, at creation."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("shop"))
+    name = models.CharField(_("name"), max_length=100, default="default")
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.shop})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ShopCustomer(models.Model):
+    """A shop's own id for a member (its customer id), where the shop told us."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="customers")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="shop_customers")
+    external_id = models.CharField(_("shop's customer id"), max_length=100)
+
+    class Meta:
+        verbose_name = _("shop customer id")
+        verbose_name_plural = _("shop customer ids")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "external_id"], name="shopcustomer_external_id_unique"),
+            models.UniqueConstraint(fields=["shop", "member"], name="shopcustomer_member_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop}: {self.external_id}"

@@ -1,0 +1,146 @@
+"""Recording an order: the one way points are earned from purchases (the API, shop webhooks, the demo)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.snapshots import Snapshot
+from loyalty import hooks
+from loyalty.campaigns import ItemLine, earning_points, earning_rules_active, earning_rules_used
+from loyalty.errors import AmountOutOfRange, CurrencyMismatch, OccurredInFuture, TaxExceedsAmount
+from loyalty.events import PointsChanged, PointsEarned, emit
+from loyalty.idempotency import IdempotencyKey, idempotent
+from loyalty.ledger import account_lock, ledger_append, tiers_by_threshold
+from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Shop
+from loyalty.orders.types import OrderInput, OrderOutcome, OrderResult
+from loyalty.shops import member_resolve
+from loyalty.tiers import tier_evaluate
+
+# Shop clocks drift; an order more than this far in the future is a bug in the shop's data.
+FUTURE_TOLERANCE = dt.timedelta(hours=24)
+# The programme's rates and limits, read by every order; kept per process (config/snapshots.py).
+_programme = Snapshot(Programme.load, sources=[Programme])
+
+
+def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API) -> OrderResult:
+    """Record a shop's order once and award its points.
+
+    Idempotent by ``(shop, order_id)``: the same order again returns the first result and changes
+    nothing; the same id with other data raises ``IdempotencyConflict``.
+    """
+    key = IdempotencyKey(
+        find=lambda: Order.objects.filter(shop=shop, external_id=order.order_id).first(),
+        fingerprint=order.fingerprint(),
+        subject=f"Order {order.order_id}",
+        field="order_id",
+    )
+    return idempotent(
+        key=key,
+        record=lambda: _record(shop=shop, order=order, source=source, fingerprint=key.fingerprint),
+        replay=lambda existing: OrderResult(order=existing, created=False, outcome=OrderOutcome(**existing.response)),
+    )
+
+
+def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> OrderResult:
+    programme = _programme.get()
+    order_validate(shop=shop, programme=programme, order=order)
+    # Read before taking the member's lock, which other orders for the member wait for.
+    rules = earning_rules_active(at=order.occurred_at)
+    tiers = tiers_by_threshold()
+    with transaction.atomic():
+        member, _created = member_resolve(shop=shop, ref=order.member, enrol=True, source=source)
+        account = account_lock(member=member)
+        # A concurrent copy of this order that got here first makes the INSERT below wait for it and then
+        # fail on the unique (shop, order id): the whole transaction rolls back and answers as a replay.
+        earning = earning_points(
+            programme=programme,
+            shop=shop,
+            amount=order.amount,
+            tax=order.tax,
+            tier=account.tier,
+            at=order.occurred_at,
+            items=[
+                ItemLine(sku=i.sku, category=i.category, quantity=i.quantity, unit_price=i.unit_price)
+                for i in order.items
+            ],
+            rules=rules,
+            used=earning_rules_used(member_id=member.pk, rules=rules),
+        )
+        record = Order.objects.create(
+            shop=shop,
+            external_id=order.order_id,
+            member=member,
+            amount=order.amount,
+            tax=order.tax,
+            currency=order.currency,
+            occurred_at=order.occurred_at,
+            items=[item.as_json() for item in order.items],
+            source=source,
+            fingerprint=fingerprint,
+            points_awarded=earning.points,
+            tier_points_awarded=earning.tier_points,
+            tier=account.tier,
+            address_fingerprint=address_fingerprint(order.shipping_address),
+        )
+        events: list[object] = []
+        if earning.points:
+            entry = ledger_append(
+                account=account,
+                kind=EntryKind.EARN,
+                points=earning.points,
+                tier_points=earning.tier_points,
+                effective_at=order.occurred_at,
+                order=record,
+                detail=earning.detail(),
+                programme=programme,
+            )
+            EarningRuleUse.objects.bulk_create(
+                [
+                    EarningRuleUse(rule_id=line.rule_id, member=member, order=record, points=line.points)
+                    for line in earning.rules
+                    if line.points
+                ]
+            )
+            events += [
+                PointsChanged(entry=entry, member_public_id=member.public_id),
+                PointsEarned(member=member, order=record, shop=shop, points=earning.points, balance=account.balance),
+            ]
+        if (tier_change := tier_evaluate(account=account, programme=programme, tiers=tiers)) is not None:
+            events.append(tier_change)
+        emit(*events)
+        hooks.order_recorded(order=record, order_input=order)  # referrals qualify the friend's referral
+        outcome = OrderOutcome(
+            order_id=record.external_id,
+            member_id=str(member.public_id),
+            points_awarded=earning.points,
+            balance=account.balance,
+            tier=account.tier.name if account.tier else None,
+        )
+        record.response = outcome.as_data()
+        record.save(update_fields=["response"])
+    return OrderResult(order=record, created=True, outcome=outcome)
+
+
+def order_validate(*, shop: Shop, programme: Programme, order: OrderInput) -> None:
+    """What any order must be, however it arrives (the API, webhooks, an import); raises the first problem."""
+    if order.currency != shop.currency:
+        raise CurrencyMismatch(f"This shop reports orders in {shop.currency}, not {order.currency}.")
+    if order.amount > programme.max_order_amount:
+        raise AmountOutOfRange()
+    if order.tax > order.amount:
+        raise TaxExceedsAmount()
+    if order.occurred_at > timezone.now() + FUTURE_TOLERANCE:
+        raise OccurredInFuture()
+
+
+def address_fingerprint(address: str) -> str:
+    """A hash of a shipping address with case, spacing and punctuation ignored ("" for none).
+
+    Lets fraud rules see that two orders went to one address without Klubb storing the address.
+    """
+    words = "".join(ch if ch.isalnum() else " " for ch in address.casefold()).split()
+    return hashlib.sha256(" ".join(words).encode()).hexdigest() if words else ""

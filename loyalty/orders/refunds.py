@@ -1,0 +1,127 @@
+"""Refunds claw back the points their share of the order earned, never more than it earned."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+from django.db import transaction
+
+from loyalty import hooks
+from loyalty.errors import OrderNotFound, RefundExceedsOrder
+from loyalty.events import PointsChanged, emit
+from loyalty.idempotency import IdempotencyKey, idempotent
+from loyalty.ledger import account_lock, ledger_append
+from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Refund, Shop
+from loyalty.orders.types import RefundOutcome, RefundResult, refund_fingerprint
+
+
+def clawback_target(*, awarded: int, refunded: Decimal, amount: Decimal) -> int:
+    """Points to have clawed back in total once ``refunded`` of ``amount`` is refunded.
+
+    Proportional and rounded down, so partial refunds never take more than their share; a full
+    refund takes back exactly what was awarded.
+    """
+    if refunded >= amount:
+        return awarded
+    return math.floor(Decimal(awarded) * refunded / amount)
+
+
+def refund_record(
+    *, shop: Shop, order_id: str, refund_id: str, amount: Decimal, source: str = OrderSource.API
+) -> RefundResult:
+    """Record a refund once and claw back its share of the order's points.
+
+    Idempotent by ``(shop, refund_id)``. The member's balance may go below zero here (the points
+    were already spent); nowhere else.
+    """
+    key = IdempotencyKey(
+        find=lambda: Refund.objects.filter(shop=shop, external_id=refund_id).first(),
+        fingerprint=refund_fingerprint(order_id=order_id, refund_id=refund_id, amount=amount),
+        subject=f"Refund {refund_id}",
+        field="refund_id",
+    )
+    return idempotent(
+        key=key,
+        record=lambda: _record(
+            shop=shop, order_id=order_id, refund_id=refund_id, amount=amount, source=source, key=key
+        ),  # fmt: skip
+        replay=_replay,
+    )
+
+
+def _replay(existing: Refund) -> RefundResult:
+    return RefundResult(refund=existing, created=False, outcome=RefundOutcome(**existing.response))
+
+
+def _record(
+    *, shop: Shop, order_id: str, refund_id: str, amount: Decimal, source: str, key: IdempotencyKey[Refund]
+) -> RefundResult:
+    order = Order.objects.filter(shop=shop, external_id=order_id).only("pk", "member_id").first()
+    if order is None:
+        raise OrderNotFound()
+    with transaction.atomic():
+        account = account_lock(member=order.member_id)
+        if (existing := key.prior()) is not None:  # recorded while this one waited for the lock
+            return _replay(existing)
+        order = Order.objects.select_for_update(of=("self",)).select_related("member", "shop").get(pk=order.pk)
+        refunded = order.refunded_amount + amount
+        if refunded > order.amount:
+            remaining = order.amount - order.refunded_amount
+            raise RefundExceedsOrder(
+                f"Only {remaining} {order.currency} of order {order.external_id} is left to refund."
+            )
+        points = clawback_target(awarded=order.points_awarded, refunded=refunded, amount=order.amount)
+        points -= order.points_clawed_back
+        tier_points = clawback_target(awarded=order.tier_points_awarded, refunded=refunded, amount=order.amount)
+        tier_points -= order.tier_points_clawed_back
+        refund = Refund.objects.create(
+            shop=shop,
+            order=order,
+            external_id=refund_id,
+            amount=amount,
+            source=source,
+            fingerprint=key.fingerprint,
+            points_clawed_back=points,
+        )
+        events: list[object] = []
+        if points:
+            entry = ledger_append(
+                account=account,
+                kind=EntryKind.CLAWBACK,
+                points=-points,
+                tier_points=-tier_points,
+                allow_negative=True,
+                # Same window as the points it takes back, so a tier never loses them twice.
+                effective_at=order.occurred_at,
+                order=order,
+                refund=refund,
+                detail={"refunded": str(amount), "order_amount": str(order.amount)},
+            )
+            events.append(PointsChanged(entry=entry, member_public_id=order.member.public_id))
+        order.refunded_amount = refunded
+        order.points_clawed_back += points
+        order.tier_points_clawed_back += tier_points
+        order.save(update_fields=["refunded_amount", "points_clawed_back", "tier_points_clawed_back"])
+        _rule_uses_claw_back(order=order)
+        emit(*events)
+        hooks.refund_recorded(refund=refund)  # referrals reject the friend's referral within its window
+        outcome = RefundOutcome(
+            refund_id=refund_id,
+            order_id=order.external_id,
+            member_id=str(order.member.public_id),
+            points_clawed_back=points,
+            balance=account.balance,
+        )
+        refund.response = outcome.as_data()
+        refund.save(update_fields=["response"])
+    return RefundResult(refund=refund, created=True, outcome=outcome)
+
+
+def _rule_uses_claw_back(*, order: Order) -> None:
+    """Give back to each campaign rule's cap the share of its points that the order's refunds took back
+    (under the member's account lock, which the cap is read under too)."""
+    uses = list(order.rule_uses.all())
+    for use in uses:
+        use.clawed_back = clawback_target(awarded=use.points, refunded=order.refunded_amount, amount=order.amount)
+    EarningRuleUse.objects.bulk_update(uses, ["clawed_back"])

@@ -1,0 +1,108 @@
+"""What an order or a refund is when a shop reports it, and what recording it gave."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from loyalty.models import Order, Refund
+from loyalty.shops.customers import MemberRef
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    sku: str = ""
+    name: str = ""
+    category: str = ""
+    quantity: int = 1
+    unit_price: Decimal = Decimal("0")
+
+    def as_json(self, *, unit_price: str | None = None) -> dict[str, Any]:
+        """The item as stored on the order (``dataclasses.asdict`` is a deep copy, slow in bulk imports)."""
+        price = str(self.unit_price) if unit_price is None else unit_price
+        return {"sku": self.sku, "name": self.name, "category": self.category, "quantity": self.quantity,
+                "unit_price": price}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    """An order as a shop reports it. ``amount`` is the qualifying amount: goods after discounts,
+    without shipping, in the shop's currency; ``tax`` is the VAT included in it, where known."""
+
+    order_id: str
+    member: MemberRef
+    amount: Decimal
+    currency: str
+    occurred_at: dt.datetime
+    items: Sequence[OrderItem] = field(default_factory=tuple)
+    tax: Decimal = Decimal("0")
+    # Not stored: only a fingerprint of it, to spot a referrer's own address on a referred friend's order.
+    shipping_address: str = ""
+
+    def fingerprint(self) -> str:
+        """A hash of what the order means, to tell a replay from a conflicting reuse of its id."""
+        canonical = {
+            "order_id": self.order_id,
+            "member": self.member.identity(),
+            "amount": str(self.amount.quantize(CENT)),
+            "tax": str(self.tax.quantize(CENT)),
+            "currency": self.currency,
+            "occurred_at": self.occurred_at.astimezone(dt.UTC).isoformat(),
+            "items": [item.as_json(unit_price=str(Decimal(item.unit_price).quantize(CENT))) for item in self.items],
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    """What recording an order gave; stored on the order, so a replay returns the same."""
+
+    order_id: str
+    member_id: str
+    points_awarded: int
+    balance: int
+    tier: str | None
+
+    def as_data(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    order: Order
+    created: bool
+    outcome: OrderOutcome
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    """What recording a refund gave; stored on the refund, so a replay returns the same."""
+
+    refund_id: str
+    order_id: str
+    member_id: str
+    points_clawed_back: int
+    balance: int
+
+    def as_data(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund: Refund
+    created: bool
+    outcome: RefundOutcome
+
+
+def refund_fingerprint(*, order_id: str, refund_id: str, amount: Decimal) -> str:
+    """A hash of what the refund means, to tell a replay from a conflicting reuse of its id."""
+    canonical = {"order_id": order_id, "refund_id": refund_id, "amount": str(amount.quantize(CENT))}
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,117 @@
+"""Finding the member an order or a shop request is about, and enrolling them when allowed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from loyalty import hooks
+from loyalty.errors import MemberNotEnrollable, PhoneInUse
+from loyalty.events import MemberEnrolled, emit
+from loyalty.models import Shop, ShopCustomer
+from members import services as member_services
+from members.models import Member
+from members.selectors import member_by_email, member_by_phone
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    """How a shop names a member: by its own customer id, by email or by phone (E.164)."""
+
+    email: str = ""
+    phone: str = ""
+    external_id: str = ""
+    first_name: str = ""
+    last_name: str = ""
+
+    def identity(self) -> dict[str, str]:
+        return {"email": self.email.lower(), "phone": self.phone, "external_id": self.external_id}
+
+
+def member_resolve(*, shop: Shop, ref: MemberRef, enrol: bool, source: str) -> tuple[Member, bool]:
+    """Find the member ``ref`` names (shop customer id, then email, then phone).
+
+    When none matches and ``enrol`` is set and there is an email, enrol a new member. A shop
+    customer id seen for the first time is linked to the member found. Returns ``(member, created)``.
+    """
+    member: Member | None = None
+    if ref.external_id:
+        link = (
+            ShopCustomer.objects.select_related("member__user").filter(shop=shop, external_id=ref.external_id).first()
+        )
+        member = link.member if link else None
+    if member is None and ref.email:
+        member = member_by_email(email=ref.email)
+    if member is None and ref.phone:
+        member = member_by_phone(phone=ref.phone)
+    created = False
+    if member is None:
+        if not (enrol and ref.email):
+            raise MemberNotEnrollable()
+        try:
+            member, created = member_services.member_enrol(
+                email=ref.email,
+                first_name=ref.first_name,
+                last_name=ref.last_name,
+                phone=ref.phone,
+                source=source,
+            )
+        except member_services.PhoneInUse as exc:
+            raise PhoneInUse() from exc
+        if created:
+            emit(MemberEnrolled(member=member, shop=shop, source=source))
+    if ref.external_id:
+        shop_customer_link(shop=shop, member=member, external_id=ref.external_id)
+    return member, created
+
+
+def shop_customer_link(*, shop: Shop, member: Member, external_id: str) -> None:
+    """Remember the shop's customer id for the member, unless the member already has one there."""
+    if ShopCustomer.objects.filter(shop=shop, member=member).exists():
+        return
+    try:
+        with transaction.atomic():
+            ShopCustomer.objects.create(shop=shop, member=member, external_id=external_id)
+    except IntegrityError:
+        # Linked concurrently, or the id belongs to another member already: keep the first link.
+        pass
+
+
+def shop_member_enrol(
+    *,
+    shop: Shop,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    phone: str = "",
+    language: str = "",
+    birthday: object = None,
+    external_id: str = "",
+    source: str = Member.Source.API,
+    referral_code: str = "",
+) -> tuple[Member, bool]:
+    """Enrol a member on a shop's behalf; an existing member (by email) is returned unchanged.
+
+    A ``referral_code`` is handed to the hooks (``referrals``), which may refuse it with a ``LoyaltyError``:
+    then nothing is written.
+    """
+    with transaction.atomic():
+        try:
+            member, created = member_services.member_enrol(
+                email=email,
+                first_name=first_name,
+                last_name=last_name,
+                phone=phone,
+                language=language,
+                birthday=birthday,  # type: ignore[arg-type]
+                source=source,
+            )
+        except member_services.PhoneInUse as exc:
+            raise PhoneInUse() from exc
+        if external_id:
+            shop_customer_link(shop=shop, member=member, external_id=external_id)
+        if created:
+            emit(MemberEnrolled(member=member, shop=shop, source=source))
+        hooks.member_enrolled(member=member, created=created, shop=shop, extra={"referral_code": referral_code})
+    return member, created

@@ -1,0 +1,36 @@
+"""The points engine's staff admin, one module per concept; importing this package registers every ModelAdmin.
+
+- ``common``: what several admins share: ``ReadOnlyAdminMixin``, ``NEGATIVE_BALANCE_WARNING``, ``balance_html``,
+  ``tier_badge`` and ``csv_response`` (a streamed CSV download).
+- ``members``: the points part of the member admin (balance and tier columns and filters, the "Points" fieldset,
+  the "Adjust points" page), added to ``members``' ``MemberAdmin`` through ``member_admin_extend``.
+- ``programme``: the programme settings and tiers.
+- ``shops``: shops, API keys, shop customers and received webhooks.
+- ``ledger``: points accounts and ledger entries (read-only).
+- ``orders``: orders and refunds (read-only).
+- ``rewards``: rewards, win-back offers and vouchers.
+- ``webhooks``: webhook subscriptions, deliveries and the outbox.
+- ``campaigns``: earning rules, points for actions and their awards, segments and segment messages.
+
+A new ModelAdmin goes in the module of its concept (or a new module imported here). Code outside the package
+imports what this module exports: ``csv_response`` and ``NEGATIVE_BALANCE_WARNING``.
+"""
+
+from __future__ import annotations
+
+from loyalty.staff.admin import campaigns, common, ledger, members, orders, programme, rewards, shops, webhooks
+from loyalty.staff.admin.common import NEGATIVE_BALANCE_WARNING, csv_response
+
+__all__ = [
+    "NEGATIVE_BALANCE_WARNING",
+    "campaigns",
+    "common",
+    "csv_response",
+    "ledger",
+    "members",
+    "orders",
+    "programme",
+    "rewards",
+    "shops",
+    "webhooks",
+]

@@ -1,0 +1,42 @@
+"""The club's settings (one row, never deleted) and its tiers."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
+
+from loyalty.models import Programme, Tier
+from members.admin import AuditedAdminMixin
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """The club's settings: one row, never deleted."""
+
+    list_display = ("name", "currency", "points_per_unit", "amount_basis", "tier_window_months", "max_order_amount")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and not Programme.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Programme | None = None) -> bool:
+        return False
+
+
+@admin.register(Tier)
+class TierAdmin(AuditedAdminMixin, TranslationAdmin):
+    list_display = ("name", "threshold", "multiplier", "swatch")
+    search_fields = ("name",)
+    ordering = ("threshold",)
+
+    @admin.display(description=_("colour"), ordering="colour")
+    def swatch(self, obj: Tier) -> SafeString:
+        return format_html(
+            '<span style="display: inline-block; width: 1em; height: 1em; vertical-align: middle; '
+            'border: 1px solid #0004; background: {}"></span> <code>{}</code>',
+            obj.colour,
+            obj.colour,
+        )

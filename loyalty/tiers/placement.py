@@ -1,0 +1,63 @@
+"""Placing members on tiers: an order lifts its member at once; the nightly review moves everyone.
+
+Both apply ``TierRule`` and return the moves they made as ``TierChanged`` events; the caller emits them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from loyalty.events import TierChanged, emit
+from loyalty.ledger import BATCH, accounts_lock, accounts_save, member_batches, tiers_by_threshold
+from loyalty.models import PointsAccount, Programme, Tier, TierChangeReason
+from loyalty.tiers.rules import TierRule, tier_points
+
+
+def tier_evaluate(
+    *,
+    account: PointsAccount,
+    programme: Programme,
+    tiers: list[Tier] | None = None,
+    reason: str = TierChangeReason.ORDER,
+) -> TierChanged | None:
+    """Lift the locked account to the tier its qualifying points reach, and save it. Returns the move, if any,
+    for the caller to emit with the rest of what it did.
+
+    Never lowers a tier: spending, expiry and refunds wait for the tier review. ``tiers`` (by threshold) saves
+    a query for a caller that read them before taking the lock.
+    """
+    rule = TierRule.for_programme(programme=programme, reason=reason, tiers=tiers)
+    if rule.at_top(account):
+        return None  # nothing to count (the busiest members usually are at the top)
+    change = rule.lift(account, points=tier_points(member_id=account.member_id, programme=programme))
+    if change is not None:
+        account.save(update_fields=["tier", "tier_since", "below_tier_since", "updated_at"])
+    return change
+
+
+def tier_review(*, now: dt.datetime | None = None, batch: int = BATCH) -> list[TierChanged]:
+    """Place every member on the tier their points in the rolling window reach (``TierRule.review``).
+
+    Most members stay where they are, so each batch is first decided from a plain read; only the accounts
+    that would change are then locked and decided again from fresh figures (an order may have come in
+    between and moved them already).
+    """
+    tiers = tiers_by_threshold()
+    if not tiers:
+        return []
+    rule = TierRule.for_programme(programme=Programme.load(), reason=TierChangeReason.REVIEW, now=now, tiers=tiers)
+    changes: list[TierChanged] = []
+    for member_ids in member_batches(PointsAccount.objects.all(), batch=batch):
+        unlocked = PointsAccount.objects.filter(member_id__in=member_ids).only("tier", "tier_since", "below_tier_since")
+        would_change, _ = rule.review_many(list(unlocked))
+        if not would_change:
+            continue
+        with transaction.atomic():
+            accounts = accounts_lock(member_ids=[account.member_id for account in would_change])
+            touched, batch_changes = rule.review_many(list(accounts.values()))
+            accounts_save(touched, fields=["tier", "tier_since", "below_tier_since"])
+            emit(*batch_changes)
+            changes.extend(batch_changes)
+    return changes

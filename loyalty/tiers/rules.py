@@ -1,0 +1,133 @@
+"""The one tier rule, for live orders, the nightly review and the import.
+
+A member's qualifying points are the ``tier_points`` of their entries within the programme's rolling window.
+They reach the highest tier whose threshold they meet. An order only ever lifts (``TierRule.lift``); the
+review (``TierRule.review``) also moves a member down one level, once they have been below their tier for the
+grace period and not within the grace period after moving up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dateutil.relativedelta import relativedelta
+from django.db.models import Sum
+from django.utils import timezone
+
+from loyalty.events import TierChanged
+from loyalty.ledger import tiers_by_threshold
+from loyalty.models import LedgerEntry, PointsAccount, Programme, Tier
+
+
+def tier_window_start(*, programme: Programme, now: dt.datetime | None = None) -> dt.datetime | None:
+    """Where the rolling tier window starts, or ``None`` for a lifetime window."""
+    if not programme.tier_window_months:
+        return None
+    return (now or timezone.now()) - relativedelta(months=programme.tier_window_months)
+
+
+def tier_points(*, member_id: int, programme: Programme, now: dt.datetime | None = None) -> int:
+    """Qualifying points earned in the programme's window (one aggregate query)."""
+    return tier_points_many(member_ids=[member_id], start=tier_window_start(programme=programme, now=now)).get(
+        member_id, 0
+    )
+
+
+def tier_points_many(*, member_ids: Sequence[int], start: dt.datetime | None) -> dict[int, int]:
+    """Qualifying points since ``start`` (``None``: ever) of each of ``member_ids`` that has any (one query)."""
+    entries = LedgerEntry.objects.filter(member_id__in=member_ids)
+    if start is not None:
+        entries = entries.filter(effective_at__gte=start)
+    totals = entries.order_by().values("member_id").annotate(total=Sum("tier_points")).values_list("member_id", "total")
+    return {member_id: total or 0 for member_id, total in totals}
+
+
+def tier_for_points(*, points: int, tiers: Sequence[Tier]) -> Tier | None:
+    """The highest tier whose threshold ``points`` reaches; ``tiers`` sorted by threshold."""
+    reached = None
+    for tier in tiers:
+        if tier.threshold <= points:
+            reached = tier
+    return reached
+
+
+@dataclass(frozen=True)
+class TierRule:
+    """The tier rule at one moment: the ladder, the window and the grace period, applied to accounts."""
+
+    tiers: Sequence[Tier]
+    now: dt.datetime
+    grace: dt.timedelta
+    start: dt.datetime | None
+    reason: str  # TierChangeReason recorded with each move
+
+    @classmethod
+    def for_programme(
+        cls, *, programme: Programme, reason: str, now: dt.datetime | None = None, tiers: Sequence[Tier] | None = None
+    ) -> TierRule:
+        now = now or timezone.now()
+        return cls(
+            tiers=tuple(tiers if tiers is not None else tiers_by_threshold()),
+            now=now,
+            grace=dt.timedelta(days=programme.tier_grace_days),
+            start=tier_window_start(programme=programme, now=now),
+            reason=reason,
+        )
+
+    def at_top(self, account: PointsAccount) -> bool:
+        """Already at the highest tier: no order can lift them, so their points need not be counted."""
+        current = account.tier.threshold if account.tier else -1
+        return all(tier.threshold <= current for tier in self.tiers)
+
+    def lift(self, account: PointsAccount, *, points: int) -> TierChanged | None:
+        """Move the account up to the tier ``points`` reach, if that is higher (in memory; the caller saves)."""
+        target = tier_for_points(points=points, tiers=self.tiers) or (self.tiers[0] if self.tiers else None)
+        current = account.tier.threshold if account.tier else None
+        if target is None or (current is not None and target.threshold <= current):
+            return None
+        previous = account.tier
+        account.tier, account.tier_since, account.below_tier_since = target, self.now, None
+        return TierChanged(
+            member_id=account.member_id, from_tier=previous, to_tier=target, at=self.now, up=True, reason=self.reason
+        )
+
+    def review(self, account: PointsAccount, *, points: int) -> TierChanged | None:
+        """The nightly rule: lift at once; below the tier for the grace period (and not just lifted), down one."""
+        if (change := self.lift(account, points=points)) is not None:
+            return change
+        if account.tier is None:
+            return None
+        reached = tier_for_points(points=points, tiers=self.tiers) or self.tiers[0]
+        if reached.threshold >= account.tier.threshold:
+            account.below_tier_since = None
+            return None
+        if account.below_tier_since is None:
+            account.below_tier_since = self.now
+            return None
+        recently_up = account.tier_since is not None and self.now - account.tier_since < self.grace
+        if self.now - account.below_tier_since < self.grace or recently_up:
+            return None
+        lower = [tier for tier in self.tiers if tier.threshold < account.tier.threshold]
+        if not lower:
+            return None
+        previous, account.tier, account.tier_since = account.tier, lower[-1], self.now
+        account.below_tier_since = self.now if reached.threshold < account.tier.threshold else None
+        return TierChanged(
+            member_id=account.member_id, from_tier=previous, to_tier=account.tier, at=self.now, up=False,
+            reason=self.reason,
+        )  # fmt: skip
+
+    def review_many(self, accounts: Sequence[PointsAccount]) -> tuple[list[PointsAccount], list[TierChanged]]:
+        """``review`` for many accounts (one query for their points): the accounts that changed, and the moves."""
+        points = tier_points_many(member_ids=[account.member_id for account in accounts], start=self.start)
+        touched, changes = [], []
+        for account in accounts:
+            below_before = account.below_tier_since
+            change = self.review(account, points=points.get(account.member_id, 0))
+            if change is not None:
+                changes.append(change)
+            if change is not None or account.below_tier_since != below_before:
+                touched.append(account)
+        return touched, changes
