@@ -155,35 +155,6 @@ class VoucherNotCancellable(LoyaltyError):
     default_field = "code"
 
 
-# --- Referrals (raised by ``referrals.services``; here so the shop API answers them like any other) ----
-
-
-class ReferralRefused(LoyaltyError):
-    code = "referral_refused"
-    default_message = _("This referral is not allowed.")
-    default_field = "referral_code"
-
-
-class ReferralCodeUnknown(ReferralRefused):
-    code = "referral_code_unknown"
-    default_message = _("No active referral code matches.")
-
-
-class ReferralSelf(ReferralRefused):
-    code = "referral_self"
-    default_message = _("Members cannot refer themselves.")
-
-
-class ReferralAlreadyMember(ReferralRefused):
-    code = "referral_already_member"
-    default_message = _("Only new customers can be referred: this person is already a member or has ordered before.")
-
-
-class ReferralAlreadyReferred(ReferralRefused):
-    code = "referral_already_referred"
-    default_message = _("This person was already referred by someone.")
-
-
 class UnknownEventType(LoyaltyError):
     code = "unknown_event_type"
     default_message = _("No active points action has this event type.")

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from loyalty.models import Order, Refund, Shop
     from loyalty.orders import OrderInput
     from members.models import Member
@@ -70,3 +72,21 @@ def on_dashboard_funnel(provider: FunnelProvider) -> None:
 
 def dashboard_funnel(*, start: Any, end: Any) -> list[tuple[str, int]]:
     return [row for provider in _dashboard_funnel for row in provider(start, end)]
+
+
+# --- Segments' referral filter ----------------------------------------------------------------------------
+# ``referrals`` registers a provider of two querysets of member ids (``.values("...")`` of one column): the
+# members who referred a friend, and the members who joined through a referral. Without one, nobody did.
+
+SegmentReferralsProvider = Callable[[], tuple["QuerySet[Any]", "QuerySet[Any]"]]
+_segment_referrals: list[SegmentReferralsProvider] = []
+
+
+def on_segment_referrals(provider: SegmentReferralsProvider) -> None:
+    if provider not in _segment_referrals:
+        _segment_referrals.append(provider)
+
+
+def segment_referrals() -> list[tuple[QuerySet[Any], QuerySet[Any]]]:
+    """Per provider: ``(ids of members who referred someone, ids of members who were referred)``."""
+    return [provider() for provider in _segment_referrals]

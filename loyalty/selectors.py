@@ -28,6 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from loyalty import hooks
 from loyalty.models import (
     ConsentFilter,
     LedgerEntry,
@@ -369,15 +370,18 @@ def segment_members(*, segment: Segment) -> QuerySet[Member]:
         if segment.balance_max is not None:
             members = members.filter(balance_now__lte=segment.balance_max)
     if segment.referrals:
-        # Through the reverse relations of ``referrals`` (loyalty must not import it).
-        referrers = Member.objects.filter(referrals_made__isnull=False).values("pk")
-        referred = Member.objects.filter(referred_by__isnull=False).values("pk")
+        # Who referred and who was referred, as ``referrals`` tells through ``loyalty.hooks`` (loyalty does not
+        # know its tables); with no provider, nobody was.
+        referrers, referred = Q(pk__in=[]), Q(pk__in=[])
+        for made, joined in hooks.segment_referrals():
+            referrers |= Q(pk__in=made)
+            referred |= Q(pk__in=joined)
         if segment.referrals == ReferralFilter.REFERRED_FRIENDS:
-            members = members.filter(pk__in=referrers)
+            members = members.filter(referrers)
         elif segment.referrals == ReferralFilter.WAS_REFERRED:
-            members = members.filter(pk__in=referred)
+            members = members.filter(referred)
         else:
-            members = members.exclude(pk__in=referrers).exclude(pk__in=referred)
+            members = members.exclude(referrers).exclude(referred)
     return members
 
 

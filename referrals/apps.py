@@ -12,13 +12,19 @@ class ReferralsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from loyalty import hooks
+        from loyalty.api.errors import error_status_register
         from members.models import Member
         from referrals import events, selectors, services
+        from referrals.errors import ReferralRefused
+        from referrals.messages import referral_message_kinds_register
 
         hooks.on_order_recorded(services.referral_on_order)
         hooks.on_refund_recorded(services.referral_on_refund)
         hooks.on_member_enrolled(services.referral_on_enrol)
         hooks.on_dashboard_funnel(selectors.referral_funnel_rows)
+        hooks.on_segment_referrals(selectors.segment_referral_members)
+        referral_message_kinds_register()
+        error_status_register(ReferralRefused.code, 422)  # every refusal (a subclass answers with its base's)
         events.subscribers_install()
         post_save.connect(_give_new_member_a_code, sender=Member, dispatch_uid="referrals.member_code")
 

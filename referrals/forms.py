@@ -11,8 +11,8 @@ from django import forms
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.errors import ReferralRefused
 from referrals.attribution import attribution_code, attribution_forget
+from referrals.errors import ReferralRefused
 from referrals.models import ReferralProgramme
 from referrals.services import code_lookup, referral_attach, referral_check
 

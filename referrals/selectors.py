@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
@@ -91,3 +91,9 @@ def referral_funnel_rows(start: dt.datetime, end: dt.datetime) -> list[tuple[str
         (str(_("Referrers rewarded")), funnel.rewarded),
         (str(_("Referrals rejected")), funnel.rejected),
     ]
+
+
+def segment_referral_members() -> tuple[QuerySet[Referral], QuerySet[Referral]]:
+    """For segments' referral filter (``loyalty.hooks.on_segment_referrals``): the ids of members who referred
+    a friend, and of members who joined through a referral (a referral of any status counts)."""
+    return Referral.objects.values("referrer_id"), Referral.objects.values("friend_id")

@@ -18,20 +18,13 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
 
-from loyalty.errors import (
-    ReferralAlreadyMember,
-    ReferralAlreadyReferred,
-    ReferralCodeUnknown,
-    ReferralSelf,
-)
-from loyalty.models import Order, Refund, WebhookEventType
-from loyalty.ledger import points_bonus
 from loyalty.events import emit
-from members.messaging import Outgoing, messages_queue
-from members.models import Member, MessageKind
+from loyalty.ledger import points_bonus
+from loyalty.models import Order, Refund
+from members.models import Member
+from referrals.errors import ReferralAlreadyMember, ReferralAlreadyReferred, ReferralCodeUnknown, ReferralSelf
 from referrals.events import ReferralRewarded
 from referrals.models import (
     CODE_ALPHABET,

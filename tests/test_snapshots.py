@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from config import snapshots
 from config.snapshots import Snapshot
+from loyalty.messages import LoyaltyMessage
 from loyalty.models import (
     ApiKey,
     EarningRule,
@@ -30,8 +31,8 @@ from loyalty.models import (
     WebhookSubscription,
 )
 from loyalty.shops import api_key_create
-from members.messaging import SEND_SOON, SEND_SOON_KEY, _send_due_later
-from members.models import Message, MessageKind, MessageTemplate
+from members.messaging import SEND_SOON, SEND_SOON_KEY, send_due_soon
+from members.models import Message, MessageTemplate
 from members.tasks import send_due_messages
 from tests.conftest import make_order
 
@@ -115,13 +116,14 @@ def test_an_order_earns_by_the_settings_saved_a_moment_ago(shop, tiers, programm
 def test_a_template_edited_and_a_subscription_added_apply_to_the_next_order(shop, tiers, programme):
     """The message templates and the webhook subscriptions are kept too: both reach the very next order."""
     make_order(shop, order_id="1", amount="100.00")  # reads (and keeps) both
-    template = MessageTemplate.objects.get(kind=MessageKind.POINTS_EARNED, channel="email", language="en")
+    template = MessageTemplate.objects.get(kind=LoyaltyMessage.POINTS_EARNED, channel="email", language="en")
     template.subject = "Fresh points: {{ points }}"
     template.save()
     WebhookSubscription.objects.create(shop=shop, url="http://127.0.0.1:9/hook", secret="s" * 32,
                                        events=[WebhookEventType.POINTS_CHANGED])  # fmt: skip
     second = make_order(shop, order_id="2", amount="200.00")
-    assert Message.objects.get(kind=MessageKind.POINTS_EARNED, key=str(second.order.pk)).subject == "Fresh points: 200"
+    message = Message.objects.get(kind=LoyaltyMessage.POINTS_EARNED, key=str(second.order.pk))
+    assert message.subject == "Fresh points: 200"
     assert WebhookDelivery.objects.filter(event__payload__order_id="2").count() == 1
     assert not WebhookDelivery.objects.filter(event__payload__order_id="1").exists()
 
@@ -140,10 +142,10 @@ def worker_mode(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 def test_orders_committing_together_ask_for_one_sweep_a_moment_later(worker_mode):
     for _ in range(5):
-        _send_due_later()
+        send_due_soon()
     assert worker_mode == [{"countdown": SEND_SOON}]
     cache.delete(SEND_SOON_KEY)  # the second has passed: the sweep has started, or is about to
-    _send_due_later()
+    send_due_soon()
     assert worker_mode == [{"countdown": SEND_SOON}, {"countdown": SEND_SOON}]
 
 

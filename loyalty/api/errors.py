@@ -54,9 +54,6 @@ ERROR_STATUS: dict[str, int] = {
     "voucher_not_cancellable": 409,
     # Points for actions
     "unknown_event_type": 422,
-    # Referral refusals, while ``ReferralRefused`` is defined in ``loyalty.errors``. Once it lives in
-    # ``referrals``, referrals registers this code itself (``error_status_register``) and this line goes.
-    "referral_refused": 422,
 }
 
 

@@ -11,8 +11,8 @@ from rest_framework.views import APIView
 from loyalty.api.schema import BAD_REQUEST, TOO_LARGE, UNAUTHORIZED, error_response
 from loyalty.api.serializers.events import EventCreateInputSerializer, EventResultSerializer
 from loyalty.campaigns.actions import event_record
-from loyalty.shops.auth import request_shop
 from loyalty.shops import MemberRef
+from loyalty.shops.auth import request_shop
 
 EVENT_EXAMPLE = {
     "type": "product_review",

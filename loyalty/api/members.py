@@ -30,8 +30,8 @@ from loyalty.api.serializers.members import (
 )
 from loyalty.errors import MemberNotFound
 from loyalty.models import Programme, Tier
-from loyalty.shops.auth import request_shop
 from loyalty.shops import shop_member_enrol
+from loyalty.shops.auth import request_shop
 from members.models import ConsentChannel, ConsentSource, Member
 from members.services import consent_set
 

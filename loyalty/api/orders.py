@@ -28,8 +28,7 @@ from loyalty.api.serializers.orders import (
     RefundResultSerializer,
 )
 from loyalty.errors import OrderNotFound
-from loyalty.orders import order_record
-from loyalty.orders import refund_record
+from loyalty.orders import order_record, refund_record
 from loyalty.shops.auth import request_shop
 
 ORDER_EXAMPLE = {
@@ -100,7 +99,8 @@ class OrdersView(APIView):
         payload = OrderCreateInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         result = order_record(shop=request_shop(request), order=payload.to_order())
-        return Response(result.body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        body = OrderResultSerializer(result.outcome).data
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
     @extend_schema(
         operation_id="orders_list",
@@ -203,4 +203,5 @@ class RefundsView(APIView):
             refund_id=payload.validated_data["refund_id"],
             amount=payload.validated_data["amount"],
         )
-        return Response(result.body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        body = RefundResultSerializer(result.outcome).data
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)

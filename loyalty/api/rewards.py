@@ -11,7 +11,7 @@ from loyalty import selectors
 from loyalty.api.schema import BAD_REQUEST, TOO_LARGE, UNAUTHORIZED, error_response
 from loyalty.api.serializers.rewards import VoucherRedeemInputSerializer, VoucherSerializer
 from loyalty.errors import VoucherNotFound
-from loyalty.rewards.catalogue import voucher_use
+from loyalty.rewards import voucher_use
 from loyalty.shops.auth import request_shop
 
 VOUCHER_EXAMPLE = {

@@ -10,11 +10,12 @@ from typing import Any
 
 from django.db import transaction
 
+from loyalty.messages import LoyaltyMessage
 from loyalty.models import Segment, SegmentSend
 from loyalty.selectors import segment_members
 from members.audit import audit_record, audit_snapshot
 from members.messaging import Outgoing, messages_queue
-from members.models import AuditAction, MessageKind
+from members.models import AuditAction
 
 BATCH = 1000
 
@@ -30,7 +31,7 @@ def segment_message_send(*, segment: Segment, subject: str, text: str, staff: An
                 Outgoing(member_id=member_id, key=f"segment-send-{send.pk}", context={"subject": subject, "text": text})
                 for member_id in member_ids[start : start + BATCH]
             ]
-            queued += messages_queue(kind=MessageKind.SEGMENT, items=items)
+            queued += messages_queue(kind=LoyaltyMessage.SEGMENT, items=items)
         send.members, send.queued = len(member_ids), queued
         send.save(update_fields=["members", "queued"])
         audit_record(staff=staff, action=AuditAction.CREATE, obj=send, after=audit_snapshot(send))

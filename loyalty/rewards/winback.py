@@ -17,10 +17,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from loyalty.messages import LoyaltyMessage
 from loyalty.models import Order, Voucher, WinbackOffer
 from loyalty.rewards.catalogue import voucher_code_generate
 from members.messaging import Outgoing, in_member_language, messages_queue
-from members.models import Member, MessageKind
+from members.models import Member
 
 BATCH = settings.KLUBB_JOB_BATCH
 _CODE_ATTEMPTS = 3
@@ -88,7 +89,7 @@ def _batch_issue(*, offer: WinbackOffer, member_ids: list[int], now: dt.datetime
                 )  # fmt: skip
                 valid_until = timezone.localdate(expires_at)
                 messages_queue(
-                    kind=MessageKind.WINBACK,
+                    kind=LoyaltyMessage.WINBACK,
                     items=[
                         Outgoing(
                             member_id=voucher.member_id,

@@ -27,12 +27,11 @@ from loyalty.models import (
     EntryKind,
     LedgerEntry,
     Order,
-    OutboxEvent,
     PointsAccount,
     Programme,
     Tier,
+    TierChange,
     Voucher,
-    WebhookEventType,
 )
 from members.models import Member
 
@@ -210,21 +209,18 @@ def _tier_revenue(period: Period) -> list[list[Any]]:
     ]
 
 
-def _tier_movement(period: Period, thresholds: dict[str, int]) -> list[list[Any]]:
+def _tier_movement(period: Period) -> list[list[Any]]:
+    """Moves between tiers in the period, from the tier history (``TierChange``): a renamed tier keeps its moves."""
     rows = (
-        OutboxEvent.objects.filter(
-            type=WebhookEventType.TIER_CHANGED, created_at__gte=period.start, created_at__lt=period.end
-        )
-        .values("payload__from", "payload__to")
+        TierChange.objects.filter(changed_at__gte=period.start, changed_at__lt=period.end)
+        .values("from_tier__name", "to_tier__name", "up")
         .annotate(n=Count("pk"))
-        .order_by("payload__from", "payload__to")
+        .order_by("from_tier__name", "to_tier__name", "up")
     )
-    result = []
-    for row in rows:
-        before, after = row["payload__from"], row["payload__to"]
-        up = thresholds.get(after or "", 0) > thresholds.get(before or "", -1)
-        result.append([before or "—", after or "—", _("up") if up else _("down"), row["n"]])
-    return result
+    return [
+        [row["from_tier__name"] or "—", row["to_tier__name"] or "—", _("up") if row["up"] else _("down"), row["n"]]
+        for row in rows
+    ]
 
 
 def _bucket(period: Period) -> Callable[..., Any]:
@@ -269,7 +265,6 @@ def dashboard_build(*, period: Period, programme: Programme | None = None) -> Da
     """Everything the dashboard shows, in a fixed number of queries."""
     programme = programme or Programme.load()
     tiers = list(Tier.objects.order_by("threshold"))
-    thresholds = {tier.name: tier.threshold for tier in tiers}
     outstanding_now = PointsAccount.objects.aggregate(total=Coalesce(Sum("balance"), 0))["total"]
     current = _period_figures(period, programme, outstanding_now)
     previous = _period_figures(period.previous, programme, outstanding_now)
@@ -306,7 +301,7 @@ def dashboard_build(*, period: Period, programme: Programme | None = None) -> Da
             "tier_movement",
             str(_("Tier movement in the period")),
             [str(_("From")), str(_("To")), str(_("Direction")), str(_("Members"))],
-            _tier_movement(period, thresholds),
+            _tier_movement(period),
         ),
         Table(
             "tier_revenue",

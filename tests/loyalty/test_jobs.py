@@ -10,13 +10,13 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
+from loyalty.campaigns.birthdays import birthday_bonuses
+from loyalty.ledger import JobResult, expiry_warn, points_adjust, points_expire, points_redeem
+from loyalty.messages import LoyaltyMessage
 from loyalty.models import BirthdayBonus, EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme
 from loyalty.orders import refund_record
-from loyalty.ledger import JobResult, expiry_warn, points_expire
-from loyalty.campaigns.birthdays import birthday_bonuses
 from loyalty.tiers import tier_review
-from loyalty.ledger import points_adjust, points_redeem
-from members.models import Member, Message, MessageKind
+from members.models import Member, Message
 from tests.conftest import make_order
 from tests.factories import MemberFactory
 
@@ -102,7 +102,7 @@ def test_members_are_warned_once_before_points_expire(shop, tiers, expiring, mai
     with time_machine.travel(T0, tick=False):
         make_order(shop, order_id="1", amount="100.00", occurred_at=T0)
     member = Member.objects.get()
-    warnings = Message.objects.filter(kind=MessageKind.EXPIRY_WARNING)
+    warnings = Message.objects.filter(kind=LoyaltyMessage.EXPIRY_WARNING)
     with time_machine.travel(T0 + dt.timedelta(days=300), tick=False):
         assert expiry_warn().members == 0  # more than 30 days ahead
     with time_machine.travel(T0 + dt.timedelta(days=340), tick=False):

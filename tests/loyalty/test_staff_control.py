@@ -16,6 +16,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from loyalty.ledger import points_adjust
+from loyalty.messages import LoyaltyMessage
 from loyalty.models import (
     ApiKey,
     ConsentFilter,
@@ -29,7 +31,7 @@ from loyalty.models import (
 )
 from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
 from loyalty.selectors import segment_members
-from loyalty.ledger import points_adjust
+from members.messaging import MemberMessage
 from members.models import (
     AuditAction,
     AuditEntry,
@@ -39,7 +41,6 @@ from members.models import (
     Interest,
     Member,
     Message,
-    MessageKind,
     MessageStatus,
 )
 from members.services import consent_set
@@ -123,7 +124,7 @@ def test_support_can_view_members_and_resend_messages(support, member):
     client, _user = support
     assert client.get(url("members_member_change", member.pk)).status_code == 200
     failed = Message.objects.create(
-        member=member, kind=MessageKind.WELCOME, channel="email", key="w", to="kari@example.com", language="nb",
+        member=member, kind=MemberMessage.WELCOME, channel="email", key="w", to="kari@example.com", language="nb",
         body="Hei", status=MessageStatus.FAILED,
     )  # fmt: skip
     action = {"action": "send_again", "_selected_action": [failed.pk]}
@@ -383,7 +384,7 @@ def test_segment_message_goes_only_through_consented_channels(manager, club, dja
             url("loyalty_segment_send", segment.pk), {"subject": "Winter sale", "text": "From Friday."}
         )
     assert response.status_code == 302
-    sent = Message.objects.filter(kind=MessageKind.SEGMENT)
+    sent = Message.objects.filter(kind=LoyaltyMessage.SEGMENT)
     by_member = {(m.member.user.email, m.channel) for m in sent.select_related("member__user")}
     assert ("kari@example.com", "email") in by_member
     assert all(email in {"kari@example.com", "ola@example.com"} for email, _channel in by_member)
@@ -397,4 +398,4 @@ def test_support_cannot_send_to_a_segment(support, club):
     segment = Segment.objects.create(name="Everyone")
     assert client.get(url("loyalty_segment_send", segment.pk)).status_code == 403
     assert client.post(url("loyalty_segment_send", segment.pk), {"subject": "x", "text": "y"}).status_code == 403
-    assert not Message.objects.filter(kind=MessageKind.SEGMENT).exists()
+    assert not Message.objects.filter(kind=LoyaltyMessage.SEGMENT).exists()

@@ -12,12 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.snapshots import Snapshot
+from loyalty.messages import LoyaltyMessage
 from loyalty.models import LedgerEntry, Voucher, VoucherStatus, WinbackOffer
-from loyalty.selectors import winback_offers_with_results
 from loyalty.rewards.catalogue import voucher_cancel, voucher_use
 from loyalty.rewards.winback import winback_send
+from loyalty.selectors import winback_offers_with_results
 from members.messaging import messages_send_due
-from members.models import ConsentSource, Member, Message, MessageKind
+from members.models import ConsentSource, Member, Message
 from members.services import consent_set, member_erase
 from tests.conftest import make_order
 from tests.factories import MemberFactory
@@ -83,7 +84,7 @@ def test_the_message_goes_only_to_members_who_said_yes_to_offers(offer, mailoutb
         winback_send()
         messages_send_due()
     assert Voucher.objects.filter(member=no).exists()  # the code waits on My page
-    assert list(Message.objects.filter(kind=MessageKind.WINBACK).values_list("member_id", flat=True)) == [yes.pk]
+    assert list(Message.objects.filter(kind=LoyaltyMessage.WINBACK).values_list("member_id", flat=True)) == [yes.pk]
     code = Voucher.objects.get(member=yes).code
     [email] = [m for m in mailoutbox if m.to == [yes.user.email]]
     assert email.subject == "We miss you: 15 % off your next order"

@@ -17,11 +17,13 @@ from django.urls import reverse
 from werkzeug import Response
 
 from config.snapshots import Snapshot
+from loyalty.messages import LoyaltyMessage
 from loyalty.models import Reward
 from loyalty.rewards.catalogue import reward_redeem
 from members.messaging import (
     MAX_ATTEMPTS,
     Outgoing,
+    message_kinds,
     message_preview,
     messages_claim,
     messages_queue,
@@ -34,7 +36,6 @@ from members.models import (
     ConsentSource,
     Member,
     Message,
-    MessageKind,
     MessageStatus,
     MessageTemplate,
 )
@@ -49,7 +50,7 @@ DAYTIME = dt.datetime(2026, 11, 24, 12, 0, tzinfo=OSLO)
 
 def winback_to(member: Member, *, key: str = "1") -> int:
     return messages_queue(
-        kind=MessageKind.WINBACK,
+        kind=LoyaltyMessage.WINBACK,
         items=[
             Outgoing(member_id=member.pk, key=key, context={"offer": "15 % off", "code": "WB2345", "valid_until": None})
         ],
@@ -107,7 +108,7 @@ def test_a_redeemed_reward_sends_the_voucher_code(shop, tiers, programme, member
     reward = Reward.objects.create(name="Mug", points_cost=100, how_to_use="Show the code at the till.")
     voucher = reward_redeem(member=member, reward=reward)
     messages_send_due()
-    sent = Message.objects.get(kind=MessageKind.REWARD_REDEEMED)
+    sent = Message.objects.get(kind=LoyaltyMessage.REWARD_REDEEMED)
     assert sent.status == MessageStatus.SENT
     assert voucher.code in sent.body and "Show the code at the till." in sent.body
 
@@ -120,7 +121,7 @@ def test_notifications_follow_the_members_settings_and_sms_needs_a_phone(setting
     sms_without_phone = MemberFactory(notify_email=False, notify_sms=True)
     with time_machine.travel(DAYTIME, tick=False):
         for member in (email_only, both, neither, sms_without_phone):
-            messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=member.pk, key=str(member.pk))])
+            messages_queue(kind=LoyaltyMessage.TIER_DOWN, items=[Outgoing(member_id=member.pk, key=str(member.pk))])
         assert messages_send_due() == {"sent": 3}
     channels = sorted(Message.objects.values_list("member_id", "channel"))
     assert channels == sorted([(email_only.pk, "email"), (both.pk, "email"), (both.pk, "sms")])
@@ -151,12 +152,12 @@ def test_a_member_who_opts_out_before_sending_gets_nothing():
 
 def test_erased_members_get_no_messages_and_their_log_is_wiped():
     member = MemberFactory()
-    messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
+    messages_queue(kind=LoyaltyMessage.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
     assert member_data_export(member=member)["messages"]["messages"][0]["to"] == member.user.email
     member_erase(member=member, source=ConsentSource.PORTAL)
     logged = Message.objects.get()
     assert (logged.status, logged.to, logged.body) == (MessageStatus.CANCELLED, "", "")
-    assert messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="2")]) == 0
+    assert messages_queue(kind=LoyaltyMessage.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="2")]) == 0
 
 
 def test_queueing_makes_the_same_number_of_queries_for_5_or_50_members():
@@ -164,7 +165,7 @@ def test_queueing_makes_the_same_number_of_queries_for_5_or_50_members():
         members = [MemberFactory() for _ in range(count)]
         Snapshot.clear_all()  # both read the templates
         with CaptureQueriesContext(connection) as queries:
-            messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=m.pk, key=key) for m in members])
+            messages_queue(kind=LoyaltyMessage.TIER_DOWN, items=[Outgoing(member_id=m.pk, key=key) for m in members])
         return len(queries)
 
     assert queries_for(5, "a") == queries_for(50, "b")
@@ -196,7 +197,7 @@ def test_an_sms_queued_at_night_waits_for_nine_in_the_members_time_zone(settings
     helsinki = MemberFactory(phone="+358401234567", notify_sms=True, notify_email=False, time_zone="Europe/Helsinki")
     with time_machine.travel(dt.datetime(2026, 11, 24, 20, 30, tzinfo=OSLO), tick=False):  # 21:30 in Helsinki
         for member in (oslo, helsinki):
-            messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
+            messages_queue(kind=LoyaltyMessage.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
         assert messages_send_due() == {"sent": 1}
     assert Message.objects.get(member=oslo).status == MessageStatus.SENT
     waiting = Message.objects.get(member=helsinki)
@@ -214,7 +215,7 @@ def test_an_sms_queued_at_night_waits_for_nine_in_the_members_time_zone(settings
 def test_a_claimed_message_is_not_claimed_again_until_its_lease_runs_out():
     member = MemberFactory()
     with time_machine.travel(DAYTIME, tick=False):
-        messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
+        messages_queue(kind=LoyaltyMessage.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
         claimed = messages_claim()
         assert len(claimed) == 1
         assert messages_claim() == []  # another worker finds nothing to take
@@ -228,7 +229,7 @@ def test_the_46elks_backend_sends_with_basic_auth_and_records_the_id(elks):
     member = MemberFactory(phone="+4790000040", notify_sms=True, notify_email=False, language="nb")
     down = Outgoing(member_id=member.pk, key="1", context={"tier": "Sølv"})
     with time_machine.travel(DAYTIME, tick=False):
-        messages_queue(kind=MessageKind.TIER_DOWN, items=[down])
+        messages_queue(kind=LoyaltyMessage.TIER_DOWN, items=[down])
         assert messages_send_due() == {"sent": 1}
     request, _response = elks.log[0]
     assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"u-elks:p-secret").decode()
@@ -247,7 +248,7 @@ def test_a_provider_outage_is_retried_with_backoff_then_given_up(elks):
     member = MemberFactory(phone="+4790000041", notify_sms=True, notify_email=False)
     now = DAYTIME
     with time_machine.travel(now, tick=False):
-        messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
+        messages_queue(kind=LoyaltyMessage.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
     delays = []
     for _attempt in range(MAX_ATTEMPTS):
         message = Message.objects.get()
@@ -270,7 +271,7 @@ def test_a_refusal_by_the_provider_fails_at_once(elks, status, body, error):
     elks.expect_request("/a1/sms").respond_with_response(Response(body, status=status))
     member = MemberFactory(phone="+4790000042", notify_sms=True, notify_email=False)
     with time_machine.travel(DAYTIME, tick=False):
-        messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
+        messages_queue(kind=LoyaltyMessage.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
         assert messages_send_due() == {"failed": 1}
     assert error in Message.objects.get().error
 
@@ -280,7 +281,7 @@ def test_a_refusal_by_the_provider_fails_at_once(elks, status, body, error):
 
 def test_emails_carry_an_unsubscribe_link_that_asks_before_it_stops_notifications(client):
     member = MemberFactory(language="en")
-    messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
+    messages_queue(kind=LoyaltyMessage.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
     messages_send_due()
     email = mail.outbox[0]
     url = re.search(r"Stop these emails: (\S+)", email.body).group(1)
@@ -298,7 +299,7 @@ def test_emails_carry_an_unsubscribe_link_that_asks_before_it_stops_notification
 def test_unsubscribing_from_offers_withdraws_the_consent_with_a_record(client):
     member = MemberFactory()
     consent_set(member=member, channel="email", granted=True, source=ConsentSource.PORTAL)
-    path = urlparse(unsubscribe_url(member=member, kind=MessageKind.WINBACK)).path
+    path = urlparse(unsubscribe_url(member=member, kind=LoyaltyMessage.WINBACK)).path
     client.post(path, HTTP_USER_AGENT="Mail/1.0")  # one-click unsubscribe (RFC 8058) posts without a form
     member.refresh_from_db()
     assert not member.email_marketing and member.notify_email
@@ -308,7 +309,7 @@ def test_unsubscribing_from_offers_withdraws_the_consent_with_a_record(client):
 
 def test_a_forged_unsubscribe_link_changes_nothing(client):
     member = MemberFactory()
-    path = urlparse(unsubscribe_url(member=member, kind=MessageKind.TIER_DOWN)).path
+    path = urlparse(unsubscribe_url(member=member, kind=LoyaltyMessage.TIER_DOWN)).path
     assert client.post(path[:-5] + "xxxx/").status_code == 404
     member.refresh_from_db()
     assert member.notify_email
@@ -337,11 +338,11 @@ def test_replying_stop_by_sms_stops_every_sms(client, settings):
 
 
 def test_every_kind_has_a_template_per_channel_and_language():
-    assert MessageTemplate.objects.count() == len(MessageKind) * 2 * 4
+    assert MessageTemplate.objects.count() == len(message_kinds()) * 2 * 4
 
 
 def test_staff_see_a_preview_and_cannot_save_a_broken_template(admin_client):
-    template = MessageTemplate.objects.get(kind=MessageKind.EXPIRY_WARNING, channel="email", language="da")
+    template = MessageTemplate.objects.get(kind=LoyaltyMessage.EXPIRY_WARNING, channel="email", language="da")
     subject, _body = message_preview(template=template)
     assert subject == "1.250 point udløber 31. januar 2027"
     url = reverse("admin:members_messagetemplate_change", args=[template.pk])
@@ -358,16 +359,16 @@ def test_staff_see_a_preview_and_cannot_save_a_broken_template(admin_client):
 
 
 def test_a_template_switched_off_is_not_sent():
-    MessageTemplate.objects.filter(kind=MessageKind.TIER_DOWN, language="nb").update(is_active=False)
+    MessageTemplate.objects.filter(kind=LoyaltyMessage.TIER_DOWN, language="nb").update(is_active=False)
     member = MemberFactory(language="nb")
-    assert messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")]) == 0
+    assert messages_queue(kind=LoyaltyMessage.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")]) == 0
 
 
 def test_the_message_log_is_read_only_and_failed_messages_can_be_sent_again(admin_client, elks):
     elks.expect_request("/a1/sms").respond_with_data("Invalid to number", status=400)
     member = MemberFactory(phone="+4790000060", notify_sms=True, notify_email=False)
     with time_machine.travel(DAYTIME, tick=False):
-        messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
+        messages_queue(kind=LoyaltyMessage.TIER_DOWN, items=[Outgoing(member_id=member.pk, key="1")])
         messages_send_due()
     message = Message.objects.get()
     assert message.status == MessageStatus.FAILED
@@ -385,8 +386,8 @@ def test_the_unsubscribe_link_is_the_same_whenever_it_is_made():
     """The body's link is made when the message is queued, the List-Unsubscribe header when it is sent."""
     member = MemberFactory()
     with time_machine.travel(DAYTIME, tick=False):
-        queued = unsubscribe_url(member=member, kind=MessageKind.TIER_UP)
+        queued = unsubscribe_url(member=member, kind=LoyaltyMessage.TIER_UP)
     with time_machine.travel(DAYTIME + dt.timedelta(hours=13), tick=False):
-        sent = unsubscribe_url(member=member, kind=MessageKind.TIER_UP)
+        sent = unsubscribe_url(member=member, kind=LoyaltyMessage.TIER_UP)
     assert queued == sent
-    assert unsubscribe_url(member=member, kind=MessageKind.WINBACK) != sent  # offers and notifications differ
+    assert unsubscribe_url(member=member, kind=LoyaltyMessage.WINBACK) != sent  # offers and notifications differ

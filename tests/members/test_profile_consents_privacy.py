@@ -137,8 +137,9 @@ def test_consent_changes_are_recorded_with_time_source_and_wording(logged_in, ka
 
 
 def test_members_choose_which_club_notifications_they_get_and_queued_ones_stop(logged_in, kari):
+    from loyalty.messages import LoyaltyMessage
     from members.messaging import Outgoing, messages_queue
-    from members.models import Message, MessageKind, MessageStatus
+    from members.models import Message, MessageStatus
 
     page = logged_in.get(reverse("portal:consents")).content.decode()
     assert re.search(r'name="notify_email"[^>]*checked', page)  # on by default
@@ -147,7 +148,7 @@ def test_members_choose_which_club_notifications_they_get_and_queued_ones_stop(l
     kari.notify_sms = True
     kari.save(update_fields=["notify_sms"])
     Message.objects.all().delete()
-    messages_queue(kind=MessageKind.TIER_DOWN, items=[Outgoing(member_id=kari.pk, key="later")])
+    messages_queue(kind=LoyaltyMessage.TIER_DOWN, items=[Outgoing(member_id=kari.pk, key="later")])
     assert set(Message.objects.values_list("channel", "status")) == {("email", "queued"), ("sms", "queued")}
 
     logged_in.post(reverse("portal:consents"), {"notify_sms": "on"})  # email off, SMS stays on

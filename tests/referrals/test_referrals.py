@@ -174,7 +174,7 @@ def test_a_friend_can_be_referred_only_once_and_not_after_ordering(kari, shop):
     other = MemberFactory(user__email="per@example.com")
     friend = MemberFactory(user__email="ola@example.com")
     referral_attach(friend=friend, code=kari.referral_code.code, source="portal", new_member=True)
-    from loyalty.errors import ReferralAlreadyMember, ReferralAlreadyReferred
+    from referrals.errors import ReferralAlreadyMember, ReferralAlreadyReferred
 
     with pytest.raises(ReferralAlreadyReferred):
         referral_attach(friend=friend, code=other.referral_code.code, source="portal", new_member=True)
@@ -246,8 +246,8 @@ def test_a_small_return_keeps_the_referral(kari, referred, shop):
     ],
 )
 def test_the_referrers_phone_on_the_friends_order_is_held_for_review(kari, referred, shop, fields, rule):
-    from loyalty.shops import MemberRef
     from loyalty.orders import OrderInput, order_record
+    from loyalty.shops import MemberRef
 
     order_record(
         shop=shop,
