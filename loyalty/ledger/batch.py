@@ -140,6 +140,13 @@ class LedgerBatch:
     def write(self, *, account_fields: Sequence[str] = ()) -> list[LedgerEntry]:
         """Insert the entries and the lots their credits open, take the debits' lots, and save the balances
         (and ``account_fields`` the caller changed on the same accounts, such as their tier)."""
+        self.insert()
+        self.save(account_fields=account_fields)
+        return self.entries
+
+    def insert(self) -> list[LedgerEntry]:
+        """``write`` without saving the accounts: for a caller that reads the new entries (a tier review
+        counting them) before it saves the accounts once with what it changed; ``save`` must follow."""
         objects_insert(self.entries)
         lots = []
         for entry in self.entries:
@@ -165,7 +172,10 @@ class LedgerBatch:
         for take in partly:
             take.lot.remaining -= take.points
         PointsLot.objects.bulk_update([take.lot for take in partly], ["remaining"])
+        return self.entries
+
+    def save(self, *, account_fields: Sequence[str] = ()) -> None:
+        """Save the balances the entries moved (and ``account_fields`` on every account of the batch)."""
         fields = ["balance", *(name for name in account_fields if name != "balance")]
         accounts = self._touched if not account_fields else self.accounts
         accounts_save(list(accounts.values()), fields=fields)
-        return self.entries

@@ -274,8 +274,9 @@ def _batch_write(
         entry.order_id = order_ids[position]
     for row in rule_lines:
         row["order_id"] = order_ids[row["order_id"]]
+    ledger.insert()  # the review counts the batch's entries
     _touched, moves = rule.review_many(list(accounts.values()))
-    ledger.write(account_fields=["tier", "tier_since", "below_tier_since"])
+    ledger.save(account_fields=["tier", "tier_since", "below_tier_since"])
     rows_insert(EarningRuleUse, rule_lines)
     # History keeps the moves; an import sends nothing (no webhooks, no messages).
     emit(*(replace(move, notify=False) for move in moves))

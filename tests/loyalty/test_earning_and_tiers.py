@@ -18,14 +18,14 @@ pytestmark = pytest.mark.django_db
 
 def test_fresh_install_earns_one_point_per_currency_unit_rounded_down(shop, tiers, programme):
     result = make_order(shop, amount="999.99")
-    assert result.body["points_awarded"] == 999
+    assert result.outcome.points_awarded == 999
     assert programme.points_per_unit == Decimal("1")
 
 
 def test_shop_rate_overrides_programme_rate(shop, tiers, programme):
     shop.points_per_unit = Decimal("0.1")
     shop.save()
-    assert make_order(shop, amount="1234.00").body["points_awarded"] == 123
+    assert make_order(shop, amount="1234.00").outcome.points_awarded == 123
 
 
 def test_excl_vat_basis_removes_vat_before_earning(shop, tiers, programme):
@@ -45,7 +45,7 @@ def test_excl_vat_basis_removes_vat_before_earning(shop, tiers, programme):
             occurred_at=timezone.now(),
         ),
     )
-    assert result.body["points_awarded"] == 1000
+    assert result.outcome.points_awarded == 1000
 
 
 def test_unknown_email_is_enrolled_at_entry_tier(shop, tiers, programme):
@@ -57,13 +57,13 @@ def test_unknown_email_is_enrolled_at_entry_tier(shop, tiers, programme):
 
 def test_member_is_upgraded_by_the_order_that_crosses_the_threshold(shop, tiers, programme):
     first = make_order(shop, order_id="1", amount="900.00")
-    assert first.body["tier"] == "Bronze"
+    assert first.outcome.tier == "Bronze"
     second = make_order(shop, order_id="2", amount="100.00")
-    assert second.body["tier"] == "Silver"
+    assert second.outcome.tier == "Silver"
     # The multiplier of the tier held when the order arrived applies; the next order gets Silver's.
-    assert second.body["points_awarded"] == 100
+    assert second.outcome.points_awarded == 100
     third = make_order(shop, order_id="3", amount="100.00")
-    assert third.body["points_awarded"] == 125
+    assert third.outcome.points_awarded == 125
     # Each order keeps the tier it earned at (revenue per tier counts it there), whatever the member's is now.
     tiers_kept = Order.objects.order_by("external_id").values_list("external_id", "tier__name")
     assert list(tiers_kept) == [("1", "Bronze"), ("2", "Bronze"), ("3", "Silver")]
@@ -90,7 +90,7 @@ def test_spending_points_never_lowers_a_tier(shop, tiers, programme):
 def test_points_outside_the_rolling_window_do_not_count_towards_tiers(shop, tiers, programme):
     make_order(shop, order_id="old", amount="900.00", occurred_at=timezone.now() - dt.timedelta(days=400))
     result = make_order(shop, order_id="new", amount="200.00")
-    assert result.body["tier"] == "Bronze"
+    assert result.outcome.tier == "Bronze"
     assert member_standing(member=Member.objects.get()).tier_points == 200
 
 
@@ -98,7 +98,7 @@ def test_lifetime_window_counts_every_point(shop, tiers, programme):
     programme.tier_window_months = None
     programme.save()
     make_order(shop, order_id="old", amount="900.00", occurred_at=timezone.now() - dt.timedelta(days=1400))
-    assert make_order(shop, order_id="new", amount="200.00").body["tier"] == "Silver"
+    assert make_order(shop, order_id="new", amount="200.00").outcome.tier == "Silver"
 
 
 def test_rolling_window_moves_with_time(shop, tiers, programme):

@@ -54,7 +54,7 @@ def frozen(time_machine):
 def test_double_points_apply_inside_the_period_and_the_entry_names_the_rule(shop, tiers, programme, frozen):
     december = rule()
     result = order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC))
-    assert result.body["points_awarded"] == 2000
+    assert result.outcome.points_awarded == 2000
     entry = LedgerEntry.objects.get(order=result.order, kind=EntryKind.EARN)
     assert entry.tier_points == 1000  # campaign points never count towards tiers
     assert entry.detail["rules"] == [
@@ -72,29 +72,29 @@ def test_double_points_apply_inside_the_period_and_the_entry_names_the_rule(shop
 @pytest.mark.parametrize("when", [dt.datetime(2026, 11, 30, 23, 59, tzinfo=dt.UTC), JANUARY])
 def test_rules_do_not_apply_outside_their_period(shop, tiers, programme, frozen, when):
     rule()
-    assert order_at(shop, when).body["points_awarded"] == 1000
+    assert order_at(shop, when).outcome.points_awarded == 1000
 
 
 def test_inactive_rules_do_not_apply(shop, tiers, programme, frozen):
     rule(is_active=False)
-    assert order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC)).body["points_awarded"] == 1000
+    assert order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC)).outcome.points_awarded == 1000
 
 
 def test_rule_limited_to_a_tier_skips_other_tiers(shop, tiers, programme, frozen):
     silver = tiers[1]
     rule(tiers=[silver])
-    assert order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC)).body["points_awarded"] == 1000  # Bronze
+    assert order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC)).outcome.points_awarded == 1000  # Bronze
     # The first order lifted Kari to Silver (1000 qualifying points): x1.25, plus one more helping of base points
     assert PointsAccount.objects.get().tier == silver
     second = order_at(shop, dt.datetime(2026, 12, 11, tzinfo=dt.UTC), order_id="1002")
-    assert second.body["points_awarded"] == 1250 + 1000
+    assert second.outcome.points_awarded == 1250 + 1000
 
 
 def test_rule_limited_to_a_shop_skips_other_shops(shop, other_shop, tiers, programme, frozen):
     rule(shops=[other_shop])
-    assert order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC)).body["points_awarded"] == 1000
+    assert order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC)).outcome.points_awarded == 1000
     # Silver after the first order: 1250, plus one more helping of base points in the rule's shop
-    assert order_at(other_shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC)).body["points_awarded"] == 2250
+    assert order_at(other_shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC)).outcome.points_awarded == 2250
 
 
 def test_category_rule_multiplies_only_the_matching_share_of_the_order(shop, tiers, programme, frozen):
@@ -104,24 +104,24 @@ def test_category_rule_multiplies_only_the_matching_share_of_the_order(shop, tie
         OrderItem(sku="JACKET", category="outerwear", quantity=1, unit_price=Decimal("400.00")),
     )
     result = order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC), items=items)
-    assert result.body["points_awarded"] == 1000 + 2 * 600
+    assert result.outcome.points_awarded == 1000 + 2 * 600
     entry = LedgerEntry.objects.get(order=result.order)
     assert entry.detail["rules"][0]["covered_amount"] == "600.00"
 
 
 def test_sku_rule_without_a_matching_item_does_not_apply(shop, tiers, programme, frozen):
     rule(kind=RuleKind.BONUS, bonus_points=300, skus="GIFT-CARD")
-    assert order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC)).body["points_awarded"] == 1000
+    assert order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC)).outcome.points_awarded == 1000
     items = (OrderItem(sku="gift-card", quantity=1, unit_price=Decimal("1000.00")),)
     second = order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC), order_id="2", items=items)
-    assert second.body["points_awarded"] == 1250 + 300  # Silver after the first order
+    assert second.outcome.points_awarded == 1250 + 300  # Silver after the first order
 
 
 def test_minimum_order_amount_is_required(shop, tiers, programme, frozen):
     rule(kind=RuleKind.BONUS, bonus_points=100, min_order_amount=Decimal("500.00"))
-    assert order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC), amount="499.00").body["points_awarded"] == 499
+    assert order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC), amount="499.00").outcome.points_awarded == 499
     big = order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC), order_id="2", amount="500.00")
-    assert big.body["points_awarded"] == 600
+    assert big.outcome.points_awarded == 600
 
 
 def test_cap_per_member_limits_what_a_rule_gives_over_several_orders(shop, tiers, programme, frozen):
@@ -129,10 +129,10 @@ def test_cap_per_member_limits_what_a_rule_gives_over_several_orders(shop, tiers
     first = order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC))
     second = order_at(shop, dt.datetime(2026, 12, 11, tzinfo=dt.UTC), order_id="1002")
     third = order_at(shop, dt.datetime(2026, 12, 12, tzinfo=dt.UTC), order_id="1003")
-    assert first.body["points_awarded"] == 2000
+    assert first.outcome.points_awarded == 2000
     # Silver now (x1.25): 1250 plus what is left of the cap (500), then nothing more
-    assert second.body["points_awarded"] == 1250 + 500
-    assert third.body["points_awarded"] == 1250
+    assert second.outcome.points_awarded == 1250 + 500
+    assert third.outcome.points_awarded == 1250
     entry = LedgerEntry.objects.get(order=second.order)
     assert entry.detail["rules"][0]["capped"] is True
     assert sum(EarningRuleUse.objects.filter(rule=capped).values_list("points", flat=True)) == 1500
@@ -142,15 +142,15 @@ def test_a_refund_gives_its_share_of_a_rules_cap_back(shop, tiers, programme, fr
     """The cap counts the campaign points a member kept: what a refund claws back may be earned again."""
     rule(kind=RuleKind.BONUS, bonus_points=500, cap_per_member=500)
     first = order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC), amount="100.00")
-    assert first.body["points_awarded"] == 100 + 500
+    assert first.outcome.points_awarded == 100 + 500
     refund_record(shop=shop, order_id="1001", refund_id="R1", amount=Decimal("40.00"))  # 40 %: 200 of the 500
     second = order_at(shop, dt.datetime(2026, 12, 11, tzinfo=dt.UTC), order_id="1002", amount="100.00")
-    assert second.body["points_awarded"] == 100 + 200
+    assert second.outcome.points_awarded == 100 + 200
     refund_record(shop=shop, order_id="1001", refund_id="R2", amount=Decimal("60.00"))  # the rest of the order
     third = order_at(shop, dt.datetime(2026, 12, 12, tzinfo=dt.UTC), order_id="1003", amount="100.00")
-    assert third.body["points_awarded"] == 100 + 300
+    assert third.outcome.points_awarded == 100 + 300
     fourth = order_at(shop, dt.datetime(2026, 12, 13, tzinfo=dt.UTC), order_id="1004", amount="100.00")
-    assert fourth.body["points_awarded"] == 100  # 200 + 300 kept: the cap is used up again
+    assert fourth.outcome.points_awarded == 100  # 200 + 300 kept: the cap is used up again
     uses = EarningRuleUse.objects.order_by("order__external_id").values_list("points", "clawed_back")
     assert list(uses) == [(500, 500), (200, 0), (300, 0)]
 
@@ -160,7 +160,7 @@ def test_rules_stack_additively_multipliers_before_bonuses_by_priority(shop, tie
     triple = rule(name="Triple", multiplier=Decimal("3"), priority=20)
     double = rule(name="Double", multiplier=Decimal("2"), priority=10)
     result = order_at(shop, dt.datetime(2026, 12, 10, tzinfo=dt.UTC))
-    assert result.body["points_awarded"] == 1000 + 1000 + 2000 + 50
+    assert result.outcome.points_awarded == 1000 + 1000 + 2000 + 50
     entry = LedgerEntry.objects.get(order=result.order)
     assert [line["rule"] for line in entry.detail["rules"]] == [double.pk, triple.pk, bonus.pk]
 
@@ -170,7 +170,7 @@ def test_replayed_order_awards_rule_points_once(shop, tiers, programme, frozen):
     when = dt.datetime(2026, 12, 10, tzinfo=dt.UTC)
     first = order_at(shop, when)
     again = order_at(shop, when)
-    assert again.created is False and again.body == first.body
+    assert again.created is False and again.outcome == first.outcome
     assert PointsAccount.objects.get().balance == 2000
     assert EarningRuleUse.objects.count() == 1
 

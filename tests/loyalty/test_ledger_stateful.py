@@ -244,7 +244,7 @@ class LedgerMachine(RuleBasedStateMachine):
         result = order_record(shop=self.shop, order=payload)
         assert result.created
         model = self._record_order(order_id, email, amount, payload)
-        assert result.body["points_awarded"] == math.floor(amount) + model.bonus
+        assert result.outcome.points_awarded == math.floor(amount) + model.bonus
         return order_id
 
     def bonus_kept(self, email: str) -> int:
@@ -306,7 +306,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert result.created
         order.refunded += amount
         take = clawback_total(order.awarded, order.refunded, order.amount) - order.clawed
-        assert result.body["points_clawed_back"] == take
+        assert result.outcome.points_clawed_back == take
         order.clawed += take
         if take:
             self.account(order.email).debit(take)

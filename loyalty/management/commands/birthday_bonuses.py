@@ -6,12 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from loyalty import ledger as jobs
+from loyalty.campaigns.birthdays import birthday_bonuses
 
 
 class Command(BaseCommand):
     help = "Run the birthday_bonuses job now (idempotent; also on the Celery beat schedule)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = jobs.birthday_bonuses()
+        result = birthday_bonuses()
         self.stdout.write(f"birthday_bonuses: {result}")

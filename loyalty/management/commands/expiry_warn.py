@@ -6,12 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from loyalty import ledger as jobs
+from loyalty.ledger import expiry_warn
 
 
 class Command(BaseCommand):
     help = "Run the expiry_warn job now (idempotent; also on the Celery beat schedule)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = jobs.expiry_warn()
+        result = expiry_warn()
         self.stdout.write(f"expiry_warn: {result}")

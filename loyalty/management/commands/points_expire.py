@@ -6,12 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from loyalty import ledger as jobs
+from loyalty.ledger import points_expire
 
 
 class Command(BaseCommand):
     help = "Run the points_expire job now (idempotent; also on the Celery beat schedule)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = jobs.points_expire()
+        result = points_expire()
         self.stdout.write(f"points_expire: {result}")
