@@ -21,8 +21,8 @@ from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from loyalty.models import Programme, Shop, Tier
-from loyalty.shops import MemberRef, api_key_create
 from loyalty.orders import OrderInput, OrderItem, order_record
+from loyalty.shops import MemberRef, api_key_create
 from tests.factories import MemberFactory, ShopFactory, TierFactory
 
 # Hypothesis: "ci" (the default) keeps each property test well under a minute on a small shared machine and

@@ -30,9 +30,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from loyalty.models import Reward
+from loyalty.rewards.catalogue import reward_redeem
 from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
 from loyalty.shops import api_key_create
-from loyalty.rewards.catalogue import reward_redeem
 from members.models import Member
 from referrals.services import referral_code_for
 from tests.conftest import give_two_factor, make_order, order_payload

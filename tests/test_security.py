@@ -14,8 +14,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from loyalty.models import Reward, Shop, WebhookSubscription
-from loyalty.shops import api_key_create
 from loyalty.rewards.catalogue import reward_redeem
+from loyalty.shops import api_key_create
 from members.models import Member
 from tests.conftest import make_order, order_payload
 

@@ -163,7 +163,7 @@ class LedgerBatch:
                         remaining=remaining,
                         earned_at=entry.effective_at,
                         expires_at=expires_at,
-                    )  # fmt: skip
+                    )
                 )
         objects_insert(lots)
         emptied = [take.lot.pk for take in self._takes if take.points >= take.lot.remaining]

@@ -45,7 +45,7 @@ def refund_record(
         key=key,
         record=lambda: _record(
             shop=shop, order_id=order_id, refund_id=refund_id, amount=amount, source=source, key=key
-        ),  # fmt: skip
+        ),
         replay=_replay,
     )
 

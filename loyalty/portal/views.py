@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from loyalty.errors import LoyaltyError
 from loyalty.models import EntryKind
+from loyalty.rewards.catalogue import reward_redeem
 from loyalty.selectors import (
     member_entries,
     member_next_expiry,
@@ -27,7 +28,6 @@ from loyalty.selectors import (
     reward_offers,
     voucher_by_code,
 )
-from loyalty.rewards.catalogue import reward_redeem
 from members.decorators import member_required
 from members.models import Member
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from loyalty.models import Reward
-from loyalty.roles import PROGRAMME_MANAGER
 from loyalty.rewards.catalogue import reward_redeem
+from loyalty.roles import PROGRAMME_MANAGER
 from members.models import Member, User
 from tests.browser.conftest import screenshot
 from tests.conftest import give_two_factor, make_order

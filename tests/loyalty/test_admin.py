@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from loyalty.ledger import points_adjust, points_redeem
 from loyalty.models import (
     ApiKey,
     EntryKind,
@@ -25,10 +26,8 @@ from loyalty.models import (
     PointsAccount,
     Programme,
 )
-from loyalty.shops import api_key_create
-from loyalty.ledger import points_adjust, points_redeem
 from loyalty.orders import refund_record
-from loyalty.shops import api_key_hash
+from loyalty.shops import api_key_create, api_key_hash
 from loyalty.staff.admin import NEGATIVE_BALANCE_WARNING
 from members.admin import MemberAdmin
 from members.models import Member, User
@@ -100,10 +99,10 @@ def populated(shop, tiers, programme, admin_user):
     # Earning rules, points for actions, segments and their messages, the audit trail
     from django.utils import timezone
 
-    from loyalty.models import ActionKind, EarningRule, PointsAction, Segment
-    from loyalty.shops import MemberRef
     from loyalty.campaigns.actions import event_record
     from loyalty.campaigns.segments import segment_message_send
+    from loyalty.models import ActionKind, EarningRule, PointsAction, Segment
+    from loyalty.shops import MemberRef
 
     EarningRule.objects.create(name="Double December", starts_at=timezone.now() - dt.timedelta(days=1))
     make_order(shop, order_id="1002", amount="100.00")

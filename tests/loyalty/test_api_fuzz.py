@@ -24,8 +24,8 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from loyalty.models import Reward
-from loyalty.shops import api_key_create
 from loyalty.rewards.catalogue import reward_redeem
+from loyalty.shops import api_key_create
 from members.models import Member
 from tests.conftest import make_order
 

@@ -23,10 +23,10 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from loyalty.errors import InsufficientPoints
+from loyalty.ledger import points_redeem
 from loyalty.models import EntryKind, LedgerEntry, Order, PointsAccount, Refund
 from loyalty.selectors import ledger_mismatches
 from loyalty.shops import api_key_create
-from loyalty.ledger import points_redeem
 from members.models import Member, User
 from tests.conftest import make_order, order_payload
 

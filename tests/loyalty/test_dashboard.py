@@ -16,11 +16,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from loyalty.models import Reward, WinbackOffer
-from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
 from loyalty.ledger import points_expire
+from loyalty.models import Reward, WinbackOffer
 from loyalty.rewards.catalogue import reward_redeem
 from loyalty.rewards.winback import winback_send
+from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
 from members.models import Member
 from tests.conftest import give_two_factor, make_order
 from tests.factories import MemberFactory, ShopFactory, UserFactory

@@ -8,8 +8,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from loyalty.models import EntryKind, LedgerEntry, Order, PointsLot, Programme, Refund, Reward, Shop, Tier
 from loyalty.ledger import points_redeem
+from loyalty.models import EntryKind, LedgerEntry, Order, PointsLot, Programme, Refund, Reward, Shop, Tier
 from loyalty.orders import refund_record
 from tests.conftest import make_order
 

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from loyalty.models import EarningRule, EarningRuleUse, EntryKind, LedgerEntry, PointsAccount, RuleKind
-from loyalty.shops import MemberRef
-from loyalty.orders import OrderInput, OrderItem, order_record, refund_record
 from loyalty.campaigns import ItemLine, RuleSpec, earning_points
+from loyalty.models import EarningRule, EarningRuleUse, EntryKind, LedgerEntry, PointsAccount, RuleKind
+from loyalty.orders import OrderInput, OrderItem, order_record, refund_record
+from loyalty.shops import MemberRef
 
 pytestmark = pytest.mark.django_db
 

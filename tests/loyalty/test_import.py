@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 
 from config.snapshots import Snapshot
 from loyalty.models import EarningRule, EntryKind, LedgerEntry, Order, PointsAccount, PointsLot, RuleKind
-from loyalty.selectors import ledger_mismatches, lot_mismatches
 from loyalty.orders import order_rows_read, orders_import
+from loyalty.selectors import ledger_mismatches, lot_mismatches
 from members.models import Member, Message
 from tests.conftest import make_order
 

@@ -12,8 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from loyalty.models import EntryKind, ImmutableEntryError, LedgerEntry, PointsAccount
 from loyalty.ledger import points_redeem
+from loyalty.models import EntryKind, ImmutableEntryError, LedgerEntry, PointsAccount
 from tests.conftest import make_order
 from tests.factories import MemberFactory
 

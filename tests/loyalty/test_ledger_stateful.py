@@ -36,6 +36,7 @@ from loyalty.errors import (
     RewardOutOfStock,
     VoucherNotCancellable,
 )
+from loyalty.ledger import points_adjust, points_expire, points_redeem
 from loyalty.models import (
     EarningRule,
     EarningRuleUse,
@@ -51,13 +52,10 @@ from loyalty.models import (
     Voucher,
     VoucherStatus,
 )
-from loyalty.selectors import ledger_mismatches, lot_mismatches
-from loyalty.shops import MemberRef
 from loyalty.orders import OrderInput, OrderItem, order_record, refund_record
-from loyalty.ledger import points_adjust, points_redeem
-from loyalty.ledger import points_expire
-from loyalty.shops import shop_member_enrol
 from loyalty.rewards.catalogue import reward_redeem, voucher_cancel, voucher_use
+from loyalty.selectors import ledger_mismatches, lot_mismatches
+from loyalty.shops import MemberRef, shop_member_enrol
 from members.models import Member
 from referrals.models import ReferralProgramme
 from referrals.services import referral_code_for, referrals_reward_due

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
 
+from loyalty.events import delivery as webhook_services
 from loyalty.models import (
     OutboxEvent,
     Shop,
@@ -23,7 +24,6 @@ from loyalty.models import (
     WebhookDeliveryStatus,
     WebhookSubscription,
 )
-from loyalty.events import delivery as webhook_services
 from loyalty.tasks import deliver_webhook, webhooks_retry_due
 from members.models import Member
 from tests.conftest import give_two_factor, make_order, order_payload

@@ -11,11 +11,10 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from loyalty.campaigns.birthdays import birthday_bonuses
+from loyalty.ledger import points_adjust, points_expire
 from loyalty.models import LedgerEntry, PointsLot, Reward, Voucher, VoucherStatus
 from loyalty.orders import refund_record
-from loyalty.campaigns.birthdays import birthday_bonuses
-from loyalty.ledger import points_expire
-from loyalty.ledger import points_adjust
 from loyalty.rewards.catalogue import reward_redeem, voucher_cancel
 from loyalty.templatetags.klubb_format import money
 from members.models import Member

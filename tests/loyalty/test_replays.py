@@ -23,9 +23,9 @@ from django.utils import timezone
 
 from loyalty.errors import OrderNotFound
 from loyalty.models import EntryKind, LedgerEntry, Order, PointsAccount, Refund
+from loyalty.orders import OrderInput, OrderItem, order_record, refund_record
 from loyalty.selectors import ledger_mismatches, lot_mismatches
 from loyalty.shops import MemberRef
-from loyalty.orders import OrderInput, OrderItem, order_record, refund_record
 
 DUPLICATE_SHARE = 0.3
 

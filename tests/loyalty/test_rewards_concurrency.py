@@ -12,8 +12,8 @@ from collections import Counter
 import pytest
 
 from loyalty.errors import LoyaltyError
-from loyalty.models import EntryKind, LedgerEntry, PointsAccount, Reward, Voucher, VoucherStatus
 from loyalty.ledger import points_adjust
+from loyalty.models import EntryKind, LedgerEntry, PointsAccount, Reward, Voucher, VoucherStatus
 from loyalty.rewards.catalogue import reward_redeem, voucher_cancel, voucher_use
 from members.models import Member
 from tests.factories import MemberFactory

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from loyalty.errors import LoyaltyError
 from loyalty.models import EntryKind, LedgerEntry
-from loyalty.shops import MemberRef
 from loyalty.orders import OrderInput, order_record
+from loyalty.shops import MemberRef
 from members.models import Member
 from referrals.models import Referral, ReferralProgramme, ReferralStatus
 from referrals.services import referral_attach, referral_reward

@@ -9,8 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from loyalty.models import Shop
-from loyalty.orders.imports import BATCH
 from loyalty.orders import order_rows_read, orders_import
+from loyalty.orders.imports import BATCH
 
 SHOWN_ERRORS = 20
 

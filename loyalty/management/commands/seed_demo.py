@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from loyalty.models import ApiKey, Currency, Order, Programme, Reward, Shop, Tier
-from loyalty.shops import MemberRef, api_key_create
 from loyalty.orders import OrderInput, OrderItem, order_record
+from loyalty.shops import MemberRef, api_key_create
 from members.models import Interest, Member, User
 from members.services import member_enrol
 
