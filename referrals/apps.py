@@ -9,12 +9,13 @@ class ReferralsConfig(AppConfig):
     verbose_name = _("Referrals")
 
     def ready(self) -> None:
+        # Imported here, once the app registry is ready (these modules import models): registration only.
         from django.db.models.signals import post_save
 
         from loyalty import hooks
         from loyalty.api.errors import error_status_register
         from members.models import Member
-        from referrals import events, selectors, services
+        from referrals import events, receivers, selectors, services
         from referrals.errors import ReferralRefused
         from referrals.messages import referral_message_kinds_register
 
@@ -26,12 +27,5 @@ class ReferralsConfig(AppConfig):
         referral_message_kinds_register()
         error_status_register(ReferralRefused.code, 422)  # every refusal (a subclass answers with its base's)
         events.subscribers_install()
-        post_save.connect(_give_new_member_a_code, sender=Member, dispatch_uid="referrals.member_code")
+        post_save.connect(receivers.member_code_give, sender=Member, dispatch_uid="referrals.member_code")
 
-
-def _give_new_member_a_code(sender: type, instance: object, created: bool, raw: bool = False, **kwargs: object) -> None:
-    """Every member gets a referral code at enrolment, however they joined."""
-    if created and not raw:
-        from referrals.services import referral_code_for
-
-        referral_code_for(member=instance)  # type: ignore[arg-type]

@@ -27,6 +27,20 @@ def clawback_target(*, awarded: int, refunded: Decimal, amount: Decimal) -> int:
     return math.floor(Decimal(awarded) * refunded / amount)
 
 
+def refund_amount_left(*, shop: Shop, order_id: str, refund_id: str, amount: Decimal | None) -> Decimal:
+    """What a platform's refund of ``amount`` (None: the whole order) may take: at most what is left of the
+    order, since platforms round differently; a refund recorded before keeps its first amount, so that its
+    replay is a replay. Raises ``OrderNotFound``."""
+    order = Order.objects.filter(shop=shop, external_id=order_id).only("amount", "refunded_amount").first()
+    if order is None:
+        raise OrderNotFound()
+    existing = Refund.objects.filter(order=order, external_id=refund_id).values_list("amount", flat=True).first()
+    if existing is not None:
+        return existing
+    left = order.amount - order.refunded_amount
+    return left if amount is None else min(amount, left)
+
+
 def refund_record(
     *, shop: Shop, order_id: str, refund_id: str, amount: Decimal, source: str = OrderSource.API
 ) -> RefundResult:

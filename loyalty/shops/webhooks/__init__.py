@@ -1,0 +1,28 @@
+"""Native Shopify and WooCommerce webhooks, mapped onto the same services as the REST API.
+
+- ``receive``: the flow every platform shares (verify, deduplicate, record, answer) and the helpers that
+  read a platform's payload into the shop API's order and refund shape.
+- ``shopify``, ``woocommerce``: one module per platform, its topics, its payload mapping and its view.
+
+A delivery is verified (HMAC-SHA256 over the raw body with the shop's secret), deduplicated by the
+platform's delivery id, translated into the shop API's order/refund shape, validated by the same
+serializers, and recorded. Answers:
+
+* 404 for a shop address that does not exist (so a merchant who mistypes it sees the error when
+  the platform tests the address), 401 for a missing or bad signature, 400 for a body that is not
+  a JSON object, 413 for one too large: nothing is written.
+* 200 for everything else, so the platform does not retry what a retry cannot fix: unknown topics
+  are ignored without a trace, statuses that earn nothing are logged as ignored, redeliveries are
+  reported as duplicates, and orders our rules refuse are recorded as rejected (visible to staff
+  under "Received webhooks").
+
+Orders and refunds are idempotent by their own ids as well (``order_record``/``refund_record``), so
+the same order under a new delivery id never earns twice.
+"""
+
+from __future__ import annotations
+
+from loyalty.shops.webhooks.shopify import shopify
+from loyalty.shops.webhooks.woocommerce import woocommerce
+
+__all__ = ["shopify", "woocommerce"]
