@@ -55,6 +55,7 @@ fuzz: setup messages
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports  # the import contracts in pyproject.toml
 
 format: setup
 	$(VENV)/bin/ruff format .

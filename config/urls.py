@@ -5,8 +5,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from loyalty.platforms import shopify_webhook, woocommerce_webhook
 from loyalty.portal.urls import portal_patterns as points_pages
-from loyalty.shops import webhooks
 from loyalty.staff import views as staff_views
 from members import messaging_views
 from members import views as member_views
@@ -35,8 +35,8 @@ urlpatterns = [
     path("api/v1/", include("referrals.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("hooks/shopify/<slug:shop_slug>/", webhooks.shopify, name="hook-shopify"),
-    path("hooks/woocommerce/<slug:shop_slug>/", webhooks.woocommerce, name="hook-woocommerce"),
+    path("hooks/shopify/<slug:shop_slug>/", shopify_webhook, name="hook-shopify"),
+    path("hooks/woocommerce/<slug:shop_slug>/", woocommerce_webhook, name="hook-woocommerce"),
     path("hooks/sms/46elks/<str:token>/", messaging_views.sms_callback, name="hook-sms"),
     path("healthz/", healthz, name="healthz"),
     path("", include((portal_patterns, "portal"))),

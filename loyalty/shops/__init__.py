@@ -1,11 +1,11 @@
-"""Shops: the club's shops, their API keys, the members they name, and their inbound webhooks.
+"""Shops: the club's shops, their API keys, and the members they name.
 
 - ``keys``: ``shop_create``, ``api_key_create``/``api_key_revoke``/``api_key_authenticate``.
 - ``customers``: ``MemberRef`` and ``member_resolve`` (who an order or request is about), ``shop_member_enrol``.
 - ``auth``: DRF authentication, permission and throttle by API key (HTTP; imported by settings).
-- ``webhooks``: Shopify's and WooCommerce's own webhooks, verified and turned into orders and refunds (HTTP).
 
-This ``__init__`` exports the services only; the HTTP modules sit above the orders they record.
+This ``__init__`` exports the services only. Shopify's and WooCommerce's own webhooks, which record orders,
+live above ``orders`` in ``loyalty.platforms``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """Native Shopify and WooCommerce webhooks, mapped onto the same services as the REST API.
 
+An entry point like ``api``: it records orders and validates with the API's serializers, so it sits above
+``orders``, apart from ``shops`` (the shops, their keys and the members they name), which orders build on.
+
 - ``receive``: the flow every platform shares (verify, deduplicate, record, answer) and the helpers that
   read a platform's payload into the shop API's order and refund shape.
 - ``shopify``, ``woocommerce``: one module per platform, its topics, its payload mapping and its view.
@@ -22,7 +25,7 @@ the same order under a new delivery id never earns twice.
 
 from __future__ import annotations
 
-from loyalty.shops.webhooks.shopify import shopify
-from loyalty.shops.webhooks.woocommerce import woocommerce
+from loyalty.platforms.shopify import shopify_webhook
+from loyalty.platforms.woocommerce import woocommerce_webhook
 
-__all__ = ["shopify", "woocommerce"]
+__all__ = ["shopify_webhook", "woocommerce_webhook"]

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from loyalty.models import Order, OrderSource, Shop
-from loyalty.shops.webhooks.receive import (
+from loyalty.platforms.receive import (
     ZERO,
     Ignored,
     active_shop,
@@ -98,7 +98,7 @@ def _woocommerce_earn(shop: Shop, payload: dict[str, Any]) -> str:
 
 @csrf_exempt
 @require_POST
-def woocommerce(request: HttpRequest, shop_slug: str) -> JsonResponse:
+def woocommerce_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
     topic = request.headers.get("X-WC-Webhook-Topic", "")
     if not topic and not request.headers.get("X-WC-Webhook-Signature"):
         # WooCommerce pings a new webhook with `webhook_id=N` and no topic: acknowledge, write nothing.

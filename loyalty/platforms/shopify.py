@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from loyalty.models import OrderSource, Shop
-from loyalty.shops.webhooks.receive import (
+from loyalty.platforms.receive import (
     ZERO,
     Handler,
     member,
@@ -119,7 +119,7 @@ SHOPIFY_HANDLERS: dict[str, Handler] = {"orders/paid": _shopify_order, "refunds/
 
 @csrf_exempt
 @require_POST
-def shopify(request: HttpRequest, shop_slug: str) -> JsonResponse:
+def shopify_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
     return receive(
         request,
         shop_slug=shop_slug,
