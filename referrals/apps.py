@@ -28,4 +28,3 @@ class ReferralsConfig(AppConfig):
         error_status_register(ReferralRefused.code, 422)  # every refusal (a subclass answers with its base's)
         events.subscribers_install()
         post_save.connect(receivers.member_code_give, sender=Member, dispatch_uid="referrals.member_code")
-
