@@ -17,7 +17,7 @@ from loyalty.models.shops import Shop
 from loyalty.models.tiers import Tier
 from members.models import Member
 
-# Read by ``loyalty.services.earning`` (pure) and written to only through services and the admin.
+# Read by ``loyalty.campaigns.earning`` (pure) and written to only through services and the admin.
 
 
 class RuleKind(models.TextChoices):
@@ -33,7 +33,7 @@ def codes_parse(text: str) -> frozenset[str]:
 class EarningRule(models.Model):
     """A campaign on top of the base rate: a multiplier or a fixed bonus, for a time and a part of the club.
 
-    How rules stack is documented in ``loyalty.services.earning``.
+    How rules stack is documented in ``loyalty.campaigns.earning``.
     """
 
     name = models.CharField(_("name"), max_length=100)

@@ -15,8 +15,8 @@ from members.models import Member
 
 
 class PointsAccount(models.Model):
-    """A member's balance and tier. Changed only by ``loyalty.services`` in the transaction that
-    appends the ledger entry, under a row lock on this row."""
+    """A member's balance and tier. The balance is changed only by ``loyalty.ledger``, the tier only by
+    ``loyalty.tiers``, in the transaction that appends the ledger entry, under a row lock on this row."""
 
     member = models.OneToOneField(
         Member, on_delete=models.PROTECT, primary_key=True, related_name="points", verbose_name=_("member")
@@ -140,7 +140,7 @@ class LedgerEntry(models.Model):
         raise ImmutableEntryError("Ledger entries cannot be deleted; append a correcting entry.")
 
 
-# Written only by ``loyalty.services.ledger`` (with each entry) and ``loyalty.services.jobs``.
+# Written only by ``loyalty.ledger``: with each entry (``ledger_append``) and in batches (``LedgerBatch``).
 
 
 class PointsLot(models.Model):

@@ -15,7 +15,7 @@ from loyalty.models.shops import Shop
 from loyalty.models.tiers import Tier
 from members.models import Member
 
-# Written only by ``loyalty.services.rewards`` (``reward_redeem``, ``voucher_use``, ``voucher_cancel``).
+# Written only by ``loyalty.rewards.catalogue`` (``reward_redeem``, ``voucher_use``, ``voucher_cancel``).
 
 # No 0/O, 1/I/L: codes are read aloud and typed in at tills.
 VOUCHER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

@@ -1,6 +1,6 @@
 """Member portal pages about points: the dashboard, activity, rewards and vouchers.
 
-Views stay thin: they read through ``loyalty.selectors`` and write through ``loyalty.services``.
+Views stay thin: they read through ``loyalty.selectors`` and write through the services (``loyalty.rewards``).
 Every page shows only the logged-in member's own data; there is no member id in any URL.
 """
 
