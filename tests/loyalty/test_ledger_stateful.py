@@ -1,14 +1,13 @@
 """A Hypothesis state machine drives the points engine through its real services and checks it after every step.
 
 Random sequences of orders (some earning a campaign bonus with a cap per member), refunds (partial, full, too
-large), reward redemptions (with and without a repeated
-form key), vouchers used and cancelled, staff adjustments, referral sign-ups and the referral reward job, points
-expiry with the clock moving on, and replays (same key and payload) and conflicts (same key, other payload) of
-orders and refunds. A small model computed here, independently of the services, says what every balance and
-every points lot must be; after each step the database must agree with it, ``ledger_mismatches()`` and
-``lot_mismatches()`` must be empty, no debit but a clawback may take a balance below zero, a refund never claws
-back more than its order earned, a campaign's cap counts exactly the bonus points members kept, and every
-idempotency key has had at most one effect.
+large), reward redemptions (with and without a repeated form key), vouchers used and cancelled, staff adjustments,
+referral sign-ups and the referral reward job, points expiry with the clock moving on, and replays (same key and
+payload) and conflicts (same key, other payload) of orders and refunds. A small model (``ledger_model.py``),
+computed independently of the services, says what every balance and every points lot must be; after each step the
+database must agree with it, ``ledger_mismatches()`` and ``lot_mismatches()`` must be empty, no debit but a clawback
+may take a balance below zero, a refund never claws back more than its order earned, a campaign's cap counts exactly
+the bonus points members kept, and every idempotency key has had at most one effect.
 
 The amount of exploration comes from the Hypothesis profile (tests/conftest.py): ``HYPOTHESIS_PROFILE=thorough``
 for a long local run.
@@ -18,12 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
 import time_machine
-from dateutil.relativedelta import relativedelta
 from django.db import transaction
 from django.db.models import Count, F, Sum
 from hypothesis import strategies as st
@@ -60,94 +57,27 @@ from members.models import Member
 from referrals.models import ReferralProgramme
 from referrals.services import referral_code_for, referrals_reward_due
 from tests.factories import ShopFactory, TierFactory, UserFactory
+from tests.loyalty.ledger_model import (
+    BONUS,
+    BONUS_CAP,
+    BONUS_MINIMUM,
+    CONFIRMATION_DAYS,
+    EXPIRE_MONTHS,
+    FRIEND_BONUS,
+    MINIMUM_ORDER,
+    REFERRER_REWARD,
+    REWARD_COST,
+    REWARD_STOCK,
+    Account,
+    ModelOrder,
+    ModelReferral,
+    clawback_total,
+)
 
 pytestmark = pytest.mark.django_db
 
-EXPIRE_MONTHS = 6
-REWARD_COST = 400
-REWARD_STOCK = 3
-FRIEND_BONUS = 200
-REFERRER_REWARD = 500
-MINIMUM_ORDER = Decimal("300.00")
-CONFIRMATION_DAYS = 14
-# A campaign: a fixed bonus on orders from BONUS_MINIMUM, at most BONUS_CAP points per member that they keep.
-BONUS, BONUS_CAP, BONUS_MINIMUM = 150, 400, Decimal("1000.00")
 START = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
 MEMBERS = ("ada@example.com", "bo@example.com")
-
-
-# --- The model: balances and FIFO points lots, written from the rules in README/CONVENTIONS, not the code -------
-
-
-@dataclass
-class Lot:
-    earned_at: dt.datetime
-    remaining: int
-    expires_at: dt.datetime
-
-
-@dataclass
-class Account:
-    balance: int = 0
-    lots: list[Lot] = field(default_factory=list)
-
-    def credit(self, points: int, at: dt.datetime) -> None:
-        # A credit first pays any debt a clawback left; what is left of it is a lot that can be spent or expire.
-        debt = max(0, -self.balance)
-        self.lots.append(Lot(at, max(0, points - debt), at + relativedelta(months=EXPIRE_MONTHS)))
-        self.balance += points
-
-    def debit(self, points: int) -> None:
-        # Spends the oldest points first (lots are created in time order here); only a clawback may take more than
-        # the lots hold, and what is missing is a debt the next credit pays.
-        self.balance -= points
-        for lot in self.lots:
-            take = min(lot.remaining, points)
-            lot.remaining -= take
-            points -= take
-            if points == 0:
-                return
-
-    def expire(self, now: dt.datetime) -> int:
-        due = [lot for lot in self.lots if lot.remaining and lot.expires_at <= now]
-        total = min(sum(lot.remaining for lot in due), max(self.balance, 0))
-        for lot in due:
-            lot.remaining = 0
-        self.balance -= total
-        return total
-
-    @property
-    def open_points(self) -> int:
-        return sum(lot.remaining for lot in self.lots)
-
-
-@dataclass
-class ModelOrder:
-    email: str
-    amount: Decimal
-    awarded: int
-    payload: OrderInput
-    bonus: int = 0
-    refunded: Decimal = Decimal("0")
-    clawed: int = 0
-
-    @property
-    def bonus_kept(self) -> int:
-        return self.bonus - clawback_total(self.bonus, self.refunded, self.amount)
-
-
-@dataclass
-class ModelReferral:
-    referrer: str
-    friend: str
-    status: str = "pending"
-    order_id: str | None = None
-    due_at: dt.datetime | None = None
-
-
-def clawback_total(awarded: int, refunded: Decimal, amount: Decimal) -> int:
-    """What a refund of ``refunded`` in all takes back: its share of the points, rounded down; all of them at 100%."""
-    return awarded if refunded >= amount else math.floor(Decimal(awarded) * refunded / amount)
 
 
 class LedgerMachine(RuleBasedStateMachine):
