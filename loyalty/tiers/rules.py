@@ -76,18 +76,25 @@ class TierRule:
             reason=reason,
         )
 
+    def tier_of(self, account: PointsAccount) -> Tier | None:
+        """The account's tier, from the ladder this rule holds: a batch of accounts read without their tiers
+        costs no query per account."""
+        if account.tier_id is None:
+            return None
+        return next((tier for tier in self.tiers if tier.pk == account.tier_id), None) or account.tier
+
     def at_top(self, account: PointsAccount) -> bool:
         """Already at the highest tier: no order can lift them, so their points need not be counted."""
-        current = account.tier.threshold if account.tier else -1
+        tier = self.tier_of(account)
+        current = tier.threshold if tier else -1
         return all(tier.threshold <= current for tier in self.tiers)
 
     def lift(self, account: PointsAccount, *, points: int) -> TierChanged | None:
         """Move the account up to the tier ``points`` reach, if that is higher (in memory; the caller saves)."""
         target = tier_for_points(points=points, tiers=self.tiers) or (self.tiers[0] if self.tiers else None)
-        current = account.tier.threshold if account.tier else None
-        if target is None or (current is not None and target.threshold <= current):
+        previous = self.tier_of(account)
+        if target is None or (previous is not None and target.threshold <= previous.threshold):
             return None
-        previous = account.tier
         account.tier, account.tier_since, account.below_tier_since = target, self.now, None
         return TierChanged(
             member_id=account.member_id, from_tier=previous, to_tier=target, at=self.now, up=True, reason=self.reason
@@ -97,10 +104,11 @@ class TierRule:
         """The nightly rule: lift at once; below the tier for the grace period (and not just lifted), down one."""
         if (change := self.lift(account, points=points)) is not None:
             return change
-        if account.tier is None:
+        current = self.tier_of(account)
+        if current is None:
             return None
         reached = tier_for_points(points=points, tiers=self.tiers) or self.tiers[0]
-        if reached.threshold >= account.tier.threshold:
+        if reached.threshold >= current.threshold:
             account.below_tier_since = None
             return None
         if account.below_tier_since is None:
@@ -109,10 +117,10 @@ class TierRule:
         recently_up = account.tier_since is not None and self.now - account.tier_since < self.grace
         if self.now - account.below_tier_since < self.grace or recently_up:
             return None
-        lower = [tier for tier in self.tiers if tier.threshold < account.tier.threshold]
+        lower = [tier for tier in self.tiers if tier.threshold < current.threshold]
         if not lower:
             return None
-        previous, account.tier, account.tier_since = account.tier, lower[-1], self.now
+        previous, account.tier, account.tier_since = current, lower[-1], self.now
         account.below_tier_since = self.now if reached.threshold < account.tier.threshold else None
         return TierChanged(
             member_id=account.member_id, from_tier=previous, to_tier=account.tier, at=self.now, up=False,

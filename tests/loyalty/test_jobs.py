@@ -9,9 +9,11 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from loyalty.campaigns.birthdays import birthday_bonuses
-from loyalty.ledger import JobResult, expiry_warn, points_adjust, points_expire, points_redeem
+from loyalty.ledger import JobResult, expiry_warn, points_adjust, points_expire, points_redeem, tiers_by_threshold
 from loyalty.messages import LoyaltyMessage
 from loyalty.models import BirthdayBonus, EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme
 from loyalty.orders import refund_record
@@ -202,6 +204,27 @@ def test_tier_review_lifts_members_whose_points_reach_a_tier(shop, tiers, progra
     PointsLot.objects.create(member=member, entry=LedgerEntry.objects.get(), points=10, remaining=10, earned_at=T0)
     changes = tier_review()
     assert [(c.to_tier.name, c.up) for c in changes] == [("Silver", True)]
+
+
+def test_tier_review_costs_the_same_queries_for_ten_members_as_for_one(shop, tiers, programme):
+    """Per batch, not per member: a member's tier is read from the ladder, never fetched one by one."""
+
+    def members_on_silver(count: int) -> None:
+        for _ in range(count):
+            member = MemberFactory()
+            PointsAccount.objects.create(member=member, tier=tiers[1])  # Silver, with no points: below it
+
+    def review_queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            tier_review()
+        return len(captured)
+
+    tiers_by_threshold()  # the ladder is kept for a few seconds per process: count it in neither run
+    members_on_silver(1)
+    one = review_queries()
+    PointsAccount.objects.all().delete()
+    members_on_silver(10)
+    assert review_queries() == one
 
 
 def test_a_birthday_bonus_pays_a_clawback_debt_first_like_any_credit(shop, tiers, programme):
