@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from loyalty.platforms import shopify_webhook, woocommerce_webhook
@@ -49,6 +50,4 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
         return JsonResponse(
             {"code": "not_found", "message": "There is nothing at this address.", "field": None}, status=404
         )
-    from django.views.defaults import page_not_found
-
     return page_not_found(request, exception)  # type: ignore[arg-type]
