@@ -23,6 +23,7 @@ _VIEW_CLUB = [
     "loyalty.view_refund",
     "loyalty.view_voucher",
     "loyalty.view_tier",
+    "loyalty.view_tierchange",
     "loyalty.view_reward",
 ]
 

@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
             name="TierChange",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("up", models.BooleanField(verbose_name="up")),
+                ("up", models.BooleanField(verbose_name="upgrade")),
                 (
                     "reason",
                     models.CharField(
@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
                     "from_tier",
                     models.ForeignKey(
                         blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+",
-                        to="loyalty.tier", verbose_name="from",
+                        to="loyalty.tier", verbose_name="from tier",
                     ),
                 ),
                 (
@@ -88,7 +88,7 @@ class Migration(migrations.Migration):
                     "to_tier",
                     models.ForeignKey(
                         blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+",
-                        to="loyalty.tier", verbose_name="to",
+                        to="loyalty.tier", verbose_name="to tier",
                     ),
                 ),
             ],

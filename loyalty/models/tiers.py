@@ -61,12 +61,12 @@ class TierChange(models.Model):
         "members.Member", on_delete=models.CASCADE, related_name="tier_changes", verbose_name=_("member")
     )
     from_tier = models.ForeignKey(
-        Tier, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("from")
+        Tier, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("from tier")
     )
     to_tier = models.ForeignKey(
-        Tier, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("to")
+        Tier, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("to tier")
     )
-    up = models.BooleanField(_("up"))
+    up = models.BooleanField(_("upgrade"))
     reason = models.CharField(_("reason"), max_length=16, choices=TierChangeReason.choices)
     changed_at = models.DateTimeField(_("changed"), db_index=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -28,6 +29,7 @@ from loyalty.models import (
     ReferralFilter,
     Reward,
     Segment,
+    TierChange,
 )
 from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
 from loyalty.selectors import segment_members
@@ -399,3 +401,16 @@ def test_support_cannot_send_to_a_segment(support, club):
     assert client.get(url("loyalty_segment_send", segment.pk)).status_code == 403
     assert client.post(url("loyalty_segment_send", segment.pk), {"subject": "x", "text": "y"}).status_code == 403
     assert not Message.objects.filter(kind=LoyaltyMessage.SEGMENT).exists()
+
+
+def test_support_sees_each_tier_move_and_what_made_it_but_cannot_change_history(support, shop, tiers, programme):
+    client, _user = support
+    make_order(shop, order_id="silver", amount="1200.00")  # Bronze -> Silver, by an order
+    changelist = client.get(reverse("admin:loyalty_tierchange_changelist"))
+    assert changelist.status_code == 200
+    row = re.search(r"<tr[^>]*>.*?kari@example\.com.*?</tr>", changelist.content.decode(), re.S).group(0)
+    assert row.index("Bronze") < row.index("Silver") and "An order lifted them" in row
+    change = TierChange.objects.get()
+    assert client.post(reverse("admin:loyalty_tierchange_delete", args=[change.pk]), {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:loyalty_tierchange_add")).status_code == 403
+    assert TierChange.objects.count() == 1

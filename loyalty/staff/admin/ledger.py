@@ -1,5 +1,5 @@
-"""Points accounts and the ledger, read-only: balances change only in the service that appends the entry;
-staff correct them with "Adjust points" on the member page."""
+"""Points accounts, the ledger and the tier history, read-only: balances change only in the service that
+appends the entry (staff correct them with "Adjust points" on the member page), tiers only by the tier rule."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.models import LedgerEntry, PointsAccount
+from loyalty.models import LedgerEntry, PointsAccount, TierChange
 from loyalty.staff.admin.common import NEGATIVE_BALANCE_WARNING, ReadOnlyAdminMixin, balance_html, tier_badge
 from members.admin_site import LargeTableAdminMixin
 
@@ -74,3 +74,22 @@ class LedgerEntryAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
             .get_queryset(request)
             .select_related("member__user", "order__shop", "refund__shop", "staff", "corrects")
         )
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every move between tiers, and what moved the member: an order, the nightly review or an import."""
+
+    list_display = ("changed_at", "member", "from_column", "to_column", "up", "reason")
+    list_select_related = ("member__user", "from_tier", "to_tier")
+    list_filter = ("up", "reason", "to_tier", "changed_at")
+    search_fields = ("member__user__email",)
+    fields = ("member", "from_tier", "to_tier", "up", "reason", "changed_at")
+
+    @admin.display(description=_("from tier"), ordering="from_tier__threshold")
+    def from_column(self, obj: TierChange) -> SafeString | str:
+        return tier_badge(obj.from_tier)
+
+    @admin.display(description=_("to tier"), ordering="to_tier__threshold")
+    def to_column(self, obj: TierChange) -> SafeString | str:
+        return tier_badge(obj.to_tier)
