@@ -12,7 +12,7 @@ from django.db import transaction
 from loyalty.events import TierChanged, emit
 from loyalty.ledger import BATCH, accounts_lock, accounts_save, member_batches, tiers_by_threshold
 from loyalty.models import PointsAccount, Programme, Tier, TierChangeReason
-from loyalty.tiers.rules import TierRule, tier_points
+from loyalty.tiers.rules import TierRule, tier_points_since
 
 
 def tier_evaluate(
@@ -31,7 +31,7 @@ def tier_evaluate(
     rule = TierRule.for_programme(programme=programme, reason=reason, tiers=tiers)
     if rule.at_top(account):
         return None  # nothing to count (the busiest members usually are at the top)
-    change = rule.lift(account, points=tier_points(member_id=account.member_id, programme=programme))
+    change = rule.lift(account, points=tier_points_since(member_id=account.member_id, start=rule.start))
     if change is not None:
         account.save(update_fields=["tier", "tier_since", "below_tier_since", "updated_at"])
     return change

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import Sum
@@ -29,10 +30,16 @@ def tier_window_start(*, programme: Programme, now: dt.datetime | None = None) -
 
 
 def tier_points(*, member_id: int, programme: Programme, now: dt.datetime | None = None) -> int:
-    """Qualifying points earned in the programme's window (one aggregate query)."""
-    return tier_points_many(member_ids=[member_id], start=tier_window_start(programme=programme, now=now)).get(
-        member_id, 0
-    )
+    """Qualifying points earned in the programme's window."""
+    return tier_points_since(member_id=member_id, start=tier_window_start(programme=programme, now=now))
+
+
+def tier_points_since(*, member_id: int, start: dt.datetime | None) -> int:
+    """Qualifying points since ``start`` (``None``: ever), one aggregate query."""
+    entries = LedgerEntry.objects.filter(member_id=member_id)
+    if start is not None:
+        entries = entries.filter(effective_at__gte=start)
+    return entries.aggregate(total=Sum("tier_points"))["total"] or 0
 
 
 def tier_points_many(*, member_ids: Sequence[int], start: dt.datetime | None) -> dict[int, int]:
@@ -60,8 +67,13 @@ class TierRule:
     tiers: Sequence[Tier]
     now: dt.datetime
     grace: dt.timedelta
-    start: dt.datetime | None
+    window_months: int  # 0: a lifetime window
     reason: str  # TierChangeReason recorded with each move
+
+    @cached_property
+    def start(self) -> dt.datetime | None:
+        """Where the window starts (worked out only when points are counted: not for a member at the top)."""
+        return self.now - relativedelta(months=self.window_months) if self.window_months else None
 
     @classmethod
     def for_programme(
@@ -72,7 +84,7 @@ class TierRule:
             tiers=tuple(tiers if tiers is not None else tiers_by_threshold()),
             now=now,
             grace=dt.timedelta(days=programme.tier_grace_days),
-            start=tier_window_start(programme=programme, now=now),
+            window_months=programme.tier_window_months,
             reason=reason,
         )
 
