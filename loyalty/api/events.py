@@ -83,4 +83,6 @@ class EventsView(APIView):
             occurred_at=data["occurred_at"],
             data=data["data"],
         )
-        return Response(result.body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        return Response(
+            result.outcome.as_data(), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )

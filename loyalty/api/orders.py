@@ -99,8 +99,9 @@ class OrdersView(APIView):
         payload = OrderCreateInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         result = order_record(shop=request_shop(request), order=payload.to_order())
-        body = OrderResultSerializer(result.outcome).data
-        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        return Response(
+            result.outcome.as_data(), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )
 
     @extend_schema(
         operation_id="orders_list",
@@ -203,5 +204,6 @@ class RefundsView(APIView):
             refund_id=payload.validated_data["refund_id"],
             amount=payload.validated_data["amount"],
         )
-        body = RefundResultSerializer(result.outcome).data
-        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        return Response(
+            result.outcome.as_data(), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -31,10 +31,25 @@ PROFILE_FIELDS = ("first_name", "last_name", "phone", "birthday")
 
 
 @dataclass(frozen=True)
+class ActionOutcome:
+    """What recording an event gave; stored on the award, so a replay returns the same."""
+
+    event_id: str
+    type: str
+    member_id: str
+    points_awarded: int
+    limited: bool  # the action's limit for this member was reached: no points
+    balance: int
+
+    def as_data(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class ActionResult:
     award: ActionAward
     created: bool
-    body: dict[str, Any]
+    outcome: ActionOutcome
 
 
 def action_points_give(*, member: Member, kind: str) -> ActionAward | None:
@@ -98,7 +113,7 @@ def event_record(
             award = _award(
                 action=action, account=account, member=found, key=key, shop=shop, fingerprint=idempotency.fingerprint
             )
-        return ActionResult(award=award, created=True, body=award.response)
+        return ActionResult(award=award, created=True, outcome=ActionOutcome(**award.response))
 
     return idempotent(key=idempotency, record=record, replay=_replay)
 
@@ -132,20 +147,20 @@ def _award(
         points=points,
         entry=entry,
         created_at=now,
-        response={
-            "event_id": key,
-            "type": action.event_type or action.kind,
-            "member_id": str(member.public_id),
-            "points_awarded": points,
-            "limited": limited,
-            "balance": account.balance,
-        },
+        response=ActionOutcome(
+            event_id=key,
+            type=action.event_type or action.kind,
+            member_id=str(member.public_id),
+            points_awarded=points,
+            limited=limited,
+            balance=account.balance,
+        ).as_data(),
     )
     return award
 
 
 def _replay(existing: ActionAward) -> ActionResult:
-    return ActionResult(award=existing, created=False, body=existing.response)
+    return ActionResult(award=existing, created=False, outcome=ActionOutcome(**existing.response))
 
 
 def _fingerprint(*, event_type: str, member: MemberRef, occurred_at: dt.datetime | None, data: dict[str, Any]) -> str:

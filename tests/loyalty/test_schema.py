@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import yaml
 from django.core.management import call_command
+
+from loyalty.api.serializers.events import EventResultSerializer
+from loyalty.api.serializers.orders import OrderResultSerializer, RefundResultSerializer
+from loyalty.campaigns.actions import ActionOutcome
+from loyalty.orders import OrderOutcome, RefundOutcome
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +56,17 @@ def test_schema_and_docs_are_served(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()  # swagger-ui is served from our static files
+
+
+@pytest.mark.parametrize(
+    ("outcome", "serializer"),
+    [
+        (OrderOutcome, OrderResultSerializer),
+        (RefundOutcome, RefundResultSerializer),
+        (ActionOutcome, EventResultSerializer),
+    ],
+)
+def test_the_documented_result_has_exactly_the_fields_the_service_returns(outcome, serializer):
+    # The views answer with the outcome's data (stored, so a replay answers the same); the schema documents it
+    # with the serializer: they must not drift apart.
+    assert list(serializer().fields) == [field.name for field in dataclasses.fields(outcome)]
