@@ -8,7 +8,8 @@ Modules, one per resource: ``orders`` (orders and refunds), ``members`` (members
 ``rewards`` (vouchers), ``events`` (points for actions). Around them: ``urls`` (included by ``config.urls``),
 ``errors`` (the exception handler, the error shape, the code-to-status mapping and ``error_status_register``),
 ``parsers`` (the size-limited JSON parser and body helpers), ``replies`` (answering a recording), ``pagination``
-and ``schema`` (drf-spectacular helpers and the postprocessing hook). ``serializers`` is the input and output shapes, by resource.
+and ``schema`` (drf-spectacular helpers and the postprocessing hook). ``serializers`` is the input and output
+shapes, by resource.
 
 This ``__init__`` imports nothing: DRF loads ``parsers.LimitedJSONParser`` by dotted path while
 ``rest_framework.views`` is still being imported, so importing the package must not import any view.
