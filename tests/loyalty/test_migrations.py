@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -10,9 +11,20 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone, translation
 
-from loyalty.models import EarningRule, EarningRuleUse, LedgerEntry, Order, PointsAccount, RuleKind, Tier
+from loyalty.models import (
+    EarningRule,
+    EarningRuleUse,
+    LedgerEntry,
+    Order,
+    OutboxEvent,
+    PointsAccount,
+    RuleKind,
+    Tier,
+    TierChange,
+)
 from loyalty.orders import refund_record
 from tests.conftest import make_order
+from tests.factories import MemberFactory
 
 DAY = dt.timedelta(days=1)
 
@@ -66,3 +78,36 @@ def test_rule_uses_on_orders_refunded_before_0018_give_their_share_of_the_cap_ba
 
     kept = dict(EarningRuleUse.objects.values_list("order__external_id", "clawed_back"))
     assert kept == {"1": 300, "2": 99, "3": 0}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_afterwards")
+def test_0020_keeps_the_tier_moves_the_outbox_held_matching_tier_names_in_any_language(shop, tiers, programme):
+    bronze, silver, _gold = tiers
+    silver.name_nb = "Sølv"
+    silver.save()
+    kari = MemberFactory()
+    migrate(("loyalty", "0019_segment_spend_currency"))
+
+    start = timezone.now() - 40 * DAY
+
+    def outbox(at: dt.datetime, **payload: str) -> None:
+        OutboxEvent.objects.create(type="tier.changed", payload=payload, created_at=at)
+
+    outbox(start, member_id=str(kari.public_id), **{"from": "Bronze", "to": "Sølv"})  # an order, in Norwegian
+    outbox(start + 31 * DAY, member_id=str(kari.public_id), **{"from": "Silver", "to": "Bronze"})  # the review
+    outbox(start + 32 * DAY, member_id=str(uuid.uuid4()), **{"from": "Bronze", "to": "Silver"})  # member erased
+    outbox(start + 33 * DAY, member_id=str(kari.public_id), **{"from": "Bronze", "to": "Diamond"})  # tier deleted
+    OutboxEvent.objects.create(type="points.changed", payload={"member_id": str(kari.public_id)}, created_at=start)
+    migrate()
+
+    moves = [
+        (change.from_tier, change.to_tier, change.up, change.reason, change.changed_at)
+        for change in TierChange.objects.filter(member=kari).order_by("changed_at")
+    ]
+    assert moves == [
+        (bronze, silver, True, "order", start),
+        (silver, bronze, False, "review", start + 31 * DAY),
+        (bronze, None, False, "review", start + 33 * DAY),
+    ]
+    assert TierChange.objects.count() == 3
