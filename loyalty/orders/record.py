@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import replace
 
 from django.db import transaction
 from django.utils import timezone
@@ -110,7 +111,7 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
                 PointsEarned(member=member, order=record, shop=shop, points=earning.points, balance=account.balance),
             ]
         if (tier_change := tier_evaluate(account=account, programme=programme, tiers=tiers)) is not None:
-            events.append(tier_change)
+            events.append(replace(tier_change, member_public_id=member.public_id))  # the webhook needs no lookup
         emit(*events)
         hooks.order_recorded(order=record, order_input=order)  # referrals qualify the friend's referral
         outcome = OrderOutcome(
