@@ -1,4 +1,7 @@
-"""Shopify's webhooks: ``orders/paid`` earns, ``refunds/create`` claws back (``X-Shopify-*`` headers)."""
+"""Shopify's webhooks (``X-Shopify-*`` headers): ``orders/paid`` earns, unless the order is a test, cancelled or
+not paid; ``refunds/create`` takes back a refund's share; ``orders/cancelled`` takes back what is left.
+
+Amounts are read in the shop's currency (``*_set.shop_money``), whatever currency the buyer paid in."""
 
 from __future__ import annotations
 
@@ -13,17 +16,21 @@ from loyalty.models import OrderSource, Shop
 from loyalty.platforms.receive import (
     ZERO,
     Handler,
+    Ignored,
     member,
     money,
     object_,
     objects,
+    order_exists,
     receive,
     record_order,
     record_refund,
     text,
 )
 
-SHOPIFY_TOPICS = {"orders/paid", "refunds/create"}
+SHOPIFY_TOPICS = {"orders/paid", "orders/cancelled", "refunds/create"}
+# An orders/paid delivery in these states earns nothing: "send test notification" sends a voided order.
+NOT_PAID = {"voided", "pending"}
 
 
 def _shop_money(value: Any) -> Decimal:
@@ -31,17 +38,50 @@ def _shop_money(value: Any) -> Decimal:
     return money(object_(object_(value).get("shop_money")).get("amount"))
 
 
+def _amount(part: dict[str, Any], key: str) -> Decimal:
+    """``part[key]`` in the shop's currency: from ``<key>_set.shop_money`` where Shopify sends it (a
+    multi-currency order's plain fields may be in the buyer's currency), else the plain field."""
+    bag = object_(part.get(f"{key}_set"))
+    return _shop_money(bag) if bag.get("shop_money") else money(part.get(key))
+
+
+def _quantity(line: dict[str, Any]) -> int:
+    quantity = line.get("quantity")
+    return quantity if isinstance(quantity, int) and quantity > 0 else 1
+
+
+def _earning_lines(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The order's line items that earn: gift cards are money, not goods, and never earn."""
+    return [line for line in objects(payload.get("line_items")) if line.get("gift_card") is not True]
+
+
+def _line_amount(line: dict[str, Any]) -> Decimal:
+    """What a line qualifies for: its price times its quantity, less the discounts allocated to it. The same
+    basis as a refund line's subtotal, so refunding every line takes back every point."""
+    discounts = sum((_amount(d, "amount") for d in objects(line.get("discount_allocations"))), ZERO)
+    return _amount(line, "price") * _quantity(line) - discounts
+
+
+def _why_not_earning(payload: dict[str, Any]) -> str | None:
+    if payload.get("test") is True:
+        return "a test order earns nothing"
+    if payload.get("cancelled_at"):
+        return "a cancelled order earns nothing"
+    if payload.get("financial_status") in NOT_PAID:
+        return f"financial status {payload.get('financial_status')!r} earns nothing"
+    return None
+
+
 def _shopify_order(shop: Shop, payload: dict[str, Any]) -> str:
+    if (why := _why_not_earning(payload)) is not None:
+        raise Ignored(why)
     customer = object_(payload.get("customer"))
-    shipping_tax = sum(
-        (
-            money(line.get("price"))
-            for shipping in objects(payload.get("shipping_lines"))
-            for line in objects(shipping.get("tax_lines"))
-        ),
-        ZERO,
-    )
-    tax = money(payload.get("total_tax")) - shipping_tax if payload.get("taxes_included") else ZERO
+    lines = _earning_lines(payload)
+    # Goods after discounts, without gift cards, shipping, tips and duties (none of them is a line item).
+    amount = sum((_line_amount(line) for line in lines), ZERO)
+    tax = ZERO
+    if payload.get("taxes_included"):  # else the prices hold no tax to take out
+        tax = sum((_amount(t, "price") for line in lines for t in objects(line.get("tax_lines"))), ZERO)
     data = {
         "order_id": str(payload.get("id", "")),
         "member": member(
@@ -51,23 +91,30 @@ def _shopify_order(shop: Shop, payload: dict[str, Any]) -> str:
             first_name=customer.get("first_name"),
             last_name=customer.get("last_name"),
         ),
-        # Shopify's subtotal_price is the line items after discounts, without shipping.
-        "amount": str(money(payload.get("subtotal_price"))),
-        "tax": str(max(tax, ZERO)),
-        "currency": payload.get("currency", ""),
+        "amount": str(max(amount, ZERO)),
+        "tax": str(min(max(tax, ZERO), max(amount, ZERO))),
+        "currency": payload.get("currency", ""),  # the shop's currency, which the _set amounts are in
         "occurred_at": payload.get("processed_at") or payload.get("created_at"),
         "items": [
             {
                 "sku": text(item.get("sku"), 100),
                 "name": text(item.get("title") or item.get("name"), 255),
                 "category": text(item.get("product_type"), 100),
-                "quantity": item.get("quantity") or 1,
-                "unit_price": str(money(item.get("price"))),
+                "quantity": _quantity(item),
+                "unit_price": str(max(_amount(item, "price"), ZERO)),
             }
-            for item in objects(payload.get("line_items"))
+            for item in lines
         ],
     }
     return record_order(shop, data, OrderSource.SHOPIFY)
+
+
+def _shopify_cancel(shop: Shop, payload: dict[str, Any]) -> str:
+    """A cancelled order takes back what it earned (what its refunds have not taken back already)."""
+    order_id = str(payload.get("id", ""))
+    if not order_exists(shop=shop, order_id=order_id):
+        raise Ignored("the order was never counted")
+    return record_refund(shop, order_id, f"shopify-{order_id}-cancelled", None, OrderSource.SHOPIFY)
 
 
 def _shopify_refunded_shipping(payload: dict[str, Any]) -> Decimal:
@@ -96,8 +143,9 @@ def _shopify_refunded_shipping(payload: dict[str, Any]) -> Decimal:
 def _shopify_refund(shop: Shop, payload: dict[str, Any]) -> str:
     lines = objects(payload.get("refund_line_items"))
     if lines:
-        # Each line's subtotal is its price after discounts, on the same basis as subtotal_price.
-        amount = sum((money(line.get("subtotal")) for line in lines), ZERO)
+        # Each line's subtotal is its price after its discounts: the basis its order's lines earned on.
+        earning = [line for line in lines if object_(line.get("line_item")).get("gift_card") is not True]
+        amount = sum((_amount(line, "subtotal") for line in earning), ZERO)
     else:
         # A refund by amount only: the money returned, less the shipping it refunded.
         refunded = sum(
@@ -114,7 +162,11 @@ def _shopify_refund(shop: Shop, payload: dict[str, Any]) -> str:
     )
 
 
-SHOPIFY_HANDLERS: dict[str, Handler] = {"orders/paid": _shopify_order, "refunds/create": _shopify_refund}
+SHOPIFY_HANDLERS: dict[str, Handler] = {
+    "orders/paid": _shopify_order,
+    "orders/cancelled": _shopify_cancel,
+    "refunds/create": _shopify_refund,
+}
 
 
 @csrf_exempt

@@ -9,7 +9,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from loyalty.models import Order, OrderSource, Shop
+from loyalty.models import OrderSource, Shop
 from loyalty.platforms.receive import (
     ZERO,
     Ignored,
@@ -19,6 +19,7 @@ from loyalty.platforms.receive import (
     money,
     object_,
     objects,
+    order_exists,
     receive,
     record_order,
     record_refund,
@@ -39,7 +40,7 @@ def _woocommerce_order(shop: Shop, payload: dict[str, Any]) -> str:
     status = payload.get("status")
     order_id = str(payload.get("id", ""))
     outcomes = []
-    if not Order.objects.filter(shop=shop, external_id=order_id).exists():
+    if not order_exists(shop=shop, order_id=order_id):
         if status not in WOOCOMMERCE_EARNING_STATUSES:
             raise Ignored(f"status {status!r} earns nothing")
         outcomes.append(_woocommerce_earn(shop, payload))
