@@ -1,5 +1,6 @@
 """WooCommerce's webhooks: ``order.created``/``order.updated`` carry the order's whole state; it earns once
-paid and then follows its refunds (``X-WC-Webhook-*`` headers)."""
+paid, then follows its refunds, and a full refund or a cancellation takes back the rest (``X-WC-Webhook-*``
+headers)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ from loyalty.platforms.receive import (
 )
 
 WOOCOMMERCE_TOPICS = {"order.created", "order.updated"}
+# Paid. Every other status (pending, on-hold, failed, cancelled, ...) earns nothing.
 WOOCOMMERCE_EARNING_STATUSES = {"processing", "completed"}
+WOOCOMMERCE_TAKEN_BACK_STATUSES = {"refunded", "cancelled"}
 
 
 def _woocommerce_order(shop: Shop, payload: dict[str, Any]) -> str:
@@ -54,10 +57,9 @@ def _woocommerce_order(shop: Shop, payload: dict[str, Any]) -> str:
                 OrderSource.WOOCOMMERCE,
             )
         )
-    if status == "refunded":
-        # All that is left of the order.
-        outcomes.append(
-            record_refund(shop, order_id, f"woocommerce-{order_id}-refunded", None, OrderSource.WOOCOMMERCE)
+    if status in WOOCOMMERCE_TAKEN_BACK_STATUSES:  # refunded in full, or cancelled after it was paid
+        outcomes.append(  # all that is left of the order
+            record_refund(shop, order_id, f"woocommerce-{order_id}-{status}", None, OrderSource.WOOCOMMERCE)
         )
     return "; ".join(outcomes) or "order already recorded"
 
@@ -65,9 +67,13 @@ def _woocommerce_order(shop: Shop, payload: dict[str, Any]) -> str:
 def _woocommerce_earn(shop: Shop, payload: dict[str, Any]) -> str:
     billing = object_(payload.get("billing"))
     shipping_total, shipping_tax = money(payload.get("shipping_total")), money(payload.get("shipping_tax"))
-    # WooCommerce's total includes shipping and all taxes: take the shipping and its tax out.
-    amount = money(payload.get("total")) - shipping_total - shipping_tax
-    tax = money(payload.get("total_tax")) - shipping_tax
+    total, total_tax = money(payload.get("total")), money(payload.get("total_tax"))
+    # WooCommerce's total includes shipping and all taxes. Where the shop's prices include VAT, the goods
+    # qualify with theirs (only shipping's is taken out); where they exclude it, no tax is counted at all.
+    if payload.get("prices_include_tax") is False:
+        amount, tax = total - shipping_total - total_tax, ZERO
+    else:
+        amount, tax = total - shipping_total - shipping_tax, total_tax - shipping_tax
     created = payload.get("date_created_gmt") or payload.get("date_created")
     if created and isinstance(created, str) and payload.get("date_created_gmt") and not created.endswith("Z"):
         created = f"{created}Z"

@@ -180,3 +180,45 @@ def test_woocommerce_ping_to_an_unknown_shop_fails_so_the_merchant_sees_the_wron
 
     assert response.status_code == 404
     assert response.json()["code"] == "shop_not_found"
+
+
+# --- Real shops' settings and statuses ------------------------------------------------------------
+
+
+def test_woocommerce_prices_without_tax_earn_on_the_goods_without_any_tax(client, shop, tiers, programme, woo_order):
+    # The same order from a shop whose prices exclude VAT: line totals 1519.20 + 239.20, all VAT on top.
+    woo_order["prices_include_tax"] = False
+
+    woo_post(client, woo_order)
+
+    order = Order.objects.get(external_id=WOO_ORDER_ID)
+    assert (order.amount, order.tax) == (Decimal("1758.40"), Decimal("0.00"))  # 2297.00 - 79.20 - 459.40
+    assert order.points_awarded == 1758
+
+
+@pytest.mark.parametrize("status", ["pending", "on-hold", "failed", "cancelled"])
+def test_woocommerce_unpaid_or_cancelled_orders_earn_nothing(client, shop, tiers, programme, woo_order, status):
+    woo_order["status"] = status
+
+    response = woo_post(client, woo_order)
+
+    assert response.json() == {"status": "ignored", "detail": f"status {status!r} earns nothing"}
+    assert not Order.objects.exists() and not Member.objects.exists()
+
+
+def test_woocommerce_order_cancelled_after_completion_takes_back_its_points_once(
+    client, shop, tiers, programme, woo_order
+):
+    woo_order["status"] = "completed"
+    woo_post(client, woo_order)
+    woo_order["status"] = "cancelled"
+
+    first = woo_post(client, woo_order)
+    again = woo_post(client, woo_order)
+
+    assert first.json() == {"status": "processed", "detail": "refund recorded"}
+    assert again.json() == {"status": "processed", "detail": "refund already recorded"}
+    order = Order.objects.get(external_id=WOO_ORDER_ID)
+    assert (order.refunded_amount, order.points_clawed_back) == (order.amount, order.points_awarded)
+    assert Refund.objects.get(order=order).external_id == f"woocommerce-{WOO_ORDER_ID}-cancelled"
+    assert balance_of("ola.nordmann@example.no") == 0
