@@ -29,6 +29,11 @@ class Shop(models.Model):
     )
     shopify_webhook_secret = models.CharField(_("Shopify webhook secret"), max_length=200, blank=True)
     woocommerce_webhook_secret = models.CharField(_("WooCommerce webhook secret"), max_length=200, blank=True)
+    count_test_orders = models.BooleanField(
+        _("count test orders"),
+        default=False,
+        help_text=_("Let the platform's test orders (Shopify's test: true) earn points, to try the club out."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 

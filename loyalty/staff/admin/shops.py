@@ -42,7 +42,7 @@ class ShopAdminForm(forms.ModelForm):
 
     class Meta:
         model = Shop
-        fields = ("name", "slug", "currency", "points_per_unit", "is_active", *SHOP_SECRET_FIELDS)
+        fields = ("name", "slug", "currency", "points_per_unit", "is_active", *SHOP_SECRET_FIELDS, "count_test_orders")
         widgets = {name: forms.PasswordInput(render_value=False) for name in SHOP_SECRET_FIELDS}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -80,6 +80,7 @@ class ShopAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "is_active",
         "shopify_webhook_secret",
         "woocommerce_webhook_secret",
+        "count_test_orders",
         "new_api_key",
     )
     inlines = (ApiKeyInline,)

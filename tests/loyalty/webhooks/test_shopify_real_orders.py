@@ -125,3 +125,14 @@ def test_cancelling_an_order_that_never_earned_writes_nothing(client, shop, tier
 
     assert response.json() == {"status": "ignored", "detail": "the order was never counted"}
     assert not Order.objects.exists() and not Refund.objects.exists() and not Member.objects.exists()
+
+
+def test_a_shop_trying_the_club_out_can_let_test_orders_earn(client, shop, tiers, programme, shopify_order):
+    shop.count_test_orders = True
+    shop.save()
+    shopify_order["test"] = True
+
+    response = shopify_post(client, shopify_order)
+
+    assert response.json()["status"] == "processed"
+    assert Order.objects.get(external_id=SHOPIFY_ORDER_ID).points_awarded == 1797
