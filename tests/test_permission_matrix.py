@@ -174,6 +174,13 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w: {"type": "review", "idempotency_key": f"E-{w.next()}", "member": {"email": "anna@example.com"}},
         json=True,
     ),
+    ("api/v1/points/preview/", "POST"): Row(
+        "POST",
+        lambda w: "/api/v1/points/preview/",
+        API_SHOPS_ONLY,
+        lambda w: {"member": {"email": "anna@example.com"}, "amount": "100.00", "currency": "NOK"},
+        json=True,
+    ),
     ("api/v1/vouchers/<str:code>/", "GET"): Row(
         "GET", lambda w: f"/api/v1/vouchers/{w.voucher_a.code}/", API_SHOPS_ONLY
     ),

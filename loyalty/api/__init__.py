@@ -5,7 +5,8 @@ the result. Business rules, queries and writes live in the services and ``loyalt
 (``loyalty.errors``) carry no HTTP status, ``errors`` maps their stable codes to one.
 
 Modules, one per resource: ``orders`` (orders and refunds), ``members`` (members and their consents),
-``rewards`` (vouchers), ``events`` (points for actions). Around them: ``urls`` (included by ``config.urls``),
+``rewards`` (vouchers), ``events`` (points for actions), ``points`` (the earning preview). Around them: ``urls``
+(included by ``config.urls``),
 ``errors`` (the exception handler, the error shape, the code-to-status mapping and ``error_status_register``),
 ``parsers`` (the size-limited JSON parser and body helpers), ``replies`` (answering a recording), ``pagination``
 and ``schema`` (drf-spectacular helpers and the postprocessing hook). ``serializers`` is the input and output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from loyalty.api import events, members, orders, rewards
+from loyalty.api import events, members, orders, points, rewards
 
 app_name = "api"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("members/<uuid:member_id>/", members.MemberDetailView.as_view(), name="member-detail"),
     path("members/<uuid:member_id>/consents/", members.MemberConsentsView.as_view(), name="member-consents"),
     path("events/", events.EventsView.as_view(), name="events"),
+    path("points/preview/", points.PointsPreviewView.as_view(), name="points-preview"),
     # Rewards and vouchers
     path("vouchers/<str:code>/", rewards.VoucherDetailView.as_view(), name="voucher-detail"),
     path("vouchers/<str:code>/redeem/", rewards.VoucherRedeemView.as_view(), name="voucher-redeem"),

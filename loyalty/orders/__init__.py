@@ -4,6 +4,7 @@
 - ``record``: ``order_record``, the one way purchases earn points; ``order_validate``, what any order must be.
 - ``refunds``: ``refund_record``, the clawback rule (``clawback_target``) and ``refund_amount_left`` (a
   platform's refund clamped to what is left of its order).
+- ``preview``: ``earning_preview``, what an order would earn now, line by line; writes nothing.
 - ``imports``: an order history in bulk, through the same validation, earning, ledger (batch) and tier rule.
 
 Each is idempotent by the shop's own id (``loyalty.idempotency``). Services return results; what a replay
@@ -13,6 +14,7 @@ returns is stored as data on the row (``Order.response``, ``Refund.response``) a
 from __future__ import annotations
 
 from loyalty.orders.imports import ImportReport, RowError, order_rows_read, orders_import
+from loyalty.orders.preview import EarningPreview, PreviewLine, earning_preview
 from loyalty.orders.record import address_fingerprint, order_record, order_validate
 from loyalty.orders.refunds import clawback_target, refund_amount_left, refund_record
 from loyalty.orders.types import (
@@ -26,16 +28,19 @@ from loyalty.orders.types import (
 )
 
 __all__ = [
+    "EarningPreview",
     "ImportReport",
     "OrderInput",
     "OrderItem",
     "OrderOutcome",
     "OrderResult",
+    "PreviewLine",
     "RefundOutcome",
     "RefundResult",
     "RowError",
     "address_fingerprint",
     "clawback_target",
+    "earning_preview",
     "order_record",
     "order_rows_read",
     "order_validate",

@@ -27,6 +27,11 @@ FUTURE_TOLERANCE = dt.timedelta(hours=24)
 _programme = Snapshot(Programme.load, sources=[Programme])
 
 
+def order_programme() -> Programme:
+    """The programme's settings as orders read them (kept per process for a few seconds)."""
+    return _programme.get()
+
+
 def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API) -> OrderResult:
     """Record a shop's order once and award its points.
 

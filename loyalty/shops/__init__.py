@@ -1,7 +1,8 @@
 """Shops: the club's shops, their API keys, and the members they name.
 
 - ``keys``: ``shop_create``, ``api_key_create``/``api_key_revoke``/``api_key_authenticate``.
-- ``customers``: ``MemberRef`` and ``member_resolve`` (who an order or request is about), ``shop_member_enrol``.
+- ``customers``: ``MemberRef``, ``member_find`` and ``member_resolve`` (who an order or request is about),
+  ``shop_member_enrol``.
 - ``auth``: DRF authentication, permission and throttle by API key (HTTP; imported by settings).
 
 This ``__init__`` exports the services only. Shopify's and WooCommerce's own webhooks, which record orders,
@@ -10,7 +11,7 @@ live above ``orders`` in ``loyalty.platforms``.
 
 from __future__ import annotations
 
-from loyalty.shops.customers import MemberRef, member_resolve, shop_customer_link, shop_member_enrol
+from loyalty.shops.customers import MemberRef, member_find, member_resolve, shop_customer_link, shop_member_enrol
 from loyalty.shops.keys import api_key_authenticate, api_key_create, api_key_hash, api_key_revoke, shop_create
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "api_key_create",
     "api_key_hash",
     "api_key_revoke",
+    "member_find",
     "member_resolve",
     "shop_create",
     "shop_customer_link",

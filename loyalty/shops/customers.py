@@ -29,12 +29,8 @@ class MemberRef:
         return {"email": self.email.lower(), "phone": self.phone, "external_id": self.external_id}
 
 
-def member_resolve(*, shop: Shop, ref: MemberRef, enrol: bool, source: str) -> tuple[Member, bool]:
-    """Find the member ``ref`` names (shop customer id, then email, then phone).
-
-    When none matches and ``enrol`` is set and there is an email, enrol a new member. A shop
-    customer id seen for the first time is linked to the member found. Returns ``(member, created)``.
-    """
+def member_find(*, shop: Shop, ref: MemberRef) -> Member | None:
+    """The member ``ref`` names (shop customer id, then email, then phone), or ``None``; reads only."""
     member: Member | None = None
     if ref.external_id:
         link = (
@@ -45,6 +41,16 @@ def member_resolve(*, shop: Shop, ref: MemberRef, enrol: bool, source: str) -> t
         member = member_by_email(email=ref.email)
     if member is None and ref.phone:
         member = member_by_phone(phone=ref.phone)
+    return member
+
+
+def member_resolve(*, shop: Shop, ref: MemberRef, enrol: bool, source: str) -> tuple[Member, bool]:
+    """Find the member ``ref`` names (shop customer id, then email, then phone).
+
+    When none matches and ``enrol`` is set and there is an email, enrol a new member. A shop
+    customer id seen for the first time is linked to the member found. Returns ``(member, created)``.
+    """
+    member = member_find(shop=shop, ref=ref)
     created = False
     if member is None:
         if not (enrol and ref.email):

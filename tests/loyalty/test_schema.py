@@ -25,6 +25,7 @@ OPERATIONS = {
     ("/api/v1/members/{member_id}/consents/", "put"),
     ("/api/v1/members/{member_id}/referral/", "get"),
     ("/api/v1/events/", "post"),
+    ("/api/v1/points/preview/", "post"),
     ("/api/v1/vouchers/{code}/", "get"),
     ("/api/v1/vouchers/{code}/redeem/", "post"),
 }

@@ -1,0 +1,77 @@
+"""What an order would earn now, for a shop's product and cart pages ("earn 120 points"): nothing is written.
+
+The same validation and the same ``earning_points`` as recording the order, with the member's tier and the
+points their capped rules already gave; without a member (or for a customer who is not one yet), as a new
+member at the entry tier. Recording the same order right after earns exactly this.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from loyalty.campaigns import ItemLine, earning_points, earning_rules_active, earning_rules_used
+from loyalty.ledger import entry_tier
+from loyalty.models import PointsAccount, Shop
+from loyalty.orders.record import order_programme, order_validate
+from loyalty.orders.types import OrderInput, OrderItem
+from loyalty.shops import MemberRef, member_find
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    rule: str  # "base", "tier", or an earning rule's name
+    points: int
+
+
+@dataclass(frozen=True)
+class EarningPreview:
+    points: int
+    lines: tuple[PreviewLine, ...]
+    tier: str | None
+
+    def as_data(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def earning_preview(
+    *,
+    shop: Shop,
+    member: MemberRef | None,
+    amount: Decimal,
+    currency: str,
+    tax: Decimal = Decimal("0"),
+    items: Sequence[OrderItem] = (),
+    at: dt.datetime | None = None,
+) -> EarningPreview:
+    """The points an order of ``amount`` would earn at ``at`` (now), line by line. Raises what recording the
+    order would raise for its amount and currency (``CurrencyMismatch``, ``AmountOutOfRange``, ...)."""
+    at = at or timezone.now()
+    programme = order_programme()
+    order_validate(
+        shop=shop,
+        programme=programme,
+        order=OrderInput(order_id="", member=member or MemberRef(), amount=amount, currency=currency,
+                         occurred_at=at, items=tuple(items), tax=tax),
+    )  # fmt: skip
+    rules = earning_rules_active(at=at)
+    found = member_find(shop=shop, ref=member) if member is not None else None
+    tier, used = entry_tier(), {}
+    if found is not None:
+        account = PointsAccount.objects.select_related("tier").filter(member=found).first()
+        tier = account.tier if account is not None else tier
+        used = earning_rules_used(member_id=found.pk, rules=rules)
+    earning = earning_points(
+        programme=programme, shop=shop, amount=amount, tax=tax, tier=tier, at=at, rules=rules, used=used,
+        items=[ItemLine(sku=i.sku, category=i.category, quantity=i.quantity, unit_price=i.unit_price) for i in items],
+    )  # fmt: skip
+    lines = [PreviewLine(rule="base", points=earning.base_points)]
+    if earning.tier_total != earning.base_points:
+        lines.append(PreviewLine(rule="tier", points=earning.tier_total - earning.base_points))
+    lines += [PreviewLine(rule=str(line.name), points=line.points) for line in earning.rules if line.points]
+    return EarningPreview(points=earning.points, lines=tuple(lines), tier=earning.tier)

@@ -1,0 +1,93 @@
+"""``POST /api/v1/points/preview/``: what an order would earn now, equal to what it then earns; writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from loyalty.models import EarningRule, LedgerEntry, Order, PointsAccount, RuleKind
+from members.models import Member, User
+from tests.conftest import make_order, order_payload
+
+pytestmark = pytest.mark.django_db
+
+PREVIEW = "/api/v1/points/preview/"
+
+
+def cart(amount: str = "1000.00", **extra) -> dict:
+    payload = order_payload(amount=amount, **extra)
+    return {key: payload[key] for key in ("member", "amount", "currency", "items") if key in payload} | extra
+
+
+def written() -> tuple[int, ...]:
+    return (Order.objects.count(), LedgerEntry.objects.count(), Member.objects.count(), User.objects.count(),
+            PointsAccount.objects.count())  # fmt: skip
+
+
+@pytest.fixture
+def running_double(db):
+    """Double points on running shoes, capped at 1500 bonus points per member."""
+    return EarningRule.objects.create(
+        name="Double on running", kind=RuleKind.MULTIPLIER, multiplier=Decimal("2"), categories="running",
+        cap_per_member=1500, starts_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )  # fmt: skip
+
+
+def test_the_preview_is_what_the_same_order_then_earns_line_by_line(api, shop, tiers, programme, running_double):
+    make_order(shop, order_id="earlier", amount="1200.00")  # Kari: Silver, and 1200 of the rule's cap used
+    before = written()
+
+    preview = api.post(PREVIEW, cart(amount="1000.00"), format="json")
+
+    assert preview.status_code == 200
+    assert preview.json() == {
+        "points": 1550,
+        "lines": [
+            {"rule": "base", "points": 1000},
+            {"rule": "tier", "points": 250},  # Silver x 1.25
+            {"rule": "Double on running", "points": 300},  # what is left of its cap of 1500
+        ],
+        "tier": "Silver",
+    }
+    assert written() == before  # nothing written, not even a member or an account
+    order = api.post("/api/v1/orders/", order_payload(order_id="next", amount="1000.00"), format="json")
+    assert order.json()["points_awarded"] == preview.json()["points"]
+
+
+def test_without_a_member_or_for_a_customer_not_yet_a_member_it_answers_for_the_entry_tier(
+    api, shop, tiers, programme, running_double
+):
+    anonymous = api.post(PREVIEW, {k: v for k, v in cart().items() if k != "member"}, format="json")
+    stranger = api.post(PREVIEW, cart(member={"email": "new@example.com"}), format="json")
+
+    lines = [{"rule": "base", "points": 1000}, {"rule": "Double on running", "points": 1000}]
+    expected = {"points": 2000, "lines": lines, "tier": "Bronze"}
+    assert anonymous.json() == stranger.json() == expected
+    assert not Member.objects.exists()
+    first = api.post("/api/v1/orders/", order_payload(email="new@example.com"), format="json")
+    assert first.json()["points_awarded"] == expected["points"]
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code", "field"),
+    [
+        ({"currency": "SEK"}, 422, "currency_mismatch", "currency"),
+        ({"amount": "-1.00"}, 400, None, "amount"),
+        ({"tax": "2000.00"}, 422, "tax_exceeds_amount", "tax"),
+        ({"member": {}}, 400, "member_identifier_required", None),
+    ],
+)
+def test_a_bad_cart_gets_a_clear_error(api, shop, tiers, programme, change, status, code, field):
+    response = api.post(PREVIEW, cart() | change, format="json")
+
+    assert response.status_code == status, response.json()
+    body = response.json()
+    assert code is None or body["code"] == code
+    assert field is None or body["field"] == field
+    assert body["message"]
+
+
+def test_the_preview_needs_a_shop_key(client, shop, tiers, programme):
+    assert client.post(PREVIEW, cart(), content_type="application/json").status_code == 401
