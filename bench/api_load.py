@@ -8,9 +8,12 @@ settings (plus one bare endpoint, ``bench/urls.py``), and drives it with wrk fro
    transaction: what any endpoint of this stack costs at the least.
 2. ``orders``: ``POST /api/v1/orders/`` with realistic orders (3 items; a known member, or a new one 1 time in
    10): authentication, idempotency key, member lookup or enrolment, the ledger entry and balance under a row
-   lock, the points lot, the tier, the outbox event and the message, the tasks queued to Redis after commit.
+   lock, the points lot, the tier, the events' subscribers (the member's message), the tasks queued to Redis
+   after commit.
 3. ``hot member``: the same orders for one single member: every request waits for the same balance row.
-4. ``pgbench``: TPC-B on its own database of the same server, the same number of clients.
+4. ``earning preview``: ``POST /api/v1/points/preview/`` with the same bodies: what each order would earn,
+   read-only (skipped when the served tree has no such endpoint).
+5. ``pgbench``: TPC-B on its own database of the same server, the same number of clients.
 
 Each prints requests/s, p50 and p99 latency, and the ratios; ``check_ledger`` runs afterwards. Needs wrk
 (``apt-get install wrk``), pgbench (PostgreSQL's client tools) and the Redis at 127.0.0.1:6379 (database
@@ -34,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,6 +52,7 @@ API_KEY = "klb_bench001_load-benchmark-key-not-secret"
 PORT = 8765
 
 # wrk's Lua: each thread numbers its own orders, so every order id is new; a tenth go to new members.
+PREVIEW = "/api/v1/points/preview/"  # takes the orders' bodies: it ignores their order id and date
 WRK_SCRIPT = r"""
 local counter, thread_id = 0, 0
 local threads, next_id = {}, 1
@@ -244,6 +249,19 @@ def wrk(name: str, *, path: str, hot: bool, args: argparse.Namespace, run_tag: s
     return result
 
 
+def serves(path: str) -> bool:
+    """Whether the server has ``path`` (an empty POST is a 400 there, not a 404)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{PORT}{path}", data=b"{}", method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {API_KEY}"},
+    )  # fmt: skip
+    try:
+        urllib.request.urlopen(request, timeout=10)
+    except urllib.error.HTTPError as error:
+        return error.code != 404
+    return True
+
+
 def _latency(out: str, percentile: str) -> float | None:
     match = re.search(rf"^\s+{re.escape(percentile)}\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
     if not match:
@@ -308,6 +326,8 @@ def main(argv: list[str] | None = None) -> None:
             ("orders", "/api/v1/orders/", False),
             ("hot member", "/api/v1/orders/", True),
         ]
+        if serves(PREVIEW):  # an older tree (--server-tree) may not have it
+            plan.append(("earning preview", PREVIEW, False))
         for name, path, hot in plan:
             print(f"  {name} ...", flush=True)
             results.append(wrk(name, path=path, hot=hot, args=args, run_tag=f"{run_tag}{len(results)}",
