@@ -5,6 +5,8 @@ preview compute the same thing. ``earning_rules_active`` loads the rules in forc
 
 How rules stack, in this order (the order's ledger entry lists every step in ``detail``):
 
+0. **Lines that never earn** (gift cards, and the categories and SKUs the programme excludes) take their share
+   of the qualifying amount with them, and no rule sees them.
 1. **Base points** = qualifying amount x rate, rounded down. Only these count towards tiers.
 2. **Tier multiplier**: base amount x rate x the member's tier multiplier, rounded down.
 3. **Multiplier rules**, by priority (lowest first), then age: each adds
@@ -27,7 +29,7 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.db.models import F, Sum
@@ -44,10 +46,15 @@ class ItemLine:
     category: str = ""
     quantity: int = 1
     unit_price: Decimal = Decimal("0")
+    gift_card: bool = False
 
     @property
     def total(self) -> Decimal:
         return Decimal(self.quantity) * Decimal(self.unit_price)
+
+    def never_earns(self, *, categories: frozenset[str], skus: frozenset[str]) -> bool:
+        """A gift card (money, not goods), or a category or SKU staff set never to earn."""
+        return self.gift_card or self.category.casefold() in categories or self.sku.casefold() in skus
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,7 @@ def earning_points(
     used = used or {}
     basis = amount - tax if programme.amount_basis == AmountBasis.EXCL_VAT else amount
     basis = max(basis, Decimal("0"))
+    basis, items = _without_never_earning(programme=programme, basis=basis, items=items)
     rate = shop.points_per_unit if shop.points_per_unit is not None else programme.points_per_unit
     tier_multiplier = tier.multiplier if tier else Decimal("1")
     base = math.floor(basis * rate)
@@ -206,6 +214,21 @@ def earning_points(
         tier_total=tier_total,
         rules=tuple(lines),
     )
+
+
+def _without_never_earning(
+    *, programme: Programme, basis: Decimal, items: Sequence[ItemLine]
+) -> tuple[Decimal, Sequence[ItemLine]]:
+    """The basis and the lines that earn: lines that never earn take their share of the amount with them."""
+    categories, skus = codes_parse(programme.never_earning_categories), codes_parse(programme.never_earning_skus)
+    earning = [item for item in items if not item.never_earns(categories=categories, skus=skus)]
+    if len(earning) == len(items):
+        return basis, items
+    items_total = sum((item.total for item in items), Decimal("0"))
+    if not items_total:
+        return basis, earning
+    share = sum((item.total for item in earning), Decimal("0")) / items_total
+    return (basis * share).quantize(Decimal("0.01"), rounding=ROUND_DOWN), earning
 
 
 def _applies(

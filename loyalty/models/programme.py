@@ -47,6 +47,15 @@ class Programme(models.Model):
         default=12,
         help_text=_("Tiers count points earned in this many months back. Leave empty to count all points ever earned."),
     )
+    never_earning_categories = models.CharField(
+        _("categories that never earn"),
+        max_length=500,
+        blank=True,
+        help_text=_("Comma-separated product categories whose lines earn nothing (gift cards always earn nothing)."),
+    )
+    never_earning_skus = models.CharField(
+        _("SKUs that never earn"), max_length=1000, blank=True, help_text=_("Comma-separated.")
+    )
     max_order_amount = models.DecimalField(
         _("largest accepted order amount"),
         max_digits=14,

@@ -32,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.bulk import rows_insert
-from loyalty.campaigns import ItemLine, RuleSpec, earning_points, earning_rules_load, earning_rules_used_many
+from loyalty.campaigns import RuleSpec, earning_points, earning_rules_load, earning_rules_used_many
 from loyalty.errors import LoyaltyError
 from loyalty.events import emit
 from loyalty.ledger import LedgerBatch, accounts_lock
@@ -136,7 +136,7 @@ def _order(
         order_items = tuple(
             OrderItem(sku=str(item.get("sku", "")), name=str(item.get("name", "")),
                       category=str(item.get("category", "")), quantity=int(item.get("quantity", 1)),
-                      unit_price=Decimal(str(item.get("unit_price", "0"))))
+                      unit_price=Decimal(str(item.get("unit_price", "0"))), gift_card=item.get("gift_card") is True)
             for item in items
         )  # fmt: skip
     except (ValueError, InvalidOperation) as exc:
@@ -241,8 +241,7 @@ def _batch_write(
         earning = earning_points(
             programme=programme, shop=shop, amount=order.amount, tax=order.tax, tier=account.tier,
             at=order.occurred_at, rules=rules, used=used[account.member_id],
-            items=[ItemLine(sku=i.sku, category=i.category, quantity=i.quantity, unit_price=i.unit_price)
-                   for i in order.items],
+            items=[item.as_line() for item in order.items],
         )  # fmt: skip
         if earning.points:
             entry = ledger.add(

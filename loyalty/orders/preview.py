@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from loyalty.campaigns import ItemLine, earning_points, earning_rules_active, earning_rules_used
+from loyalty.campaigns import earning_points, earning_rules_active, earning_rules_used
 from loyalty.ledger import entry_tier
 from loyalty.models import PointsAccount, Shop
 from loyalty.orders.record import order_programme, order_validate
@@ -68,7 +68,7 @@ def earning_preview(
         used = earning_rules_used(member_id=found.pk, rules=rules)
     earning = earning_points(
         programme=programme, shop=shop, amount=amount, tax=tax, tier=tier, at=at, rules=rules, used=used,
-        items=[ItemLine(sku=i.sku, category=i.category, quantity=i.quantity, unit_price=i.unit_price) for i in items],
+        items=[item.as_line() for item in items],
     )  # fmt: skip
     lines = [PreviewLine(rule="base", points=earning.base_points)]
     if earning.tier_total != earning.base_points:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from config.snapshots import Snapshot
 from loyalty import hooks
-from loyalty.campaigns import ItemLine, earning_points, earning_rules_active, earning_rules_used
+from loyalty.campaigns import earning_points, earning_rules_active, earning_rules_used
 from loyalty.errors import AmountOutOfRange, CurrencyMismatch, OccurredInFuture, TaxExceedsAmount
 from loyalty.events import PointsChanged, PointsEarned, emit
 from loyalty.idempotency import IdempotencyKey, idempotent
@@ -69,10 +69,7 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
             tax=order.tax,
             tier=account.tier,
             at=order.occurred_at,
-            items=[
-                ItemLine(sku=i.sku, category=i.category, quantity=i.quantity, unit_price=i.unit_price)
-                for i in order.items
-            ],
+            items=[item.as_line() for item in order.items],
             rules=rules,
             used=earning_rules_used(member_id=member.pk, rules=rules),
         )

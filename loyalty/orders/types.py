@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from loyalty.campaigns import ItemLine
 from loyalty.models import Order, Refund
 from loyalty.shops.customers import MemberRef
 
@@ -23,12 +24,22 @@ class OrderItem:
     category: str = ""
     quantity: int = 1
     unit_price: Decimal = Decimal("0")
+    gift_card: bool = False  # money, not goods: never earns
 
     def as_json(self, *, unit_price: str | None = None) -> dict[str, Any]:
-        """The item as stored on the order (``dataclasses.asdict`` is a deep copy, slow in bulk imports)."""
+        """The item as stored on the order (``dataclasses.asdict`` is a deep copy, slow in bulk imports).
+        ``gift_card`` only where set, so orders recorded before it keep their fingerprints."""
         price = str(self.unit_price) if unit_price is None else unit_price
-        return {"sku": self.sku, "name": self.name, "category": self.category, "quantity": self.quantity,
+        data = {"sku": self.sku, "name": self.name, "category": self.category, "quantity": self.quantity,
                 "unit_price": price}  # fmt: skip
+        if self.gift_card:
+            data["gift_card"] = True
+        return data
+
+    def as_line(self) -> ItemLine:
+        """What the earning rules look at."""
+        return ItemLine(sku=self.sku, category=self.category, quantity=self.quantity, unit_price=self.unit_price,
+                        gift_card=self.gift_card)  # fmt: skip
 
 
 @dataclass(frozen=True)

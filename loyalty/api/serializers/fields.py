@@ -37,6 +37,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON ``true`` or ``false`` only: DRF's BooleanField would also take 0, 1, "yes" and "off"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class StrictEmailField(serializers.EmailField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):

@@ -10,6 +10,7 @@ from loyalty.api.serializers.fields import (
     MAX_AMOUNT_DIGITS,
     CurrencyField,
     PositiveMoneyField,
+    StrictBooleanField,
     StrictCharField,
     external_id_validator,
     money_field,
@@ -25,6 +26,9 @@ class OrderItemSerializer(serializers.Serializer):
     category = StrictCharField(max_length=100, allow_blank=True, required=False, default="")
     quantity = serializers.IntegerField(min_value=1, max_value=100_000)
     unit_price = money_field()
+    gift_card = StrictBooleanField(
+        required=False, default=False, help_text="A gift card sold: money, not goods, so it earns nothing."
+    )
 
 
 class OrderCreateInputSerializer(serializers.Serializer):
