@@ -7,7 +7,8 @@ How rules stack, in this order (the order's ledger entry lists every step in ``d
 
 0. **Lines that never earn** (gift cards, and the categories and SKUs the programme excludes) take their share
    of the qualifying amount with them, and no rule sees them.
-1. **Base points** = qualifying amount x rate, rounded down. Only these count towards tiers.
+1. **Base points** = qualifying amount x rate, rounded down (none below the programme's smallest amount that
+   earns). Only these count towards tiers.
 2. **Tier multiplier**: base amount x rate x the member's tier multiplier, rounded down.
 3. **Multiplier rules**, by priority (lowest first), then age: each adds
    ``floor(covered amount x rate x (multiplier - 1))``, where the covered amount is the share of the order
@@ -180,6 +181,8 @@ def earning_points(
     tier_multiplier = tier.multiplier if tier else Decimal("1")
     base = math.floor(basis * rate)
     tier_total = math.floor(basis * rate * tier_multiplier)
+    if basis < programme.min_earning_amount:  # too small to earn: campaigns have minimums of their own
+        base = tier_total = 0
     items_total = sum((item.total for item in items), Decimal("0"))
 
     applicable = [rule for rule in rules if _applies(rule, shop=shop, tier=tier, amount=amount, at=at, items=items)]

@@ -47,6 +47,14 @@ class Programme(models.Model):
         default=12,
         help_text=_("Tiers count points earned in this many months back. Leave empty to count all points ever earned."),
     )
+    min_earning_amount = models.DecimalField(
+        _("smallest amount that earns"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Orders whose qualifying amount is below this earn no base points (campaigns keep their own)."),
+    )
     never_earning_categories = models.CharField(
         _("categories that never earn"),
         max_length=500,

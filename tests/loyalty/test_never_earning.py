@@ -60,3 +60,13 @@ def test_an_item_without_a_gift_card_keeps_the_fingerprint_orders_were_recorded_
 
     assert item.as_json() == {"sku": "RUN-1", "name": "Shoe", "category": "running", "quantity": 1,
                               "unit_price": "800.00"}  # fmt: skip
+
+
+def test_an_order_below_the_smallest_amount_that_earns_gets_no_base_points(api, shop, tiers, programme):
+    programme.min_earning_amount = Decimal("100.00")
+    programme.save()
+
+    small = api.post("/api/v1/orders/", order_payload(order_id="S", amount="99.99"), format="json")
+    enough = api.post("/api/v1/orders/", order_payload(order_id="E", amount="100.00"), format="json")
+
+    assert (small.json()["points_awarded"], enough.json()["points_awarded"]) == (0, 100)
