@@ -405,6 +405,7 @@ def test_programme_settings_are_a_singleton(admin_client, programme):
             "amount_basis": "incl_vat",
             "tier_window_months": "12",
             "max_order_amount": "50000",
+            "min_earning_amount": "0",  # the form shows it filled in
             "points_expire_months": "24",
             "expiry_warning_days": "30",
             "tier_grace_days": "30",
