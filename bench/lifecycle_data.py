@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Iterator
+from io import StringIO
 from typing import Any
 
 # Tables filled by the loader; their secondary indexes and constraints are dropped during the load and
@@ -382,8 +383,6 @@ def describe(now: dt.datetime) -> dict[str, Any]:
 
 
 def check_ledger() -> str:
-    from io import StringIO
-
     from django.core.management import call_command
 
     out = StringIO()

@@ -13,24 +13,37 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from loyalty.campaigns.actions import event_record
+from loyalty.campaigns.segments import segment_message_send
 from loyalty.ledger import points_adjust, points_redeem
 from loyalty.models import (
+    ActionKind,
     ApiKey,
+    EarningRule,
     EntryKind,
     InboundWebhook,
     LedgerEntry,
     Order,
     OrderSource,
     PointsAccount,
+    PointsAction,
     Programme,
+    Reward,
+    Segment,
+    WebhookSubscription,
+    WinbackOffer,
 )
 from loyalty.orders import refund_record
-from loyalty.shops import api_key_create, api_key_hash
+from loyalty.rewards.catalogue import reward_redeem
+from loyalty.shops import MemberRef, api_key_create, api_key_hash
 from loyalty.staff.admin import NEGATIVE_BALANCE_WARNING
 from members.admin import MemberAdmin
-from members.models import Member, User
+from members.models import Interest, Member, User
+from referrals.models import ReferralProgramme
+from referrals.services import referral_attach, referral_click_record
 from tests.conftest import give_two_factor, make_order
 from tests.factories import MemberFactory, UserFactory
 
@@ -63,8 +76,6 @@ def count_queries(client, path: str) -> tuple[int, object]:
 def populated(shop, tiers, programme, admin_user):
     """One row of every model the admin shows, made the way production makes them."""
     # Outbound webhooks: a subscription whose receiver refuses connections, so deliveries and attempts exist
-    from loyalty.models import WebhookSubscription
-
     WebhookSubscription.objects.create(shop=shop, url="http://127.0.0.1:9/hook", secret="s", events=["points.changed"])
     make_order(shop, order_id="1001", amount="1500.00", external_id="cust-1")
     refund_record(shop=shop, order_id="1001", refund_id="r-1", amount=Decimal("100.00"))
@@ -73,37 +84,22 @@ def populated(shop, tiers, programme, admin_user):
         shop=shop, platform=OrderSource.SHOPIFY, webhook_id="wh-1", topic="orders/paid", status="processed"
     )
     assert Group.objects.filter(name="Support").exists()  # the staff roles come with the migrations
-    from members.models import Interest
 
     Interest.objects.create(name="Running", slug="running")
     # Referrals: Kari's code (made at enrolment), a click on it, and a friend she referred
-    from referrals.models import ReferralProgramme
-    from referrals.services import referral_attach, referral_click_record
-
     ReferralProgramme.load()
     kari = Member.objects.get(user__email="kari@example.com")
     referral_click_record(code=kari.referral_code, ip_address="127.0.0.1", user_agent="test")
     friend = Member.objects.create(user=User.objects.create_user(email="ola@example.com"))
     referral_attach(friend=friend, code=kari.referral_code.code, source="portal", new_member=True)
     # Rewards and vouchers
-    from loyalty.models import Reward
-    from loyalty.rewards.catalogue import reward_redeem
-
     reward_redeem(
         member=Member.objects.get(user__email="kari@example.com"),
         reward=Reward.objects.create(name="Free coffee", points_cost=100),
     )
-    from loyalty.models import WinbackOffer
 
     WinbackOffer.objects.create(name="Spring", offer="15 % off")
     # Earning rules, points for actions, segments and their messages, the audit trail
-    from django.utils import timezone
-
-    from loyalty.campaigns.actions import event_record
-    from loyalty.campaigns.segments import segment_message_send
-    from loyalty.models import ActionKind, EarningRule, PointsAction, Segment
-    from loyalty.shops import MemberRef
-
     EarningRule.objects.create(name="Double December", starts_at=timezone.now() - dt.timedelta(days=1))
     make_order(shop, order_id="1002", amount="100.00")
     PointsAction.objects.create(name="Review", kind=ActionKind.EVENT, event_type="product_review", points=50)

@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from loyalty.ledger import points_redeem
 from loyalty.models import AmountBasis, EntryKind, LedgerEntry, Order, PointsAccount
+from loyalty.orders import OrderInput, order_record
 from loyalty.selectors import member_standing
+from loyalty.shops import MemberRef
 from members.models import Member
 from tests.conftest import make_order
 
@@ -31,8 +33,6 @@ def test_shop_rate_overrides_programme_rate(shop, tiers, programme):
 def test_excl_vat_basis_removes_vat_before_earning(shop, tiers, programme):
     programme.amount_basis = AmountBasis.EXCL_VAT
     programme.save()
-    from loyalty.orders import OrderInput, order_record
-    from loyalty.shops import MemberRef
 
     result = order_record(
         shop=shop,

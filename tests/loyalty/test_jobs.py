@@ -9,15 +9,17 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
+from config.celery import app
+from loyalty import tasks
 from loyalty.campaigns.birthdays import birthday_bonuses
 from loyalty.ledger import JobResult, expiry_warn, points_adjust, points_expire, points_redeem, tiers_by_threshold
 from loyalty.messages import LoyaltyMessage
 from loyalty.models import BirthdayBonus, EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme
 from loyalty.orders import refund_record
-from loyalty.tiers import tier_review
+from loyalty.tiers import placement, tier_review
 from members.models import Member, Message
 from tests.conftest import make_order
 from tests.factories import MemberFactory
@@ -115,9 +117,6 @@ def test_members_are_warned_once_before_points_expire(shop, tiers, expiring, mai
 
 
 def test_expiry_makes_the_same_number_of_queries_for_5_or_50_members(shop, tiers, expiring):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     def expire_for(count: int, start: int) -> int:
         with time_machine.travel(T0, tick=False):
             for n in range(start, start + count):
@@ -164,8 +163,6 @@ def test_tier_review_moves_down_one_level_after_the_grace_period(gold_member):
 
 
 def test_an_order_between_the_reviews_read_and_its_lock_keeps_the_member_on_their_tier(gold_member, shop, monkeypatch):
-    from loyalty.tiers import placement
-
     out_of_window = T0 + dt.timedelta(days=400)
     with time_machine.travel(out_of_window, tick=False):
         tier_review()  # below Gold from now on
@@ -275,10 +272,6 @@ def test_the_jobs_run_as_management_commands(gold_member):
 
 
 def test_a_job_met_by_a_passing_database_fault_runs_again(monkeypatch, programme):
-    from django.db import OperationalError
-
-    from loyalty import tasks
-
     runs = []
 
     def flaky(**kwargs):
@@ -293,10 +286,6 @@ def test_a_job_met_by_a_passing_database_fault_runs_again(monkeypatch, programme
 
 
 def test_every_task_of_the_project_retries_passing_faults():
-    from django.db import InterfaceError, OperationalError
-
-    from config.celery import app
-
     app.loader.import_default_modules()  # every app's tasks module, as a worker loads them
     ours = {name: task for name, task in app.tasks.items() if name.split(".")[0] in {"loyalty", "members", "referrals"}}
     assert len(ours) >= 9
@@ -307,7 +296,6 @@ def test_every_task_of_the_project_retries_passing_faults():
 
 def test_every_beat_entry_names_a_task_a_worker_runs(settings):
     """A renamed task would leave beat sending a name no worker knows: the job would silently stop."""
-    from config.celery import app
 
     app.loader.import_default_modules()
     schedule = settings.CELERY_BEAT_SCHEDULE

@@ -13,10 +13,12 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from loyalty.messages import LoyaltyMessage
 from loyalty.models import LedgerEntry, PointsAccount, Reward, ShopCustomer
 from loyalty.orders import refund_record
 from loyalty.rewards.catalogue import reward_redeem
-from members.models import ConsentRecord, Interest, Member
+from members.messaging import Outgoing, messages_queue
+from members.models import ConsentRecord, Interest, Member, Message, MessageStatus
 from members.services import consent_set
 from tests.conftest import api_client_for, give_two_factor, make_order
 from tests.factories import MemberFactory
@@ -137,10 +139,6 @@ def test_consent_changes_are_recorded_with_time_source_and_wording(logged_in, ka
 
 
 def test_members_choose_which_club_notifications_they_get_and_queued_ones_stop(logged_in, kari):
-    from loyalty.messages import LoyaltyMessage
-    from members.messaging import Outgoing, messages_queue
-    from members.models import Message, MessageStatus
-
     page = logged_in.get(reverse("portal:consents")).content.decode()
     assert re.search(r'name="notify_email"[^>]*checked', page)  # on by default
     assert not re.search(r'name="notify_sms"[^>]*checked', page)

@@ -13,10 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from loyalty.models import EntryKind, LedgerEntry, PointsAccount
-from loyalty.orders import refund_record
+from loyalty.orders import OrderInput, order_record, refund_record
+from loyalty.shops import MemberRef
 from members.models import Member
+from referrals.errors import ReferralAlreadyMember, ReferralAlreadyReferred
 from referrals.models import CODE_ALPHABET, Referral, ReferralClick, ReferralCode, ReferralProgramme, ReferralStatus
-from referrals.services import email_identity, referral_attach, referrals_reward_due
+from referrals.services import email_identity, referral_approve, referral_attach, referrals_reward_due
 from tests.conftest import api_client_for, make_order
 from tests.factories import MemberFactory
 
@@ -174,7 +176,6 @@ def test_a_friend_can_be_referred_only_once_and_not_after_ordering(kari, shop):
     other = MemberFactory(user__email="per@example.com")
     friend = MemberFactory(user__email="ola@example.com")
     referral_attach(friend=friend, code=kari.referral_code.code, source="portal", new_member=True)
-    from referrals.errors import ReferralAlreadyMember, ReferralAlreadyReferred
 
     with pytest.raises(ReferralAlreadyReferred):
         referral_attach(friend=friend, code=other.referral_code.code, source="portal", new_member=True)
@@ -246,9 +247,6 @@ def test_a_small_return_keeps_the_referral(kari, referred, shop):
     ],
 )
 def test_the_referrers_phone_on_the_friends_order_is_held_for_review(kari, referred, shop, fields, rule):
-    from loyalty.orders import OrderInput, order_record
-    from loyalty.shops import MemberRef
-
     order_record(
         shop=shop,
         order=OrderInput(
@@ -290,8 +288,6 @@ def test_many_sign_ups_from_one_ip_and_browser_wait_for_review(kari, admin_user,
     held = Referral.objects.get(status="review")
     assert balance(held.friend) == 0  # no welcome bonus until staff approve
     assert held.flags[0]["rule"] == "signup_burst"
-
-    from referrals.services import referral_approve
 
     referral_approve(referral=held, staff=admin_user)
     held.refresh_from_db()
