@@ -132,6 +132,11 @@ def shop_order(*, shop: Shop, order_id: str) -> Order | None:
     return shop_orders(shop=shop).prefetch_related("refunds").filter(external_id=order_id).first()
 
 
+def shop_order_exists(*, shop: Shop, order_id: str) -> bool:
+    """Whether the shop reported this order (one query; what a platform's webhook asks before it earns)."""
+    return Order.objects.filter(shop=shop, external_id=order_id).exists()
+
+
 def shop_members(
     *, shop: Shop, email: str | None = None, phone: str | None = None, external_id: str | None = None
 ) -> QuerySet[Member]:

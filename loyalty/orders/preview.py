@@ -18,8 +18,8 @@ from django.utils import timezone
 from loyalty.campaigns import earning_points, earning_rules_active, earning_rules_used
 from loyalty.ledger import entry_tier
 from loyalty.models import PointsAccount, Shop
-from loyalty.orders.record import order_programme, order_validate
-from loyalty.orders.types import OrderInput, OrderItem
+from loyalty.orders.record import order_programme, order_terms_validate
+from loyalty.orders.types import OrderItem
 from loyalty.shops import MemberRef, member_find
 
 
@@ -53,12 +53,7 @@ def earning_preview(
     order would raise for its amount and currency (``CurrencyMismatch``, ``AmountOutOfRange``, ...)."""
     at = at or timezone.now()
     programme = order_programme()
-    order_validate(
-        shop=shop,
-        programme=programme,
-        order=OrderInput(order_id="", member=member or MemberRef(), amount=amount, currency=currency,
-                         occurred_at=at, items=tuple(items), tax=tax),
-    )  # fmt: skip
+    order_terms_validate(shop=shop, programme=programme, amount=amount, tax=tax, currency=currency, occurred_at=at)
     rules = earning_rules_active(at=at)
     found = member_find(shop=shop, ref=member) if member is not None else None
     tier, used = entry_tier(), {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import replace
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -52,7 +53,7 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
 
 
 def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> OrderResult:
-    programme = _programme.get()
+    programme = order_programme()
     order_validate(shop=shop, programme=programme, order=order)
     # Read before taking the member's lock, which other orders for the member wait for.
     rules = earning_rules_active(at=order.occurred_at)
@@ -130,13 +131,23 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
 
 def order_validate(*, shop: Shop, programme: Programme, order: OrderInput) -> None:
     """What any order must be, however it arrives (the API, webhooks, an import); raises the first problem."""
-    if order.currency != shop.currency:
-        raise CurrencyMismatch(f"This shop reports orders in {shop.currency}, not {order.currency}.")
-    if order.amount > programme.max_order_amount:
+    order_terms_validate(
+        shop=shop, programme=programme, amount=order.amount, tax=order.tax, currency=order.currency,
+        occurred_at=order.occurred_at,
+    )  # fmt: skip
+
+
+def order_terms_validate(
+    *, shop: Shop, programme: Programme, amount: Decimal, tax: Decimal, currency: str, occurred_at: dt.datetime
+) -> None:
+    """``order_validate`` for an order that has no id or member yet (an earning preview)."""
+    if currency != shop.currency:
+        raise CurrencyMismatch(f"This shop reports orders in {shop.currency}, not {currency}.")
+    if amount > programme.max_order_amount:
         raise AmountOutOfRange()
-    if order.tax > order.amount:
+    if tax > amount:
         raise TaxExceedsAmount()
-    if order.occurred_at > timezone.now() + FUTURE_TOLERANCE:
+    if occurred_at > timezone.now() + FUTURE_TOLERANCE:
         raise OccurredInFuture()
 
 

@@ -20,7 +20,7 @@ from loyalty.api.errors import flatten_errors
 from loyalty.api.parsers import PayloadTooLarge, read_limited_body
 from loyalty.api.serializers import OrderCreateInputSerializer, RefundCreateInputSerializer
 from loyalty.errors import LoyaltyError, MemberNotEnrollable, OrderNotFound
-from loyalty.models import InboundWebhook, Order, Shop
+from loyalty.models import InboundWebhook, Shop
 from loyalty.orders import order_record, refund_amount_left, refund_record
 from members.phones import normalize_phone
 
@@ -133,11 +133,6 @@ def _validated(serializer: serializers.Serializer) -> serializers.Serializer:
         first = flatten_errors(serializer.errors)[0]
         raise Rejected(first["code"], first["message"], first["field"])
     return serializer
-
-
-def order_exists(*, shop: Shop, order_id: str) -> bool:
-    """Whether the shop's order was recorded (it earned, or was refused nothing and earned zero)."""
-    return Order.objects.filter(shop=shop, external_id=order_id).exists()
 
 
 def record_order(shop: Shop, data: dict[str, Any], source: str) -> str:

@@ -21,12 +21,12 @@ from loyalty.platforms.receive import (
     money,
     object_,
     objects,
-    order_exists,
     receive,
     record_order,
     record_refund,
     text,
 )
+from loyalty.selectors import shop_order_exists
 
 SHOPIFY_TOPICS = {"orders/paid", "orders/cancelled", "refunds/create"}
 # An orders/paid delivery in these states earns nothing: "send test notification" sends a voided order.
@@ -112,7 +112,7 @@ def _shopify_order(shop: Shop, payload: dict[str, Any]) -> str:
 def _shopify_cancel(shop: Shop, payload: dict[str, Any]) -> str:
     """A cancelled order takes back what it earned (what its refunds have not taken back already)."""
     order_id = str(payload.get("id", ""))
-    if not order_exists(shop=shop, order_id=order_id):
+    if not shop_order_exists(shop=shop, order_id=order_id):
         raise Ignored("the order was never counted")
     return record_refund(shop, order_id, f"shopify-{order_id}-cancelled", None, OrderSource.SHOPIFY)
 

@@ -20,13 +20,13 @@ from loyalty.platforms.receive import (
     money,
     object_,
     objects,
-    order_exists,
     receive,
     record_order,
     record_refund,
     shop_not_found,
     text,
 )
+from loyalty.selectors import shop_order_exists
 
 WOOCOMMERCE_TOPICS = {"order.created", "order.updated"}
 # Paid. Every other status (pending, on-hold, failed, cancelled, ...) earns nothing.
@@ -43,7 +43,7 @@ def _woocommerce_order(shop: Shop, payload: dict[str, Any]) -> str:
     status = payload.get("status")
     order_id = str(payload.get("id", ""))
     outcomes = []
-    if not order_exists(shop=shop, order_id=order_id):
+    if not shop_order_exists(shop=shop, order_id=order_id):
         if status not in WOOCOMMERCE_EARNING_STATUSES:
             raise Ignored(f"status {status!r} earns nothing")
         outcomes.append(_woocommerce_earn(shop, payload))

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from loyalty.ledger import points_expire
-from loyalty.models import Reward, WinbackOffer
+from loyalty.models import OutboxEvent, Reward, WinbackOffer
 from loyalty.rewards.catalogue import reward_redeem
 from loyalty.rewards.winback import winback_send
 from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
@@ -113,6 +113,15 @@ def test_tier_tables_and_referral_funnel(admin_client, club, tiers):
     assert revenue["Bronze"] == ["NOK", 2, 2, Decimal("1200.00"), Decimal("600.00")]
     funnel = dict((row[0], row[1]) for row in board.table("referral_funnel").rows)
     assert funnel["Friends joined"] == 0
+
+
+def test_tier_movement_survives_an_emptied_outbox_and_a_renamed_tier(admin_client, club, tiers):
+    OutboxEvent.objects.all().delete()
+    silver = tiers[1]
+    silver.name = "Sølv"
+    silver.save()
+    board = admin_client.get(DASHBOARD, PERIOD).context["board"]
+    assert board.table("tier_movement").rows == [["Bronze", "Sølv", "up", 1]]
 
 
 def test_money_is_never_added_across_currencies(admin_client, club):
