@@ -165,3 +165,49 @@ class AdjustmentOverLimit(LoyaltyError):
     code = "adjustment_over_limit"
     default_message = _("This adjustment is larger than you may make; ask a programme manager.")
     default_field = "points"
+
+
+# --- Points spent at a shop's checkout ---------------------------------------------------------------
+
+
+class MemberNotMatched(MemberNotFound):
+    """A request's ``member`` names nobody (the path's member id not existing is plain ``MemberNotFound``)."""
+
+    default_message = _("No member matches this email, phone or customer id.")
+    default_field = "member"
+
+
+class BelowMinimum(LoyaltyError):
+    code = "below_minimum"
+    default_message = _("That is fewer points than the smallest redemption.")
+    default_field = "points"
+
+
+class NotAStep(LoyaltyError):
+    code = "not_a_step"
+    default_message = _("Points are spent in fixed steps above the smallest redemption.")
+    default_field = "points"
+
+
+class ExceedsOrderShare(LoyaltyError):
+    code = "exceeds_order_share"
+    default_message = _("Points may pay only part of an order.")
+    default_field = "points"
+
+
+class RedemptionNotFound(LoyaltyError):
+    code = "redemption_not_found"
+    default_message = _("This shop has no redemption with that id.")
+    default_field = "redemption_id"
+
+
+class RedemptionCaptured(LoyaltyError):
+    code = "redemption_captured"
+    default_message = _("This redemption was already captured.")
+    default_field = "redemption_id"
+
+
+class RedemptionReleased(LoyaltyError):
+    code = "redemption_released"
+    default_message = _("This redemption was released; its points went back to the member.")
+    default_field = "redemption_id"

@@ -31,11 +31,14 @@ from django.utils import timezone
 from loyalty import hooks
 from loyalty.models import (
     ConsentFilter,
+    EntryKind,
     LedgerEntry,
     Order,
     PointsAccount,
     PointsLot,
     Programme,
+    Redemption,
+    RedemptionStatus,
     ReferralFilter,
     Reward,
     Segment,
@@ -62,10 +65,16 @@ class Standing:
     points_to_next_tier: int
     progress_percent: int
     window_months: int | None
+    reserved: int = 0  # held for checkouts not completed yet: already out of the balance, back if released
+
+    @property
+    def spendable(self) -> int:
+        """What the member can spend now."""
+        return max(0, self.balance)
 
 
 def member_standing(*, member: Member, programme: Programme | None = None, tiers: list[Tier] | None = None) -> Standing:
-    """Balance, tier, next tier and progress towards it, in at most three queries.
+    """Balance, what is reserved at checkouts, tier, next tier and progress towards it, in at most four queries.
 
     Progress is measured from the current tier's threshold to the next one, so the bar starts
     empty at each new tier.
@@ -84,7 +93,11 @@ def member_standing(*, member: Member, programme: Programme | None = None, tiers
         needed = max(next_tier.threshold - qualifying, 0)
         span = next_tier.threshold - floor
         percent = min(100, max(0, (qualifying - floor) * 100 // span)) if span else 100
+    reserved = (
+        Redemption.objects.filter(member=member, status=RedemptionStatus.RESERVED).aggregate(n=Sum("points"))["n"] or 0
+    )
     return Standing(
+        reserved=reserved,
         balance=balance,
         tier=tier,
         next_tier=next_tier,
@@ -224,6 +237,47 @@ def lot_mismatches() -> list[LedgerMismatch]:
         .values_list("member_id", "member__user__email", "balance", "lots")
     )
     return [LedgerMismatch(member_id=m, email=e, balance=b, entries_sum=t) for m, e, b, t in rows]
+
+
+@dataclass(frozen=True)
+class HoldMismatch:
+    """A checkout redemption whose ledger entries do not say what it says."""
+
+    shop: str
+    redemption_id: str
+    points: int
+    held: int  # what its hold entry took
+    returned: int  # its own count of points given back
+    given_back: int  # what the entries correcting its hold gave back
+
+    def __str__(self) -> str:
+        return (
+            f"redemption {self.redemption_id} at {self.shop}: {self.points} points, its hold took {self.held}; "
+            f"it gave back {self.returned}, its entries {self.given_back}"
+        )
+
+
+def hold_mismatches() -> list[HoldMismatch]:
+    """Checkout redemptions whose hold did not take exactly their points, or whose ``return`` entries do not
+    add up to what they say was given back (all of it once released)."""
+    given_back = (
+        LedgerEntry.objects.filter(corrects_id=OuterRef("hold_entry_id"), kind=EntryKind.RETURN)
+        .order_by()
+        .values("corrects_id")
+        .annotate(total=Sum("points"))
+        .values("total")
+    )
+    rows = (
+        Redemption.objects.annotate(held=-F("hold_entry__points"), given_back=Coalesce(Subquery(given_back), 0))
+        .filter(
+            ~Q(held=F("points"))
+            | ~Q(given_back=F("points_returned"))
+            | ~Q(hold_entry__member_id=F("member_id"))
+            | ~Q(hold_entry__kind=EntryKind.REDEEM)
+        )
+        .values_list("shop__slug", "external_id", "points", "held", "points_returned", "given_back")
+    )
+    return [HoldMismatch(*row) for row in rows]
 
 
 # --- Rewards and vouchers ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from loyalty.campaigns.birthdays import birthday_bonuses
 from loyalty.events.delivery import webhook_deliver, webhooks_due
 from loyalty.events.outbox import delivery_sender_register as _sender_register
 from loyalty.ledger import expiry_warn, points_expire
-from loyalty.rewards import winback_send
+from loyalty.rewards import EXPIRE_BATCH, redemptions_expire, winback_send
 from loyalty.tiers import tier_review
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,16 @@ def webhooks_retry_due() -> int:
 @shared_task(name="loyalty.points_expire", ignore_result=True, **RETRY_TRANSIENT)
 def points_expire_task() -> None:
     points_expire()
+
+
+@shared_task(name="loyalty.redemptions_expire", ignore_result=True, **RETRY_TRANSIENT)
+def redemptions_expire_task() -> int:
+    """Beat: give back the points of checkout reservations whose time is up, a batch at a time until none is due."""
+    released = total = redemptions_expire()
+    while released == EXPIRE_BATCH:
+        released = redemptions_expire()
+        total += released
+    return total
 
 
 @shared_task(name="loyalty.expiry_warn", ignore_result=True, **RETRY_TRANSIENT)

@@ -324,6 +324,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # --- Outbound webhooks: retry due deliveries, and any whose task was lost, every minute (`make beat`).
 CELERY_BEAT_SCHEDULE = {
     "webhooks-retry-due": {"task": "loyalty.webhooks_retry_due", "schedule": 60.0},
+    # Give back the points of checkouts neither completed nor abandoned within the reservation time.
+    "redemptions-expire": {"task": "loyalty.redemptions_expire", "schedule": 60.0},
     # Pay referrers whose friend's order has passed the return window.
     "referrals-reward-due": {"task": "referrals.reward_due", "schedule": 15 * 60.0},
     # The points engine's nightly jobs (Europe/Oslo time by default).

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from loyalty.api.parsers import PayloadTooLarge
-from loyalty.errors import LoyaltyError
+from loyalty.errors import LoyaltyError, MemberNotMatched
 
 DEFAULT_ERROR_STATUS = 400
 
@@ -38,7 +38,7 @@ ERROR_STATUS: dict[str, int] = {
     "tax_exceeds_amount": 422,
     "occurred_in_future": 422,
     # Points
-    "insufficient_points": 409,
+    "insufficient_points": 422,
     "invalid_points": 422,
     "reason_required": 422,
     "adjustment_over_limit": 403,
@@ -52,6 +52,13 @@ ERROR_STATUS: dict[str, int] = {
     "voucher_cancelled": 409,
     "voucher_expired": 409,
     "voucher_not_cancellable": 409,
+    # Points spent at a checkout
+    "below_minimum": 422,
+    "not_a_step": 422,
+    "exceeds_order_share": 422,
+    "redemption_not_found": 404,
+    "redemption_captured": 409,
+    "redemption_released": 409,
     # Points for actions
     "unknown_event_type": 422,
 }
@@ -68,8 +75,16 @@ def error_status_register(code: str, status: int) -> None:
     ERROR_STATUS[code] = status
 
 
+# Where one code means two things over HTTP: a member the path names not existing is 404, a member the body
+# names matching nobody is 422 (the request is well-formed and about nothing).
+ERROR_CLASS_STATUS: dict[type[LoyaltyError], int] = {MemberNotMatched: 422}
+
+
 def error_status(error: LoyaltyError) -> int:
-    """The HTTP status for a domain error: its code's, else that of the nearest base class's code."""
+    """The HTTP status for a domain error: its class's where ``ERROR_CLASS_STATUS`` names it, else its code's,
+    else that of the nearest base class's code."""
+    if (status := ERROR_CLASS_STATUS.get(type(error))) is not None:
+        return status
     codes = [error.code, *(vars(cls)["code"] for cls in type(error).__mro__ if "code" in vars(cls))]
     return next((ERROR_STATUS[code] for code in codes if code in ERROR_STATUS), DEFAULT_ERROR_STATUS)
 

@@ -26,13 +26,16 @@ def ledger_append(
     allow_negative: bool = False,
     effective_at: dt.datetime | None = None,
     programme: Programme | None = None,
+    restores: LedgerEntry | None = None,
     **source: Any,
 ) -> LedgerEntry:
     """Append one entry and move the locked account's balance by ``points``.
 
     A debit that would take the balance below zero raises ``InsufficientPoints`` unless
-    ``allow_negative`` (only clawbacks of points already spent may do that). Reports nothing: the service
-    that called it emits ``PointsChanged`` with the rest of what it did.
+    ``allow_negative`` (only clawbacks of points already spent may do that). A credit that gives back
+    (some of) the debit ``restores`` puts the points back into the lots that debit took them from, so they
+    keep their expiry date; what those lots cannot take back (they expired since) opens a lot of its own.
+    Reports nothing: the service that called it emits ``PointsChanged`` with the rest of what it did.
     """
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         raise InvalidPoints()
@@ -40,13 +43,21 @@ def ledger_append(
     new_balance = balance_before + points
     if points < 0 and new_balance < 0 and not allow_negative:
         raise InsufficientPoints()
+    now = timezone.now()
+    fresh = 0  # points of a restoring credit that open a lot of their own
+    if restores is not None:
+        if points <= 0:
+            raise InvalidPoints()
+        # A debt a clawback left is paid first; the rest goes back where the debit took it from.
+        given, fresh = _lots_restore(debit=restores, points=max(0, points - max(0, -balance_before)), now=now)
+        source["corrects"] = restores
+        source["detail"] = {**(source.get("detail") or {}), "lots": given}
     if points < 0:
         # Spend the oldest points first, and say which lots paid for this entry.
         lots = _lots_spend(member_id=account.member_id, points=-points)
         source["detail"] = {**(source.get("detail") or {}), "lots": lots}
     account.balance = new_balance
     account.save(update_fields=["balance", "updated_at"])
-    now = timezone.now()
     entry = LedgerEntry.objects.create(
         member_id=account.member_id,
         kind=kind,
@@ -57,7 +68,13 @@ def ledger_append(
         created_at=now,
         **source,
     )
-    if points > 0:
+    if fresh:  # the lots the points came from have expired since: they start afresh
+        _remaining, expires_at = lot_terms(
+            points=fresh, balance_before=0, earned_at=now, programme=programme or Programme.load()
+        )
+        PointsLot.objects.create(member_id=entry.member_id, entry=entry, points=fresh, remaining=fresh,
+                                 earned_at=now, expires_at=expires_at)  # fmt: skip
+    elif points > 0 and restores is None:
         _lot_open(entry=entry, balance_before=balance_before, programme=programme or Programme.load())
     return entry
 
@@ -80,6 +97,30 @@ def _lot_open(*, entry: LedgerEntry, balance_before: int, programme: Programme) 
         member_id=entry.member_id, entry=entry, points=entry.points, remaining=remaining,
         earned_at=entry.effective_at, expires_at=expires_at,
     )  # fmt: skip
+
+
+def _lots_restore(*, debit: LedgerEntry, points: int, now: dt.datetime) -> tuple[list[list[int]], int]:
+    """Put ``points`` back into the unexpired lots ``debit`` spent, newest first, each up to what ``debit`` took
+    from it less what earlier credits correcting it gave back. Returns ``[[lot id, points given], ...]`` and
+    what did not fit. Runs under the account lock."""
+    owed: dict[int, int] = dict((debit.detail or {}).get("lots") or [])
+    for earlier in LedgerEntry.objects.filter(corrects=debit).values_list("detail", flat=True):
+        for lot_id, back in (earlier or {}).get("lots") or []:
+            owed[lot_id] = owed.get(lot_id, 0) - back
+    lots = PointsLot.objects.filter(pk__in=[pk for pk, n in owed.items() if n > 0]).exclude(expires_at__lte=now)
+    given: list[list[int]] = []
+    changed: list[PointsLot] = []
+    for lot in lots.order_by("-earned_at", "-id"):
+        if points == 0:
+            break
+        give = min(points, owed[lot.pk], lot.points - lot.remaining)
+        if give:
+            lot.remaining += give
+            points -= give
+            given.append([lot.pk, give])
+            changed.append(lot)
+    PointsLot.objects.bulk_update(changed, ["remaining"])
+    return given, points
 
 
 def _lots_spend(*, member_id: int, points: int) -> list[list[int]]:

@@ -13,6 +13,8 @@ Modules (each imports only the ones above it, so there are no cycles):
 - ``orders``: ``OrderSource``, ``Order``, ``Refund`` and ``InboundWebhook`` (received platform webhooks, by source).
 - ``ledger``: ``PointsAccount`` (balance and tier), ``LedgerEntry`` with ``LedgerEntryQuerySet``, ``EntryKind`` and
   ``ImmutableEntryError``, and ``PointsLot`` (FIFO spending and expiry).
+- ``redemptions``: ``Redemption`` and ``RedemptionStatus``: points spent at a shop's checkout, held on the ledger,
+  and the checkout code's prefix and length.
 - ``rewards``: ``Reward``, ``WinbackOffer``, ``VoucherStatus``, ``Voucher`` and the voucher code alphabet and length.
 - ``events``: outbound webhooks: ``WebhookEventType``, ``WebhookSubscription``, ``OutboxEvent``,
   ``WebhookDeliveryStatus``, ``WebhookDelivery`` and ``WebhookAttempt``.
@@ -36,6 +38,7 @@ from loyalty.models.ledger import (
     PointsAccount,
     PointsLot,
 )
+from loyalty.models.redemptions import REDEMPTION_CODE_LENGTH, REDEMPTION_CODE_PREFIX, Redemption, RedemptionStatus
 from loyalty.models.rewards import VOUCHER_ALPHABET, VOUCHER_CODE_LENGTH, Reward, Voucher, VoucherStatus, WinbackOffer
 from loyalty.models.events import (
     OutboxEvent,
@@ -62,6 +65,8 @@ from loyalty.models.campaigns import (
 # isort: on
 
 __all__ = [
+    "REDEMPTION_CODE_LENGTH",
+    "REDEMPTION_CODE_PREFIX",
     "VOUCHER_ALPHABET",
     "VOUCHER_CODE_LENGTH",
     "ActionAward",
@@ -85,6 +90,8 @@ __all__ = [
     "PointsAction",
     "PointsLot",
     "Programme",
+    "Redemption",
+    "RedemptionStatus",
     "ReferralFilter",
     "Refund",
     "Reward",

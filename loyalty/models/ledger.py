@@ -61,6 +61,7 @@ class EntryKind(models.TextChoices):
     EXPIRE = "expire", _("Expired")
     ADJUST = "adjust", _("Adjustment")
     CLAWBACK = "clawback", _("Clawed back")
+    RETURN = "return", _("Returned")  # points spent at a checkout, back: it was abandoned or the order refunded
 
 
 class LedgerEntry(models.Model):

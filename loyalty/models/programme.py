@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -98,8 +98,39 @@ class Programme(models.Model):
         max_digits=10,
         decimal_places=4,
         default=Decimal("0.01"),
-        validators=[MinValueValidator(Decimal("0"))],
-        help_text=_("What one point costs the club in its currency; the dashboard values outstanding points at it."),
+        validators=[MinValueValidator(Decimal("0.0001"))],
+        help_text=_(
+            "What one point is worth at a shop's checkout, in the programme's currency (0.10: 100 points pay "
+            "10.00); the dashboard values outstanding points at it too."
+        ),
+    )
+    redeem_min_points = models.PositiveIntegerField(
+        _("smallest checkout redemption (points)"),
+        default=100,
+        validators=[MinValueValidator(1)],
+        help_text=_("Members spend at least this many points at a checkout."),
+    )
+    redeem_step_points = models.PositiveIntegerField(
+        _("checkout redemption step (points)"),
+        default=100,
+        validators=[MinValueValidator(1)],
+        help_text=_("Above the smallest redemption, points are spent in steps of this many."),
+    )
+    redeem_max_share = models.PositiveSmallIntegerField(
+        _("largest share of an order paid with points (%)"),
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    reservation_minutes = models.PositiveSmallIntegerField(
+        _("checkout reservation time (minutes)"),
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text=_("Points reserved at a checkout that is neither completed nor abandoned come back after this."),
+    )
+    refund_returns_points = models.BooleanField(
+        _("refunds give back points spent"),
+        default=True,
+        help_text=_("A refund of an order paid partly with points gives back the same share of those points."),
     )
     support_adjust_limit = models.PositiveIntegerField(
         _("largest points adjustment by support"),
@@ -117,6 +148,14 @@ class Programme(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(points_per_unit__gte=0), name="programme_rate_non_negative"),
             models.CheckConstraint(condition=models.Q(max_order_amount__gt=0), name="programme_max_order_positive"),
+            models.CheckConstraint(condition=models.Q(point_value__gt=0), name="programme_point_value_positive"),
+            models.CheckConstraint(
+                condition=models.Q(redeem_min_points__gte=1, redeem_step_points__gte=1), name="programme_redeem_steps"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(redeem_max_share__gte=1, redeem_max_share__lte=100),
+                name="programme_redeem_share_range",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +27,22 @@ class Shop(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text=_("Leave empty to use the programme's rate. Set it when the shop sells in another currency."),
     )
+    point_value = models.DecimalField(
+        _("value of one point"),
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.0001"))],
+        help_text=_("What one point pays at this shop's checkout. Leave empty to use the programme's value."),
+    )
+    redeem_max_share = models.PositiveSmallIntegerField(
+        _("largest share of an order paid with points (%)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("Leave empty to use the programme's share."),
+    )
     shopify_webhook_secret = models.CharField(_("Shopify webhook secret"), max_length=200, blank=True)
     woocommerce_webhook_secret = models.CharField(_("WooCommerce webhook secret"), max_length=200, blank=True)
     count_test_orders = models.BooleanField(
@@ -45,6 +61,15 @@ class Shop(models.Model):
             models.CheckConstraint(
                 condition=models.Q(points_per_unit__isnull=True) | models.Q(points_per_unit__gte=0),
                 name="shop_rate_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(point_value__isnull=True) | models.Q(point_value__gt=0),
+                name="shop_point_value_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(redeem_max_share__isnull=True)
+                | models.Q(redeem_max_share__gte=1, redeem_max_share__lte=100),
+                name="shop_redeem_share_range",
             ),
         ]
 

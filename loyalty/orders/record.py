@@ -19,6 +19,7 @@ from loyalty.idempotency import IdempotencyKey, idempotent
 from loyalty.ledger import account_lock, ledger_append, tiers_by_threshold
 from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Shop
 from loyalty.orders.types import OrderInput, OrderOutcome, OrderResult
+from loyalty.rewards import checkout_codes_use
 from loyalty.shops import member_resolve
 from loyalty.tiers import tier_evaluate
 
@@ -115,6 +116,7 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
             ]
         if (tier_change := tier_evaluate(account=account, programme=programme, tiers=tiers)) is not None:
             events.append(replace(tier_change, member_public_id=member.public_id))  # the webhook needs no lookup
+        checkout_codes_use(shop=shop, order_id=record.external_id, codes=order.discount_codes)
         emit(*events)
         hooks.order_recorded(order=record, order_input=order)  # referrals qualify the friend's referral
         outcome = OrderOutcome(

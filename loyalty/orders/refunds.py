@@ -12,8 +12,9 @@ from loyalty.errors import OrderNotFound, RefundExceedsOrder
 from loyalty.events import PointsChanged, emit
 from loyalty.idempotency import IdempotencyKey, idempotent
 from loyalty.ledger import account_lock, ledger_append
-from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Refund, Shop
+from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Refund, Shop
 from loyalty.orders.types import RefundOutcome, RefundResult, refund_fingerprint
+from loyalty.rewards import order_redemptions, redemption_return
 
 
 def clawback_target(*, awarded: int, refunded: Decimal, amount: Decimal) -> int:
@@ -113,6 +114,20 @@ def _record(
                 detail={"refunded": str(amount), "order_amount": str(order.amount)},
             )
             events.append(PointsChanged(entry=entry, member_public_id=order.member.public_id))
+        returned = 0
+        if Programme.load().refund_returns_points:
+            for redemption in order_redemptions(shop=shop, order_id=order.external_id):
+                owed = clawback_target(awarded=redemption.points, refunded=refunded, amount=order.amount)
+                back_account = (
+                    account if redemption.member_id == account.member_id else account_lock(member=redemption.member_id)
+                )
+                back = redemption_return(
+                    account=back_account, redemption=redemption, points=owed - redemption.points_returned,
+                    order=order, refund=refund,
+                )  # fmt: skip
+                if back is not None:
+                    returned += back.points
+                    events.append(PointsChanged(entry=back, member_public_id=redemption.member.public_id))
         order.refunded_amount = refunded
         order.points_clawed_back += points
         order.tier_points_clawed_back += tier_points
@@ -126,6 +141,7 @@ def _record(
             member_id=str(order.member.public_id),
             points_clawed_back=points,
             balance=account.balance,
+            points_returned=returned,
         )
         refund.response = outcome.as_data()
         refund.save(update_fields=["response"])

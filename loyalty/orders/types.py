@@ -56,6 +56,9 @@ class OrderInput:
     tax: Decimal = Decimal("0")
     # Not stored: only a fingerprint of it, to spot a referrer's own address on a referred friend's order.
     shipping_address: str = ""
+    # The discount codes the customer used: Klubb's checkout codes among them capture their redemption, and
+    # catalogue vouchers are marked used.
+    discount_codes: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
         """A hash of what the order means, to tell a replay from a conflicting reuse of its id."""
@@ -68,6 +71,8 @@ class OrderInput:
             "occurred_at": self.occurred_at.astimezone(dt.UTC).isoformat(),
             "items": [item.as_json(unit_price=str(Decimal(item.unit_price).quantize(CENT))) for item in self.items],
         }
+        if self.discount_codes:  # only where given, so orders recorded before keep their fingerprints
+            canonical["discount_codes"] = sorted(self.discount_codes)
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
@@ -101,6 +106,7 @@ class RefundOutcome:
     member_id: str
     points_clawed_back: int
     balance: int
+    points_returned: int = 0  # of points the order's checkout spent, given back
 
     def as_data(self) -> dict[str, Any]:
         return asdict(self)

@@ -46,7 +46,12 @@ class MemberSerializer(serializers.Serializer):
     birthday = serializers.DateField(allow_null=True)
     external_id = serializers.CharField(allow_null=True, help_text="This shop's customer id for the member.")
     enrolled_at = serializers.DateTimeField()
-    balance = serializers.IntegerField()
+    balance = serializers.IntegerField(help_text="Points the member holds: every entry of their ledger added up.")
+    spendable = serializers.IntegerField(help_text="What the member can spend now, at a checkout or on rewards.")
+    pending = serializers.IntegerField(help_text="Earned, but not spendable until the return window has passed.")
+    reserved = serializers.IntegerField(
+        help_text="Held for checkouts not completed yet: already out of `balance`, back if the checkout is abandoned."
+    )
     tier = TierSerializer(allow_null=True)
     next_tier = TierSerializer(allow_null=True)
     tier_points = serializers.IntegerField(help_text="Qualifying points in the tier window.")
@@ -66,6 +71,9 @@ class MemberSerializer(serializers.Serializer):
             "external_id": external_id,
             "enrolled_at": member.enrolled_at,
             "balance": standing.balance,
+            "spendable": standing.spendable,
+            "pending": 0,
+            "reserved": standing.reserved,
             "tier": standing.tier,
             "next_tier": standing.next_tier,
             "tier_points": standing.tier_points,

@@ -46,6 +46,16 @@ class OrderCreateInputSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="Optional. Not stored: only a fingerprint, used by the referral programme's fraud checks.",
     )
+    discount_codes = serializers.ListField(
+        child=StrictCharField(max_length=100),
+        required=False,
+        default=list,
+        max_length=50,
+        help_text=(
+            "The discount codes used on the order. A Klubb checkout code captures its redemption; a reward voucher's "
+            "code marks the voucher used; the shop's own codes are ignored."
+        ),
+    )
 
     def to_order(self) -> OrderInput:
         data = self.validated_data
@@ -58,6 +68,7 @@ class OrderCreateInputSerializer(serializers.Serializer):
             occurred_at=data["occurred_at"],
             items=tuple(OrderItem(**item) for item in data["items"]),
             shipping_address=data["shipping_address"],
+            discount_codes=tuple(data["discount_codes"]),
         )
 
 
@@ -116,3 +127,6 @@ class RefundResultSerializer(serializers.Serializer):
     member_id = serializers.UUIDField()
     points_clawed_back = serializers.IntegerField()
     balance = serializers.IntegerField()
+    points_returned = serializers.IntegerField(
+        help_text="Points the order's checkout spent that this refund gave back (its share)."
+    )
