@@ -66,15 +66,16 @@ class Standing:
     progress_percent: int
     window_months: int | None
     reserved: int = 0  # held for checkouts not completed yet: already out of the balance, back if released
+    pending: int = 0  # in the balance, spendable once the return window of the orders that earned them passes
 
     @property
     def spendable(self) -> int:
         """What the member can spend now."""
-        return max(0, self.balance)
+        return max(0, self.balance - self.pending)
 
 
 def member_standing(*, member: Member, programme: Programme | None = None, tiers: list[Tier] | None = None) -> Standing:
-    """Balance, what is reserved at checkouts, tier, next tier and progress towards it, in at most four queries.
+    """Balance, what is reserved at checkouts, tier, next tier and progress towards it, in at most five queries.
 
     Progress is measured from the current tier's threshold to the next one, so the bar starts
     empty at each new tier.
@@ -98,6 +99,7 @@ def member_standing(*, member: Member, programme: Programme | None = None, tiers
     )
     return Standing(
         reserved=reserved,
+        pending=account.pending if account else 0,
         balance=balance,
         tier=tier,
         next_tier=next_tier,
@@ -235,6 +237,26 @@ def lot_mismatches() -> list[LedgerMismatch]:
         )
         .exclude(lots=F("expected"))
         .values_list("member_id", "member__user__email", "balance", "lots")
+    )
+    return [LedgerMismatch(member_id=m, email=e, balance=b, entries_sum=t) for m, e, b, t in rows]
+
+
+def pending_mismatches() -> list[LedgerMismatch]:
+    """Members whose ``pending`` is not what their pending lots hold, or more than their balance.
+
+    ``entries_sum`` holds the pending lots' remaining total here.
+    """
+    pending_sum = (
+        PointsLot.objects.filter(member_id=OuterRef("member_id"), available_at__isnull=False)
+        .order_by()
+        .values("member_id")
+        .annotate(total=Sum("remaining"))
+        .values("total")
+    )
+    rows = (
+        PointsAccount.objects.annotate(lots=Coalesce(Subquery(pending_sum), 0))
+        .filter(~Q(pending=F("lots")) | (Q(pending__gt=0) & Q(pending__gt=F("balance"))))
+        .values_list("member_id", "member__user__email", "pending", "lots")
     )
     return [LedgerMismatch(member_id=m, email=e, balance=b, entries_sum=t) for m, e, b, t in rows]
 

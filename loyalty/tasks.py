@@ -17,7 +17,7 @@ from config.celery import RETRY_TRANSIENT
 from loyalty.campaigns.birthdays import birthday_bonuses
 from loyalty.events.delivery import webhook_deliver, webhooks_due
 from loyalty.events.outbox import delivery_sender_register as _sender_register
-from loyalty.ledger import expiry_warn, points_expire
+from loyalty.ledger import expiry_warn, points_confirm, points_expire
 from loyalty.rewards import EXPIRE_BATCH, redemptions_expire, winback_send
 from loyalty.tiers import tier_review
 
@@ -73,6 +73,12 @@ def redemptions_expire_task() -> int:
         released = redemptions_expire()
         total += released
     return total
+
+
+@shared_task(name="loyalty.points_confirm", ignore_result=True, **RETRY_TRANSIENT)
+def points_confirm_task() -> None:
+    """Beat: pending points whose return window has passed become spendable."""
+    points_confirm()
 
 
 @shared_task(name="loyalty.expiry_warn", ignore_result=True, **RETRY_TRANSIENT)

@@ -30,6 +30,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from loyalty.models import Reward
+from loyalty.rewards import redemption_reserve
 from loyalty.rewards.catalogue import reward_redeem
 from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
 from loyalty.shops import api_key_create
@@ -81,6 +82,7 @@ def world(tiers, programme) -> World:
         roles[actor].groups.add(Group.objects.get(name=group))
         give_two_factor(roles[actor])
     voucher_a = reward_redeem(member=member_a, reward=reward)
+    redemption_reserve(shop=shop_a, redemption_id="A-1", member=member_a, points=100)
     return World(shop_a, shop_b, keys, member_a, member_b, staff, roles, reward, voucher_a)
 
 
@@ -180,6 +182,20 @@ ROWS: dict[tuple[str, str], Row] = {
         API_SHOPS_ONLY,
         lambda w: {"member": {"email": "anna@example.com"}, "amount": "100.00", "currency": "NOK"},
         json=True,
+    ),
+    # Checkout: anna has points to reserve at either shop; reservation A-1 belongs to shop A (shop B gets 404).
+    ("api/v1/redemptions/", "POST"): Row(
+        "POST",
+        lambda w: "/api/v1/redemptions/",
+        API_SHOPS_ONLY,
+        lambda w: {"redemption_id": f"X-{w.next()}", "member": {"email": "anna@example.com"}, "points": 100},
+        json=True,
+    ),
+    ("api/v1/redemptions/<str:redemption_id>/capture/", "POST"): Row(
+        "POST", lambda w: "/api/v1/redemptions/A-1/capture/", API_SHOP_A_ONLY, lambda w: {"order_id": "A-1"}, json=True
+    ),
+    ("api/v1/redemptions/<str:redemption_id>/release/", "POST"): Row(
+        "POST", lambda w: "/api/v1/redemptions/A-1/release/", API_SHOP_A_ONLY, lambda w: {}, json=True
     ),
     ("api/v1/vouchers/<str:code>/", "GET"): Row(
         "GET", lambda w: f"/api/v1/vouchers/{w.voucher_a.code}/", API_SHOPS_ONLY

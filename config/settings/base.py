@@ -330,6 +330,8 @@ CELERY_BEAT_SCHEDULE = {
     "referrals-reward-due": {"task": "referrals.reward_due", "schedule": 15 * 60.0},
     # The points engine's nightly jobs (Europe/Oslo time by default).
     "points-expire": {"task": "loyalty.points_expire", "schedule": crontab(hour=2, minute=0)},
+    # Pending points whose return window has passed become spendable (hourly: a window ends at any time of day).
+    "points-confirm": {"task": "loyalty.points_confirm", "schedule": crontab(minute=15)},
     "winback": {"task": "loyalty.winback", "schedule": crontab(hour=11, minute=0)},
     "expiry-warn": {"task": "loyalty.expiry_warn", "schedule": crontab(hour=10, minute=0)},
     "tier-review": {"task": "loyalty.tier_review", "schedule": crontab(hour=3, minute=0)},

@@ -7,6 +7,7 @@
   at once (the scheduled jobs, the import).
 - ``operations``: points moved by people: ``points_adjust`` (staff), ``points_redeem``, ``points_bonus``.
 - ``expiry``: the nightly expiry and its warning.
+- ``pending``: ``points_confirm``, the job that makes pending points (an order's, in its return window) spendable.
 
 Entries are immutable (the model refuses update and delete; on PostgreSQL a trigger too); a correction is a
 new entry. ``balance == sum(entries)`` for every member (``manage.py check_ledger``). Nothing here reports
@@ -20,6 +21,7 @@ from loyalty.ledger.batch import BATCH, LedgerBatch, LotTake, accounts_lock, acc
 from loyalty.ledger.entries import ledger_append, lot_terms
 from loyalty.ledger.expiry import JobResult, expiry_warn, points_expire
 from loyalty.ledger.operations import ADJUST_UNLIMITED_PERMISSION, points_adjust, points_bonus, points_redeem
+from loyalty.ledger.pending import points_confirm
 
 __all__ = [
     "ADJUST_UNLIMITED_PERMISSION",
@@ -37,6 +39,7 @@ __all__ = [
     "member_batches",
     "points_adjust",
     "points_bonus",
+    "points_confirm",
     "points_expire",
     "points_redeem",
     "tiers_by_threshold",

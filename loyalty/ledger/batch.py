@@ -55,7 +55,7 @@ def accounts_lock(*, member_ids: Sequence[int], create: bool = False) -> dict[in
 
 
 # Account fields a batch writes, and their PostgreSQL types (for the VALUES list of ``accounts_save``).
-_ACCOUNT_COLUMN_TYPES = {"balance": "bigint", "tier": "bigint", "tier_since": "timestamptz",
+_ACCOUNT_COLUMN_TYPES = {"balance": "bigint", "pending": "bigint", "tier": "bigint", "tier_since": "timestamptz",
                          "below_tier_since": "timestamptz"}  # fmt: skip
 
 

@@ -27,6 +27,7 @@ def ledger_append(
     effective_at: dt.datetime | None = None,
     programme: Programme | None = None,
     restores: LedgerEntry | None = None,
+    available_at: dt.datetime | None = None,
     **source: Any,
 ) -> LedgerEntry:
     """Append one entry and move the locked account's balance by ``points``.
@@ -35,13 +36,15 @@ def ledger_append(
     ``allow_negative`` (only clawbacks of points already spent may do that). A credit that gives back
     (some of) the debit ``restores`` puts the points back into the lots that debit took them from, so they
     keep their expiry date; what those lots cannot take back (they expired since) opens a lot of its own.
-    Reports nothing: the service that called it emits ``PointsChanged`` with the rest of what it did.
+    A credit ``available_at`` a later time is pending until then: in the balance, not spendable (``pending``).
+    A debit spends only what is not pending, except a clawback, which takes its order's own points first,
+    pending or not. Reports nothing: the service that called it emits ``PointsChanged`` with the rest of what it did.
     """
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         raise InvalidPoints()
     balance_before = account.balance
     new_balance = balance_before + points
-    if points < 0 and new_balance < 0 and not allow_negative:
+    if points < 0 and new_balance < account.pending and not allow_negative:
         raise InsufficientPoints()
     now = timezone.now()
     fresh = 0  # points of a restoring credit that open a lot of their own
@@ -53,11 +56,16 @@ def ledger_append(
         source["corrects"] = restores
         source["detail"] = {**(source.get("detail") or {}), "lots": given}
     if points < 0:
-        # Spend the oldest points first, and say which lots paid for this entry.
-        lots = _lots_spend(member_id=account.member_id, points=-points)
+        # Spend the oldest points first (a clawback its order's own first), and say which lots paid for this entry.
+        order = source.get("order") if allow_negative else None
+        lots, pending_taken = _lots_spend(member_id=account.member_id, points=-points, order=order)
         source["detail"] = {**(source.get("detail") or {}), "lots": lots}
+        account.pending -= pending_taken
+    pending = available_at is not None and available_at > now and points > 0 and restores is None
+    if pending:
+        account.pending += max(0, points - max(0, -balance_before))  # what the lot will hold
     account.balance = new_balance
-    account.save(update_fields=["balance", "updated_at"])
+    account.save(update_fields=["balance", "pending", "updated_at"])
     entry = LedgerEntry.objects.create(
         member_id=account.member_id,
         kind=kind,
@@ -75,7 +83,12 @@ def ledger_append(
         PointsLot.objects.create(member_id=entry.member_id, entry=entry, points=fresh, remaining=fresh,
                                  earned_at=now, expires_at=expires_at)  # fmt: skip
     elif points > 0 and restores is None:
-        _lot_open(entry=entry, balance_before=balance_before, programme=programme or Programme.load())
+        _lot_open(
+            entry=entry,
+            balance_before=balance_before,
+            programme=programme or Programme.load(),
+            available_at=available_at if pending else None,
+        )
     return entry
 
 
@@ -89,13 +102,15 @@ def lot_terms(
     return remaining, earned_at + relativedelta(months=months) if months else None
 
 
-def _lot_open(*, entry: LedgerEntry, balance_before: int, programme: Programme) -> PointsLot:
+def _lot_open(
+    *, entry: LedgerEntry, balance_before: int, programme: Programme, available_at: dt.datetime | None = None
+) -> PointsLot:
     remaining, expires_at = lot_terms(
         points=entry.points, balance_before=balance_before, earned_at=entry.effective_at, programme=programme
     )
     return PointsLot.objects.create(
         member_id=entry.member_id, entry=entry, points=entry.points, remaining=remaining,
-        earned_at=entry.effective_at, expires_at=expires_at,
+        earned_at=entry.effective_at, expires_at=expires_at, available_at=available_at,
     )  # fmt: skip
 
 
@@ -123,21 +138,39 @@ def _lots_restore(*, debit: LedgerEntry, points: int, now: dt.datetime) -> tuple
     return given, points
 
 
-def _lots_spend(*, member_id: int, points: int) -> list[list[int]]:
-    """Take ``points`` from the member's open lots, oldest first; returns ``[[lot id, points taken], ...]``.
+def _lots_spend(*, member_id: int, points: int, order: Any = None) -> tuple[list[list[int]], int]:
+    """Take ``points`` from the member's open lots; returns ``[[lot id, points taken], ...]`` and how many of
+    them were pending.
 
-    Runs under the account lock. A clawback may ask for more than the lots hold (the balance goes below
+    Runs under the account lock. The order's own lots first (a clawback of its points), then the spendable lots
+    oldest first, then the pending ones. A clawback may ask for more than the lots hold (the balance goes below
     zero): the lots are emptied and the rest is a debt that the next credit pays first.
     """
     taken: list[list[int]] = []
     changed: list[PointsLot] = []
-    for lot in PointsLot.objects.filter(member_id=member_id, remaining__gt=0).order_by("earned_at", "id").iterator():
-        take = min(lot.remaining, points)
-        lot.remaining -= take
-        points -= take
-        taken.append([lot.pk, take])
-        changed.append(lot)
-        if points == 0:
-            break
+    pending_taken = 0
+    open_lots = PointsLot.objects.filter(member_id=member_id, remaining__gt=0)
+    queues = [
+        open_lots.filter(entry__order=order).order_by("earned_at", "id") if order is not None else None,
+        open_lots.filter(available_at__isnull=True).order_by("earned_at", "id"),
+        open_lots.filter(available_at__isnull=False).order_by("earned_at", "id"),
+    ]
+    seen: set[int] = set()
+    for queue in queues:
+        if queue is None or points == 0:
+            continue
+        for lot in queue.iterator():
+            if lot.pk in seen:
+                continue
+            seen.add(lot.pk)
+            take = min(lot.remaining, points)
+            lot.remaining -= take
+            points -= take
+            if lot.available_at is not None:
+                pending_taken += take
+            taken.append([lot.pk, take])
+            changed.append(lot)
+            if points == 0:
+                break
     PointsLot.objects.bulk_update(changed, ["remaining"])
-    return taken
+    return taken, pending_taken

@@ -31,7 +31,8 @@ def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobR
     """
     now = now or timezone.now()
     programme = Programme.load()
-    due = PointsLot.objects.filter(remaining__gt=0, expires_at__lte=now).order_by()
+    # Pending points do not expire: their lot waits for the confirmation job (points_confirm).
+    due = PointsLot.objects.filter(remaining__gt=0, expires_at__lte=now, available_at__isnull=True).order_by()
     members = points = 0
     for member_ids in member_batches(due, batch=batch):
         with transaction.atomic():
@@ -43,7 +44,9 @@ def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobR
             for member_id, lots in lots_by_member.items():
                 account = accounts.get(member_id)
                 # A member in debt (a clawback of points already spent) has nothing left to expire.
-                total = min(sum(lot.remaining for lot in lots), max(account.balance, 0) if account else 0)
+                total = min(
+                    sum(lot.remaining for lot in lots), max(account.balance - account.pending, 0) if account else 0
+                )
                 if not account or total <= 0:
                     continue
                 ledger.add(

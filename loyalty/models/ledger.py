@@ -22,6 +22,11 @@ class PointsAccount(models.Model):
         Member, on_delete=models.PROTECT, primary_key=True, related_name="points", verbose_name=_("member")
     )
     balance = models.BigIntegerField(_("balance"), default=0)
+    pending = models.BigIntegerField(
+        _("pending"),
+        default=0,
+        help_text=_("Points in the balance that are not spendable yet (the return window): its open lots' pending."),
+    )
     tier = models.ForeignKey(
         Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("tier")
     )
@@ -37,6 +42,7 @@ class PointsAccount(models.Model):
     class Meta:
         verbose_name = _("points account")
         verbose_name_plural = _("points accounts")
+        constraints = [models.CheckConstraint(condition=models.Q(pending__gte=0), name="account_pending_non_negative")]
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.balance}"
@@ -148,7 +154,8 @@ class PointsLot(models.Model):
     """Points from one credit entry, spent oldest first (FIFO) and expiring on their own date.
 
     For every member, the open lots' ``remaining`` add up to the balance when it is positive (and to 0
-    when a clawback took it below zero); ``check_ledger`` proves it.
+    when a clawback took it below zero), and the pending lots' (``available_at`` set) to the account's
+    ``pending``; ``check_ledger`` proves both. The confirmation job clears ``available_at`` once it passes.
     """
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="points_lots")
@@ -157,6 +164,12 @@ class PointsLot(models.Model):
     remaining = models.PositiveIntegerField(_("remaining"))
     earned_at = models.DateTimeField(_("earned"))
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    available_at = models.DateTimeField(
+        _("pending until"),
+        null=True,
+        blank=True,
+        help_text=_("Earned by an order within its return window: not spendable, nor expiring, until then."),
+    )
     warned_at = models.DateTimeField(_("expiry warning sent"), null=True, blank=True)
 
     class Meta:
@@ -169,6 +182,12 @@ class PointsLot(models.Model):
             ),
             models.Index(
                 fields=["member", "earned_at", "id"], condition=models.Q(remaining__gt=0), name="lot_open_idx"
+            ),
+            # The confirmation job's scan: only pending lots are in it.
+            models.Index(
+                fields=["available_at", "member"],
+                condition=models.Q(available_at__isnull=False),
+                name="lot_pending_idx",
             ),
         ]
         constraints = [

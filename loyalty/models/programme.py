@@ -64,6 +64,14 @@ class Programme(models.Model):
     never_earning_skus = models.CharField(
         _("SKUs that never earn"), max_length=1000, blank=True, help_text=_("Comma-separated.")
     )
+    pending_days = models.PositiveSmallIntegerField(
+        _("points pending for (days)"),
+        default=0,
+        help_text=_(
+            "Points an order earns are spendable this many days after the order (its return window); a refund "
+            "before then cancels them. They count towards tiers at once. 0: spendable at once."
+        ),
+    )
     max_order_amount = models.DecimalField(
         _("largest accepted order amount"),
         max_digits=14,

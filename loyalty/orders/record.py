@@ -92,6 +92,7 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
             address_fingerprint=address_fingerprint(order.shipping_address),
         )
         events: list[object] = []
+        available_at = pending_until(programme=programme, occurred_at=order.occurred_at)
         if earning.points:
             entry = ledger_append(
                 account=account,
@@ -102,6 +103,7 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
                 order=record,
                 detail=earning.detail(),
                 programme=programme,
+                available_at=available_at,
             )
             EarningRuleUse.objects.bulk_create(
                 [
@@ -125,10 +127,20 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
             points_awarded=earning.points,
             balance=account.balance,
             tier=account.tier.name if account.tier else None,
+            points_pending=earning.points if earning.points and available_at else 0,
+            available_at=available_at.isoformat().replace("+00:00", "Z") if earning.points and available_at else None,
         )
         record.response = outcome.as_data()
         record.save(update_fields=["response"])
     return OrderResult(order=record, created=True, outcome=outcome)
+
+
+def pending_until(*, programme: Programme, occurred_at: dt.datetime) -> dt.datetime | None:
+    """When the points of an order placed at ``occurred_at`` become spendable, if that is still to come."""
+    if not programme.pending_days:
+        return None
+    until = occurred_at + dt.timedelta(days=programme.pending_days)
+    return until if until > timezone.now() else None
 
 
 def order_validate(*, shop: Shop, programme: Programme, order: OrderInput) -> None:

@@ -57,7 +57,8 @@ class OrderInput:
     # Not stored: only a fingerprint of it, to spot a referrer's own address on a referred friend's order.
     shipping_address: str = ""
     # The discount codes the customer used: Klubb's checkout codes among them capture their redemption, and
-    # catalogue vouchers are marked used.
+    # catalogue vouchers are marked used. Not part of the fingerprint: platforms always sent them, and an order
+    # recorded before they counted must still replay; a replay applies no code again.
     discount_codes: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
@@ -71,8 +72,6 @@ class OrderInput:
             "occurred_at": self.occurred_at.astimezone(dt.UTC).isoformat(),
             "items": [item.as_json(unit_price=str(Decimal(item.unit_price).quantize(CENT))) for item in self.items],
         }
-        if self.discount_codes:  # only where given, so orders recorded before keep their fingerprints
-            canonical["discount_codes"] = sorted(self.discount_codes)
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
@@ -85,6 +84,8 @@ class OrderOutcome:
     points_awarded: int
     balance: int
     tier: str | None
+    points_pending: int = 0  # of points_awarded, not spendable until available_at (the return window)
+    available_at: str | None = None
 
     def as_data(self) -> dict[str, Any]:
         return asdict(self)

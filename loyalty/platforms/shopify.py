@@ -105,6 +105,10 @@ def _shopify_order(shop: Shop, payload: dict[str, Any]) -> str:
             }
             for item in lines
         ],
+        # A Klubb checkout code among them captures its redemption; a reward voucher's is marked used.
+        "discount_codes": [
+            text(code["code"], 100) for code in objects(payload.get("discount_codes")) if code.get("code")
+        ],
     }
     return record_order(shop, data, OrderSource.SHOPIFY)
 

@@ -99,6 +99,10 @@ def _woocommerce_earn(shop: Shop, payload: dict[str, Any]) -> str:
             }
             for item in objects(payload.get("line_items"))
         ],
+        # A Klubb checkout code among the coupons captures its redemption; a reward voucher's is marked used.
+        "discount_codes": [
+            text(coupon["code"], 100) for coupon in objects(payload.get("coupon_lines")) if coupon.get("code")
+        ],
     }
     return record_order(shop, data, OrderSource.WOOCOMMERCE)
 

@@ -227,8 +227,8 @@ def _reserve(
 
 
 def account_spendable(account: PointsAccount) -> int:
-    """What the locked account may spend now."""
-    return account.balance
+    """What the locked account may spend now: its balance less the points still pending."""
+    return account.balance - account.pending
 
 
 def redemption_data(redemption: Redemption) -> dict[str, Any]:

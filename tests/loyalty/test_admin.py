@@ -37,6 +37,7 @@ from loyalty.models import (
     WinbackOffer,
 )
 from loyalty.orders import refund_record
+from loyalty.rewards import redemption_reserve
 from loyalty.rewards.catalogue import reward_redeem
 from loyalty.shops import MemberRef, api_key_create, api_key_hash
 from loyalty.staff.admin import NEGATIVE_BALANCE_WARNING
@@ -97,6 +98,7 @@ def populated(shop, tiers, programme, admin_user):
         member=Member.objects.get(user__email="kari@example.com"),
         reward=Reward.objects.create(name="Free coffee", points_cost=100),
     )
+    redemption_reserve(shop=shop, redemption_id="checkout-1", member=kari, points=100)
 
     WinbackOffer.objects.create(name="Spring", offer="15 % off")
     # Earning rules, points for actions, segments and their messages, the audit trail
@@ -402,17 +404,32 @@ def test_programme_settings_are_a_singleton(admin_client, programme):
             "tier_window_months": "12",
             "max_order_amount": "50000",
             "min_earning_amount": "0",  # the form shows it filled in
+            "pending_days": "14",
             "points_expire_months": "24",
             "expiry_warning_days": "30",
             "tier_grace_days": "30",
             "birthday_bonus": "100",
             "point_value": "0.02",
+            "redeem_min_points": "100",
+            "redeem_step_points": "100",
+            "redeem_max_share": "50",
+            "reservation_minutes": "30",
+            "refund_returns_points": "on",
             "support_adjust_limit": "500",
         },
     )
     assert response.status_code == 302
     assert Programme.load().points_per_unit == Decimal("2")
+    assert Programme.load().pending_days == 14
     assert Programme.objects.count() == 1
+
+
+def test_the_programme_page_shows_every_setting():
+    """Its fieldsets list the fields: a setting left out of them would be invisible to staff."""
+    listed = {name for _title, options in admin.site._registry[Programme].fieldsets for name in options["fields"]}
+    editable = {field.name for field in Programme._meta.fields if field.editable and not field.primary_key}
+
+    assert editable - listed == set()
 
 
 def test_user_admin_creates_users_by_email(admin_client):

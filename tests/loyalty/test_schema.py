@@ -26,6 +26,9 @@ OPERATIONS = {
     ("/api/v1/members/{member_id}/referral/", "get"),
     ("/api/v1/events/", "post"),
     ("/api/v1/points/preview/", "post"),
+    ("/api/v1/redemptions/", "post"),
+    ("/api/v1/redemptions/{redemption_id}/capture/", "post"),
+    ("/api/v1/redemptions/{redemption_id}/release/", "post"),
     ("/api/v1/vouchers/{code}/", "get"),
     ("/api/v1/vouchers/{code}/redeem/", "post"),
 }
@@ -47,6 +50,12 @@ def test_schema_generates_without_warnings_and_describes_every_operation(tmp_pat
     create = schema["paths"]["/api/v1/orders/"]["post"]
     assert {"200", "201", "400", "409", "413", "422"} <= set(create["responses"])
     assert create["requestBody"]["content"]["application/json"]["examples"]
+    reserve = schema["paths"]["/api/v1/redemptions/"]["post"]
+    assert {"200", "201", "400", "409", "422"} <= set(reserve["responses"])
+    assert reserve["requestBody"]["content"]["application/json"]["examples"]
+    for action in ("capture", "release"):
+        operation = schema["paths"][f"/api/v1/redemptions/{{redemption_id}}/{action}/"]["post"]
+        assert {"200", "404", "409"} <= set(operation["responses"])
     events = schema["paths"]["/api/v1/events/"]["post"]
     assert {"200", "201", "400", "409", "422"} <= set(events["responses"])
     assert events["requestBody"]["content"]["application/json"]["examples"]

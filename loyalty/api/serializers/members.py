@@ -72,7 +72,7 @@ class MemberSerializer(serializers.Serializer):
             "enrolled_at": member.enrolled_at,
             "balance": standing.balance,
             "spendable": standing.spendable,
-            "pending": 0,
+            "pending": standing.pending,
             "reserved": standing.reserved,
             "tier": standing.tier,
             "next_tier": standing.next_tier,

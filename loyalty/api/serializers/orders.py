@@ -78,6 +78,12 @@ class OrderResultSerializer(serializers.Serializer):
     points_awarded = serializers.IntegerField()
     balance = serializers.IntegerField()
     tier = serializers.CharField(allow_null=True)
+    points_pending = serializers.IntegerField(
+        help_text="Of `points_awarded`, how many wait for the return window to pass before they can be spent."
+    )
+    available_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the pending points become spendable; null when nothing is pending."
+    )
 
 
 class RefundSummarySerializer(serializers.Serializer):

@@ -18,6 +18,40 @@ class ProgrammeAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """The club's settings: one row, never deleted."""
 
     list_display = ("name", "currency", "points_per_unit", "amount_basis", "tier_window_months", "max_order_amount")
+    fieldsets = (
+        (None, {"fields": ("name", "currency")}),
+        (
+            _("Earning"),
+            {
+                "fields": (
+                    "points_per_unit",
+                    "amount_basis",
+                    "min_earning_amount",
+                    "never_earning_categories",
+                    "never_earning_skus",
+                    "pending_days",
+                    "max_order_amount",
+                    "birthday_bonus",
+                ),
+            },
+        ),
+        (_("Tiers"), {"fields": ("tier_window_months", "tier_grace_days")}),
+        (
+            _("Spending at checkout"),
+            {
+                "fields": (
+                    "point_value",
+                    "redeem_min_points",
+                    "redeem_step_points",
+                    "redeem_max_share",
+                    "reservation_minutes",
+                    "refund_returns_points",
+                ),
+            },
+        ),
+        (_("Expiry"), {"fields": ("points_expire_months", "expiry_warning_days")}),
+        (_("Support"), {"fields": ("support_adjust_limit",)}),
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return super().has_add_permission(request) and not Programme.objects.exists()

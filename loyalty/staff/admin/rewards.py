@@ -13,7 +13,7 @@ from modeltranslation.admin import TranslationAdmin
 
 from loyalty import selectors
 from loyalty.errors import LoyaltyError
-from loyalty.models import Reward, Voucher, VoucherStatus, WinbackOffer
+from loyalty.models import Redemption, Reward, Voucher, VoucherStatus, WinbackOffer
 from loyalty.rewards.catalogue import voucher_cancel
 from loyalty.staff.admin.common import ReadOnlyAdminMixin
 from members.admin import AuditedAdminMixin
@@ -141,3 +141,18 @@ class VoucherAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 gettext("Skipped %(count)d voucher(s) already used or cancelled.") % {"count": skipped},
                 messages.WARNING,
             )
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Points members spent at shops' checkouts. They change only through the shop API, orders and the expiry job."""
+
+    list_display = ("code", "member", "shop", "points", "amount", "currency", "status", "order_id", "created_at")
+    list_select_related = ("member__user", "shop")
+    list_filter = ("status", "shop")
+    search_fields = ("code", "external_id", "order_id", "member__user__email")
+    date_hierarchy = "created_at"
+    fields = (
+        "code", "external_id", "shop", "member", "points", "amount", "currency", "status", "created_at",
+        "expires_at", "captured_at", "order_id", "released_at", "points_returned", "hold_entry",
+    )  # fmt: skip

@@ -42,7 +42,10 @@ class ShopAdminForm(forms.ModelForm):
 
     class Meta:
         model = Shop
-        fields = ("name", "slug", "currency", "points_per_unit", "is_active", *SHOP_SECRET_FIELDS, "count_test_orders")
+        fields = (
+            "name", "slug", "currency", "points_per_unit", "point_value", "redeem_max_share", "is_active",
+            *SHOP_SECRET_FIELDS, "count_test_orders",
+        )  # fmt: skip
         widgets = {name: forms.PasswordInput(render_value=False) for name in SHOP_SECRET_FIELDS}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -77,6 +80,8 @@ class ShopAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "slug",
         "currency",
         "points_per_unit",
+        "point_value",
+        "redeem_max_share",
         "is_active",
         "shopify_webhook_secret",
         "woocommerce_webhook_secret",
