@@ -49,6 +49,7 @@ from loyalty.models import (
     VoucherStatus,
     WinbackOffer,
 )
+from loyalty.rewards import CheckoutTerms, checkout_terms
 from loyalty.rewards.catalogue import voucher_code_normalise
 from loyalty.tiers import tier_for_points, tier_points
 from members.models import Member
@@ -114,7 +115,16 @@ def member_entries(*, member: Member) -> QuerySet[LedgerEntry]:
     """The member's ledger, newest first, with what each entry refers to."""
     return (
         LedgerEntry.objects.filter(member=member)
-        .select_related("order__shop", "refund__order__shop", "staff", "voucher__reward", "cancelled_voucher")
+        .select_related(
+            "order__shop",
+            "refund__order__shop",
+            "staff",
+            "voucher__reward",
+            "cancelled_voucher",
+            "lot",
+            "redemption__shop",
+            "corrects__redemption__shop",
+        )
         .order_by("-id")
     )
 
@@ -129,14 +139,59 @@ class Expiry:
 
 def member_next_expiry(*, member: Member) -> Expiry | None:
     """The points that expire next and when (the lots expiring on that same day), or ``None`` if none will."""
-    lots = PointsLot.objects.filter(member=member, remaining__gt=0, expires_at__gt=timezone.now())
-    lots = lots.order_by("expires_at")
+    lots = PointsLot.objects.filter(
+        member=member, remaining__gt=0, expires_at__gt=timezone.now(), available_at__isnull=True
+    ).order_by("expires_at")
     first = lots.values_list("expires_at", flat=True).first()
     if first is None:
         return None
     same_day = lots.filter(expires_at__date=timezone.localtime(first).date())  # in the club's time zone
     points = same_day.aggregate(total=Sum("remaining"))["total"] or 0
     return Expiry(points=points, expires_at=first)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Points that become spendable on one day."""
+
+    points: int
+    available_at: datetime
+
+
+def member_pending(*, member: Member, limit: int = 3) -> list[Pending]:
+    """The member's pending points by the day they become spendable, soonest first (at most ``limit`` days)."""
+    lots = PointsLot.objects.filter(member=member, remaining__gt=0, available_at__isnull=False)
+    by_day: dict[dt.date, Pending] = {}
+    for remaining, available_at in lots.order_by("available_at").values_list("remaining", "available_at"):
+        day = timezone.localtime(available_at).date()
+        earlier = by_day.get(day)
+        by_day[day] = Pending(points=remaining + (earlier.points if earlier else 0),
+                              available_at=earlier.available_at if earlier else available_at)  # fmt: skip
+    return list(by_day.values())[:limit]
+
+
+@dataclass(frozen=True)
+class CheckoutOffer:
+    """What points pay at one shop's checkout."""
+
+    shop: Shop
+    terms: CheckoutTerms
+    worth: Decimal  # what the member's spendable points pay there (whole steps), 0 below the smallest redemption
+
+    @property
+    def example_amount(self) -> Decimal:
+        return self.terms.amount_for(self.terms.min_points)
+
+
+def checkout_offers(*, spendable: int, programme: Programme | None = None) -> list[CheckoutOffer]:
+    """Each active shop's checkout terms and what ``spendable`` points pay there, for the rewards page."""
+    programme = programme or Programme.load()
+    offers = []
+    for shop in Shop.objects.filter(is_active=True).order_by("name"):
+        terms = checkout_terms(shop=shop, programme=programme)
+        usable = spendable - (spendable - terms.min_points) % terms.step_points if spendable >= terms.min_points else 0
+        offers.append(CheckoutOffer(shop=shop, terms=terms, worth=terms.amount_for(usable)))
+    return offers
 
 
 def shop_orders(*, shop: Shop) -> QuerySet[Order]:

@@ -42,6 +42,7 @@ ORDER_EXAMPLE = {
         {"sku": "RUN-SHOE-42", "name": "Running shoe", "category": "running", "quantity": 1, "unit_price": "999.00"},
         {"sku": "SOCK-3P", "name": "Socks, 3 pairs", "category": "running", "quantity": 1, "unit_price": "250.00"},
     ],
+    "discount_codes": ["KPQ7RM4XHJ2KDW"],
 }
 
 
@@ -52,7 +53,9 @@ class OrdersView(APIView):
         operation_id="orders_create",
         summary="Report an order",
         description=(
-            "Awards the member points for an order, enrolling an unknown member by email. Idempotent by "
+            "Awards the member points for an order, enrolling an unknown member by email; with a return window "
+            "set, they are pending until `available_at`. A Klubb checkout code in `discount_codes` captures its "
+            "redemption; a reward voucher's code marks the voucher used. Idempotent by "
             "`order_id`: the same order again answers 200 with the first body and changes nothing; the same "
             "`order_id` with other data answers 409 `idempotency_conflict`."
         ),
@@ -88,6 +91,8 @@ class OrdersView(APIView):
                     "points_awarded": 1249,
                     "balance": 2480,
                     "tier": "Silver",
+                    "points_pending": 1249,
+                    "available_at": "2026-12-04T14:03:00+01:00",
                 },
                 response_only=True,
                 status_codes=["201", "200"],
@@ -188,6 +193,7 @@ class RefundsView(APIView):
                     "member_id": "6f1c1f9e-3f4b-4c1e-9a58-2b7d0f1f7c11",
                     "points_clawed_back": 250,
                     "balance": 2230,
+                    "points_returned": 0,
                 },
                 response_only=True,
                 status_codes=["201", "200"],

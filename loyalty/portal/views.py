@@ -21,8 +21,10 @@ from loyalty.errors import LoyaltyError
 from loyalty.models import EntryKind
 from loyalty.rewards.catalogue import reward_redeem
 from loyalty.selectors import (
+    checkout_offers,
     member_entries,
     member_next_expiry,
+    member_pending,
     member_standing,
     member_vouchers,
     reward_offers,
@@ -38,7 +40,8 @@ READY_VOUCHERS = 3
 ACTIVITY_KINDS = [
     (EntryKind.EARN, gettext_lazy("Points from orders")),
     (EntryKind.BONUS, gettext_lazy("Bonus points")),
-    (EntryKind.REDEEM, gettext_lazy("Rewards redeemed")),
+    (EntryKind.REDEEM, gettext_lazy("Points spent")),
+    (EntryKind.RETURN, gettext_lazy("Points given back")),
     (EntryKind.CLAWBACK, gettext_lazy("Returns")),
     (EntryKind.EXPIRE, gettext_lazy("Expired points")),
     (EntryKind.ADJUST, gettext_lazy("Corrections by the club")),
@@ -62,6 +65,7 @@ def _dashboard(request: HttpRequest, member: Member) -> HttpResponse:
         "member": member,
         "standing": standing,
         "expiry": member_next_expiry(member=member),
+        "pending": member_pending(member=member),
         "ready_vouchers": ready[:READY_VOUCHERS],
         "more_vouchers": len(ready) > READY_VOUCHERS,
         "redeemable": redeemable[:3],
@@ -93,7 +97,12 @@ def activity(request: HttpRequest, member: Member) -> HttpResponse:
 @member_required
 def rewards(request: HttpRequest, member: Member) -> HttpResponse:
     standing = member_standing(member=member)
-    context = {"member": member, "standing": standing, "offers": reward_offers(member=member, standing=standing)}
+    context = {
+        "member": member,
+        "standing": standing,
+        "offers": reward_offers(member=member, standing=standing),
+        "checkout_offers": checkout_offers(spendable=standing.spendable),
+    }
     return render(request, "loyalty/rewards.html", context)
 
 

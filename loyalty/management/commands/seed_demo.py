@@ -132,8 +132,10 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates accounts with published passwords; it runs only with DEBUG on.")
         with transaction.atomic():
             programme = Programme.load()
-            if programme.name == "Klubb":
+            if programme.name == "Klubb":  # first run: the demo's settings, which staff may change after
                 programme.name = "Nordlys Klubb"
+                programme.pending_days = 14  # a return window: Kari's newest order's points are pending
+                programme.point_value = Decimal("0.10")  # at checkout, 100 points pay 10.00 NOK
                 programme.save()
             for threshold, multiplier, colour, texts in TIERS:
                 Tier.objects.get_or_create(
