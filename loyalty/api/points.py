@@ -71,5 +71,6 @@ class PointsPreviewView(APIView):
             tax=payload.validated_data["tax"],
             currency=payload.validated_data["currency"],
             items=payload.order_items(),
+            customer_tags=payload.validated_data["customer_tags"],
         )
         return Response(preview.as_data())

@@ -135,6 +135,7 @@ class EarningBreakdown:
     tier_multiplier: Decimal
     tier_total: int
     rules: tuple[RuleLine, ...] = field(default_factory=tuple)
+    excluded_tag: str | None = None  # the customer tag that made the order earn nothing
 
     @property
     def points(self) -> int:
@@ -154,6 +155,7 @@ class EarningBreakdown:
             "multiplier": str(self.tier_multiplier),
             "tier_total": self.tier_total,
             "rules": [line.as_detail() for line in self.rules if line.points],
+            **({"excluded_tag": self.excluded_tag} if self.excluded_tag else {}),
         }
 
 
@@ -168,12 +170,25 @@ def earning_points(
     items: Sequence[ItemLine] = (),
     rules: Sequence[RuleSpec] = (),
     used: Mapping[int, int] | None = None,
+    customer_tags: Sequence[str] = (),
 ) -> EarningBreakdown:
     """The points an order earns, step by step (see the module's docstring for the order of the steps).
 
-    ``used`` maps a rule id to the points it already gave this member (for caps).
+    ``used`` maps a rule id to the points it already gave this member (for caps). A customer with a tag the
+    programme excludes (wholesale, staff) earns nothing at all: no base points, no tier multiplier, no campaign.
     """
     used = used or {}
+    excluded = codes_parse(programme.never_earning_customer_tags)
+    if excluded_tag := next((tag for tag in customer_tags if tag.strip().casefold() in excluded), None):
+        return EarningBreakdown(
+            basis=Decimal("0"),
+            rate=Decimal("0"),
+            base_points=0,
+            tier=tier.name if tier else None,
+            tier_multiplier=Decimal("1"),
+            tier_total=0,
+            excluded_tag=excluded_tag.strip(),
+        )
     basis = amount - tax if programme.amount_basis == AmountBasis.EXCL_VAT else amount
     basis = max(basis, Decimal("0"))
     basis, items = _without_never_earning(programme=programme, basis=basis, items=items)

@@ -72,6 +72,15 @@ class Programme(models.Model):
             "before then cancels them. They count towards tiers at once. 0: spendable at once."
         ),
     )
+    never_earning_customer_tags = models.CharField(
+        _("customer tags that never earn"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Comma-separated. Orders of customers with one of these tags (Shopify's customer tags, WooCommerce's "
+            "customer role, the API's customer_tags) are recorded but earn nothing: wholesale, staff, B2B."
+        ),
+    )
     max_order_amount = models.DecimalField(
         _("largest accepted order amount"),
         max_digits=14,

@@ -48,6 +48,7 @@ def earning_preview(
     tax: Decimal = Decimal("0"),
     items: Sequence[OrderItem] = (),
     at: dt.datetime | None = None,
+    customer_tags: Sequence[str] = (),
 ) -> EarningPreview:
     """The points an order of ``amount`` would earn at ``at`` (now), line by line. Raises what recording the
     order would raise for its amount and currency (``CurrencyMismatch``, ``AmountOutOfRange``, ...)."""
@@ -63,7 +64,7 @@ def earning_preview(
         used = earning_rules_used(member_id=found.pk, rules=rules)
     earning = earning_points(
         programme=programme, shop=shop, amount=amount, tax=tax, tier=tier, at=at, rules=rules, used=used,
-        items=[item.as_line() for item in items],
+        items=[item.as_line() for item in items], customer_tags=customer_tags,
     )  # fmt: skip
     lines = [PreviewLine(rule="base", points=earning.base_points)]
     if earning.tier_total != earning.base_points:

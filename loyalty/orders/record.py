@@ -74,6 +74,7 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
             items=[item.as_line() for item in order.items],
             rules=rules,
             used=earning_rules_used(member_id=member.pk, rules=rules),
+            customer_tags=order.customer_tags,
         )
         record = Order.objects.create(
             shop=shop,
@@ -129,6 +130,7 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
             tier=account.tier.name if account.tier else None,
             points_pending=earning.points if earning.points and available_at else 0,
             available_at=available_at.isoformat().replace("+00:00", "Z") if earning.points and available_at else None,
+            no_points_reason="customer_tag_excluded" if earning.excluded_tag else None,
         )
         record.response = outcome.as_data()
         record.save(update_fields=["response"])

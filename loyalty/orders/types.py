@@ -60,6 +60,9 @@ class OrderInput:
     # catalogue vouchers are marked used. Not part of the fingerprint: platforms always sent them, and an order
     # recorded before they counted must still replay; a replay applies no code again.
     discount_codes: tuple[str, ...] = ()
+    # The customer's tags at the shop (Shopify customer tags, a WooCommerce role): some may exclude it from
+    # earning. Not part of the fingerprint either, for the same reason.
+    customer_tags: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
         """A hash of what the order means, to tell a replay from a conflicting reuse of its id."""
@@ -86,6 +89,7 @@ class OrderOutcome:
     tier: str | None
     points_pending: int = 0  # of points_awarded, not spendable until available_at (the return window)
     available_at: str | None = None
+    no_points_reason: str | None = None  # why an order earned nothing on purpose: "customer_tag_excluded"
 
     def as_data(self) -> dict[str, Any]:
         return asdict(self)

@@ -105,6 +105,8 @@ def _shopify_order(shop: Shop, payload: dict[str, Any]) -> str:
             }
             for item in lines
         ],
+        # Shopify sends a customer's tags as one comma-separated string; the programme may exclude some.
+        "customer_tags": [text(tag.strip(), 100) for tag in str(customer.get("tags") or "").split(",") if tag.strip()],
         # A Klubb checkout code among them captures its redemption; a reward voucher's is marked used.
         "discount_codes": [
             text(code["code"], 100) for code in objects(payload.get("discount_codes")) if code.get("code")

@@ -99,12 +99,25 @@ def _woocommerce_earn(shop: Shop, payload: dict[str, Any]) -> str:
             }
             for item in objects(payload.get("line_items"))
         ],
+        "customer_tags": _woocommerce_roles(payload),
         # A Klubb checkout code among the coupons captures its redemption; a reward voucher's is marked used.
         "discount_codes": [
             text(coupon["code"], 100) for coupon in objects(payload.get("coupon_lines")) if coupon.get("code")
         ],
     }
     return record_order(shop, data, OrderSource.WOOCOMMERCE)
+
+
+def _woocommerce_roles(payload: dict[str, Any]) -> list[str]:
+    """The customer's WooCommerce role(s). An order does not carry them by itself: the shop adds them as the order
+    meta ``customer_role`` (README: a snippet), or a plugin as a top-level ``customer_role``."""
+    found = [payload.get("customer_role")]
+    found += [meta.get("value") for meta in objects(payload.get("meta_data")) if meta.get("key") == "customer_role"]
+    roles = []
+    for value in found:
+        values = value if isinstance(value, list) else str(value or "").split(",")
+        roles += [text(str(role).strip(), 100) for role in values if str(role).strip()]
+    return roles
 
 
 @csrf_exempt

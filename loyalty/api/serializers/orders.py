@@ -57,6 +57,14 @@ class OrderCreateInputSerializer(serializers.Serializer):
         ),
     )
 
+    customer_tags = serializers.ListField(
+        child=StrictCharField(max_length=100),
+        required=False,
+        default=list,
+        max_length=50,
+        help_text="The customer's tags or role at the shop; the programme may exclude some from earning (wholesale).",
+    )
+
     def to_order(self) -> OrderInput:
         data = self.validated_data
         return OrderInput(
@@ -69,6 +77,7 @@ class OrderCreateInputSerializer(serializers.Serializer):
             items=tuple(OrderItem(**item) for item in data["items"]),
             shipping_address=data["shipping_address"],
             discount_codes=tuple(data["discount_codes"]),
+            customer_tags=tuple(data["customer_tags"]),
         )
 
 
@@ -78,6 +87,10 @@ class OrderResultSerializer(serializers.Serializer):
     points_awarded = serializers.IntegerField()
     balance = serializers.IntegerField()
     tier = serializers.CharField(allow_null=True)
+    no_points_reason = serializers.CharField(
+        allow_null=True,
+        help_text="Why the order earned nothing on purpose: `customer_tag_excluded` (a tag the programme excludes).",
+    )
     points_pending = serializers.IntegerField(
         help_text="Of `points_awarded`, how many wait for the return window to pass before they can be spent."
     )

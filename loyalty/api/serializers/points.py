@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from loyalty.api.serializers.fields import CurrencyField, money_field
+from loyalty.api.serializers.fields import CurrencyField, StrictCharField, money_field
 from loyalty.api.serializers.members import MemberRefSerializer
 from loyalty.api.serializers.orders import OrderItemSerializer
 from loyalty.orders import OrderItem
@@ -21,6 +21,13 @@ class PreviewInputSerializer(serializers.Serializer):
     tax = money_field(required=False, default=Decimal("0"), help_text="VAT included in `amount`, if any.")
     currency = CurrencyField(max_length=3)
     items = OrderItemSerializer(many=True, required=False, default=list, max_length=1000)
+    customer_tags = serializers.ListField(
+        child=StrictCharField(max_length=100),
+        required=False,
+        default=list,
+        max_length=50,
+        help_text="The customer's tags or role at the shop; an excluded one (wholesale) earns nothing.",
+    )
 
     def member_ref(self) -> MemberRef | None:
         data = self.validated_data.get("member")

@@ -29,6 +29,7 @@ class ProgrammeAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     "min_earning_amount",
                     "never_earning_categories",
                     "never_earning_skus",
+                    "never_earning_customer_tags",
                     "pending_days",
                     "max_order_amount",
                     "birthday_bonus",
