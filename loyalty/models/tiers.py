@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #RRGGBB."))
@@ -26,6 +28,18 @@ class Tier(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
     )
     benefits = models.TextField(_("benefits"), blank=True, help_text=_("One benefit per line, shown to members."))
+    free_shipping = models.BooleanField(
+        _("free shipping"), default=False, help_text=_("Shops give the tier's members free shipping at checkout.")
+    )
+    percent_off = models.DecimalField(
+        _("discount (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
+        help_text=_("A discount off every order that shops apply at checkout. Empty: none."),
+    )
     colour = models.CharField(_("colour"), max_length=7, default="#8c6239", validators=[colour_validator])
 
     class Meta:
@@ -34,6 +48,10 @@ class Tier(models.Model):
         ordering = ["threshold"]
         constraints = [
             models.CheckConstraint(condition=models.Q(multiplier__gte=0), name="tier_multiplier_non_negative"),
+            models.CheckConstraint(
+                condition=models.Q(percent_off__isnull=True) | models.Q(percent_off__gt=0, percent_off__lte=100),
+                name="tier_percent_off_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -42,6 +60,31 @@ class Tier(models.Model):
     @property
     def benefit_list(self) -> list[str]:
         return [line.strip() for line in self.benefits.splitlines() if line.strip()]
+
+    @property
+    def typed_benefits(self) -> list[TierBenefit]:
+        """What the tier gives, each with a type a checkout can apply: ``free_shipping``, ``percent_off`` (value:
+        the percent), ``points_multiplier`` (value: the multiplier, when it is not 1) and ``text`` (the lines of
+        ``benefits``), each with a text for members in the active language."""
+        typed = []
+        if self.free_shipping:
+            typed.append(TierBenefit("free_shipping", None, gettext("Free shipping")))
+        if self.percent_off:
+            percent = f"{self.percent_off.normalize():f}"
+            text = gettext("%(percent)s %% off every order") % {"percent": percent}
+            typed.append(TierBenefit("percent_off", percent, text))
+        if self.multiplier != 1:
+            multiplier = f"{self.multiplier.normalize():f}"
+            text = gettext("%(multiplier)s times the points") % {"multiplier": multiplier}
+            typed.append(TierBenefit("points_multiplier", multiplier, text))
+        return typed + [TierBenefit("text", None, line) for line in self.benefit_list]
+
+
+@dataclass(frozen=True)
+class TierBenefit:
+    type: str
+    value: str | None
+    text: str
 
 
 class TierChangeReason(models.TextChoices):

@@ -26,12 +26,22 @@ class MemberRefSerializer(serializers.Serializer):
         return attrs
 
 
+class TierBenefitSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(
+        choices=["free_shipping", "percent_off", "points_multiplier", "text"],
+        help_text="What a checkout can apply: free shipping, a percent off, more points, or text only.",
+    )
+    value = serializers.CharField(allow_null=True, help_text="The percent or the multiplier, as a decimal string.")
+    text = serializers.CharField(help_text="For members, in the language of the request.")
+
+
 class TierSerializer(serializers.Serializer):
     name = serializers.CharField()
     threshold = serializers.IntegerField()
     multiplier = serializers.DecimalField(max_digits=5, decimal_places=2)
     colour = serializers.CharField()
     benefits = serializers.ListField(child=serializers.CharField(), source="benefit_list")
+    typed_benefits = TierBenefitSerializer(many=True, help_text="The tier's benefits with a type a checkout can apply.")
 
 
 class MemberSerializer(serializers.Serializer):
