@@ -13,7 +13,11 @@ settings (plus one bare endpoint, ``bench/urls.py``), and drives it with wrk fro
 3. ``hot member``: the same orders for one single member: every request waits for the same balance row.
 4. ``earning preview``: ``POST /api/v1/points/preview/`` with the same bodies: what each order would earn,
    read-only (skipped when the served tree has no such endpoint).
-5. ``pgbench``: TPC-B on its own database of the same server, the same number of clients.
+5. ``checkout reservation``: ``POST /api/v1/redemptions/``, 100 points of a known member (every one starts with
+   100,000): the member lookup, the hold's ledger entry spending lots under the row lock, the redemption and its
+   code (skipped when the served tree has no such endpoint).
+6. ``hot reservation``: the same for one single member.
+7. ``pgbench``: TPC-B on its own database of the same server, the same number of clients.
 
 Each prints requests/s, p50 and p99 latency, and the ratios; ``check_ledger`` runs afterwards. Needs wrk
 (``apt-get install wrk``), pgbench (PostgreSQL's client tools) and the Redis at 127.0.0.1:6379 (database
@@ -53,6 +57,9 @@ PORT = 8765
 
 # wrk's Lua: each thread numbers its own orders, so every order id is new; a tenth go to new members.
 PREVIEW = "/api/v1/points/preview/"  # takes the orders' bodies: it ignores their order id and date
+REDEMPTIONS = "/api/v1/redemptions/"  # takes a reservation's body instead (RESERVE below)
+STARTING_POINTS = 100_000  # every seeded member's balance, so that reservations have points to take
+HOT_POINTS = 1_000_000_000  # the hot member's: hundreds of reservations a second for the whole run
 WRK_SCRIPT = r"""
 local counter, thread_id = 0, 0
 local threads, next_id = {}, 1
@@ -70,10 +77,14 @@ request = function()
   local email
   if HOT then
     email = "hot@bench.test"
-  elseif math.random() < 0.1 then
+  elseif math.random() < 0.1 and not RESERVE then
     email = "new-" .. id .. "@bench.test"
   else
     email = string.format("m%d@bench.test", math.random(0, MEMBERS - 1))
+  end
+  if RESERVE then
+    return wrk.format("POST", PATH, HEADERS, string.format(
+      '{"redemption_id":"%s","member":{"email":"%s"},"points":100}', id, email))
   end
   local a, b, c = math.random(99, 1999), math.random(49, 499), math.random(19, 299)
   local body = string.format(
@@ -121,8 +132,9 @@ def seed(members: int) -> None:
     sys.path.insert(0, str(ROOT))
     django.setup()
     from django.db import connection, transaction
+    from django.utils import timezone
 
-    from loyalty.models import PointsAccount, Shop, Tier
+    from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Shop, Tier
     from loyalty.shops import api_key_create
     from members.models import Member, User
 
@@ -137,7 +149,23 @@ def seed(members: int) -> None:
             chunk = emails[start : start + 5000]
             users = User.objects.bulk_create([User(email=email, password="!") for email in chunk])
             made = Member.objects.bulk_create([Member(user=user, language="nb", source="staff") for user in users])
-            PointsAccount.objects.bulk_create([PointsAccount(member=member, tier=bronze) for member in made])
+            points = {
+                member.pk: HOT_POINTS if user.email.startswith("hot@") else STARTING_POINTS
+                for member, user in zip(made, users, strict=True)
+            }
+            PointsAccount.objects.bulk_create(
+                [PointsAccount(member=member, tier=bronze, balance=points[member.pk]) for member in made]
+            )
+            now = timezone.now()
+            entries = LedgerEntry.objects.bulk_create(
+                [LedgerEntry(member=member, kind=EntryKind.ADJUST, points=points[member.pk],
+                             balance_after=points[member.pk], reason="bench", created_at=now, effective_at=now)
+                 for member in made]
+            )  # fmt: skip
+            PointsLot.objects.bulk_create(
+                [PointsLot(member_id=entry.member_id, entry=entry, points=entry.points, remaining=entry.points,
+                           earned_at=now) for entry in entries]
+            )  # fmt: skip
         with connection.cursor() as cursor:  # the bare endpoint's two tables (bench/urls.py)
             cursor.execute("CREATE TABLE bench_bare_event (id bigserial PRIMARY KEY, payload jsonb NOT NULL)")
             cursor.execute("CREATE TABLE bench_bare_counter (id integer PRIMARY KEY, n bigint NOT NULL)")
@@ -215,12 +243,14 @@ def cpu_seconds(server_group: int) -> tuple[float, float]:
 
 def wrk(name: str, *, path: str, hot: bool, args: argparse.Namespace, run_tag: str, duration: int,
         server_group: int | None = None) -> Result:  # fmt: skip
+    reserve = path == REDEMPTIONS
     headers = {"Content-Type": "application/json"}
     if path.startswith("/api/"):
         headers["Authorization"] = f"Bearer {API_KEY}"
     lua_headers = ", ".join(f"[{json.dumps(key)}] = {json.dumps(value)}" for key, value in headers.items())
     lua = (
         f'RUN = "{run_tag}"\nHOT = {"true" if hot else "false"}\nMEMBERS = {args.members}\n'
+        f"RESERVE = {'true' if reserve else 'false'}\n"
         f'PATH = "{path}"\nHEADERS = {{{lua_headers}}}\n' + WRK_SCRIPT
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -328,6 +358,8 @@ def main(argv: list[str] | None = None) -> None:
         ]
         if serves(PREVIEW):  # an older tree (--server-tree) may not have it
             plan.append(("earning preview", PREVIEW, False))
+        if serves(REDEMPTIONS):
+            plan += [("checkout reservation", REDEMPTIONS, False), ("hot reservation", REDEMPTIONS, True)]
         for name, path, hot in plan:
             print(f"  {name} ...", flush=True)
             results.append(wrk(name, path=path, hot=hot, args=args, run_tag=f"{run_tag}{len(results)}",
