@@ -11,6 +11,7 @@ from loyalty.portal.urls import portal_patterns as points_pages
 from loyalty.staff import views as staff_views
 from members import messaging_views
 from members import views as member_views
+from members.urls import claim_patterns as member_claim
 from members.urls import portal_patterns as member_pages
 from members.urls import public_patterns as member_public
 from referrals.urls import portal_patterns as referral_pages
@@ -23,7 +24,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 # The member portal is one namespace, ``portal:``, made of the points pages (``loyalty``), the person's
 # own pages (``members``) and the invite page (``referrals``): no app imports another's views.
-portal_patterns = [*points_pages, *member_pages, *referral_pages]
+portal_patterns = [*points_pages, *member_pages, *member_claim, *referral_pages]
 
 urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(staff_views.dashboard), name="staff-dashboard"),

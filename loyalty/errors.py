@@ -34,7 +34,7 @@ class MemberNotFound(LoyaltyError):
 
 class MemberNotEnrollable(LoyaltyError):
     code = "member_not_enrollable"
-    default_message = _("No member matches, and there is no email address to enrol one with.")
+    default_message = _("No member matches, and there is no email address or phone number to enrol one with.")
     default_field = "member"
 
 

@@ -97,3 +97,24 @@ class EraseForm(forms.Form):
         if email != self.member.user.email:
             raise forms.ValidationError(_("That is not the email address of this account."))
         return email
+
+
+class PhoneClaimForm(forms.Form):
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        max_length=20,
+        help_text=_("The number you gave the shop, e.g. +47 912 34 567."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+
+    def clean_phone(self) -> str:
+        return normalize_phone(self.cleaned_data["phone"])  # raises the "valid phone number" error
+
+
+class PhoneCodeForm(forms.Form):
+    code = forms.RegexField(
+        label=_("Code from the SMS"),
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": _("Enter the six digits from the SMS.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )

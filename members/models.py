@@ -11,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from members.message_kinds import KIND_MAX_LENGTH, message_kind_choices
@@ -50,9 +51,13 @@ class UserManager(BaseUserManager["User"]):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """Anyone who can log in: members in the portal, staff in the admin. The email is the login."""
+    """Anyone who can log in: members in the portal, staff in the admin. The email is the login.
 
-    email = models.EmailField(_("email address"), unique=True)
+    A member a shop enrolled by phone alone has no email until they claim the membership in the portal (a code
+    by SMS) and add one; until then they sign in with a code by SMS only.
+    """
+
+    email = models.EmailField(_("email address"), unique=True, null=True, blank=True)
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
@@ -77,7 +82,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self) -> str:
-        return self.email
+        return self.email or gettext("(no email yet)")
 
     def clean(self) -> None:
         super().clean()
@@ -166,7 +171,8 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         name = self.user.get_full_name()
-        return f"{name} <{self.user.email}>" if name else self.user.email
+        contact = self.user.email or self.phone
+        return f"{name} <{contact}>" if name else contact
 
     @property
     def email(self) -> str:
@@ -377,3 +383,25 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditImmutableError("Audit entries cannot be deleted.")
+
+
+class PhoneCode(models.Model):
+    """A one-time code sent by SMS to sign a phone-only member in (to claim the membership a shop made).
+
+    Only a hash of the code is kept; a code expires after minutes and after a few wrong tries.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="phone_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SMS sign-in code")
+        verbose_name_plural = _("SMS sign-in codes")
+        indexes = [models.Index(fields=["member", "-created_at"], name="phonecode_member_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} @ {self.created_at:%Y-%m-%d %H:%M}"

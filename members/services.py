@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,9 +29,11 @@ from members.models import (
     Message,
     MessageChannel,
     MessageStatus,
+    PhoneCode,
     User,
     normalize_email,
 )
+from members.sms import sms_backend
 
 
 class PhoneInUse(Exception):
@@ -80,6 +85,103 @@ def member_enrol(
             raise
         return member, False
     return member, True
+
+
+def member_enrol_by_phone(
+    *, phone: str, first_name: str = "", last_name: str = "", source: str = Member.Source.PORTAL
+) -> tuple[Member, bool]:
+    """Return the member with this phone (E.164), enrolling one without an email if there is none: a shop's
+    customer who gave only a phone. They claim the membership in the portal with a code by SMS
+    (``phone_code_send``), then add an email. Safe under concurrency like ``member_enrol``."""
+    existing = Member.objects.select_related("user").filter(phone=phone).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            user = User(email=None, first_name=first_name, last_name=last_name)
+            user.set_unusable_password()
+            user.save()
+            member = Member.objects.create(user=user, phone=phone, source=source, notify_sms=True)
+            _welcome_queue(member)
+            signals.member_joined.send(sender=Member, member=member)
+    except IntegrityError:
+        member = Member.objects.select_related("user").filter(phone=phone).first()
+        if member is None:
+            raise
+        return member, False
+    return member, True
+
+
+class PhoneCodeRefused(Exception):
+    """A sign-in code by SMS was refused; ``code`` says why (stable), the message is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+PHONE_CODE_MINUTES = 10
+PHONE_CODE_TRIES = 5
+PHONE_CODES_PER_HOUR = 3
+
+
+def _code_hash(member: Member, code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{member.pk}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def phone_code_send(*, phone: str) -> bool:
+    """Text a six-digit sign-in code to the phone-only member with this number (E.164); ``False`` when there is
+    none (the page answers the same either way, so it does not tell who is a member). At most
+    ``PHONE_CODES_PER_HOUR`` codes an hour per member; raises ``PhoneCodeRefused("too_many_codes")`` above."""
+    member = Member.objects.select_related("user").filter(phone=phone, user__email__isnull=True).first()
+    if member is None or not member.user.is_active:
+        return False
+    now = timezone.now()
+    with transaction.atomic():
+        Member.objects.select_for_update().filter(pk=member.pk).first()  # one sender at a time per member
+        recent = PhoneCode.objects.filter(member=member, created_at__gt=now - dt.timedelta(hours=1)).count()
+        if recent >= PHONE_CODES_PER_HOUR:
+            raise PhoneCodeRefused("too_many_codes", _("Too many codes were sent to this number; try again later."))
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        PhoneCode.objects.create(
+            member=member, code_hash=_code_hash(member, code), created_at=now,
+            expires_at=now + dt.timedelta(minutes=PHONE_CODE_MINUTES),
+        )  # fmt: skip
+    with translation.override(member.language):
+        body = _("Your %(club)s code: %(code)s. It is valid for %(minutes)s minutes.") % {
+            "club": settings.KLUBB_CLUB_NAME, "code": code, "minutes": PHONE_CODE_MINUTES,
+        }  # fmt: skip
+    sms_backend().send(to=member.phone, body=body)
+    return True
+
+
+def phone_code_verify(*, phone: str, code: str) -> Member:
+    """The phone-only member whose newest unexpired code is ``code``; the code is used up. Raises
+    ``PhoneCodeRefused``: ``invalid_code`` (wrong, unknown, expired or used up; each wrong try counts, and
+    after ``PHONE_CODE_TRIES`` the code is dead)."""
+    refused = PhoneCodeRefused("invalid_code", _("That code is wrong or has expired. Ask for a new one."))
+    member = Member.objects.select_related("user").filter(phone=phone, user__email__isnull=True).first()
+    if member is None:
+        raise refused
+    now = timezone.now()
+    with transaction.atomic():
+        latest = (
+            PhoneCode.objects.select_for_update()
+            .filter(member=member, used_at__isnull=True, expires_at__gt=now, attempts__lt=PHONE_CODE_TRIES)
+            .order_by("-created_at")
+            .first()
+        )
+        if latest is None:
+            raise refused
+        right = hmac.compare_digest(latest.code_hash, _code_hash(member, code.strip()))
+        if right:
+            latest.used_at = now
+        else:
+            latest.attempts += 1  # kept: the refusal is raised after this transaction commits
+        latest.save(update_fields=["used_at", "attempts"])
+    if not right:
+        raise refused
+    return member
 
 
 def members_enrol_many(*, people: Mapping[str, tuple[str, str]], source: str) -> tuple[dict[str, Member], int]:

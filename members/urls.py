@@ -19,3 +19,9 @@ portal_patterns = [
 public_patterns = [
     path("unsubscribe/<str:token>/", messaging_views.unsubscribe, name="unsubscribe"),
 ]
+
+# Signing in without an account yet: a shop enrolled the member by phone alone.
+claim_patterns = [
+    path("claim/", views.claim, name="claim"),
+    path("claim/code/", views.claim_code, name="claim_code"),
+]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -18,10 +18,12 @@ from django.views.i18n import set_language
 
 from members.auth import remember_language
 from members.decorators import member_required
-from members.forms import ConsentForm, EraseForm, ProfileForm
+from members.forms import ConsentForm, EraseForm, PhoneClaimForm, PhoneCodeForm, ProfileForm
 from members.models import ConsentChannel, ConsentSource, Member
 from members.services import (
+    PHONE_CODE_MINUTES,
     ErasureRefused,
+    PhoneCodeRefused,
     PhoneInUse,
     consent_set,
     member_data_export,
@@ -29,6 +31,8 @@ from members.services import (
     member_language_set,
     member_notifications_set,
     member_profile_update,
+    phone_code_send,
+    phone_code_verify,
 )
 
 
@@ -129,3 +133,46 @@ def language(request: HttpRequest) -> HttpResponse:
         if member is not None:
             member_language_set(member=member, language=chosen)
     return response
+
+
+CLAIM_PHONE_SESSION_KEY = "klubb_claim_phone"
+
+
+def claim(request: HttpRequest) -> HttpResponse:
+    """A shop enrolled you with only your phone number: get a code by SMS to sign in and claim your points.
+
+    The answer is the same whether the number belongs to such a member or not, so the page tells nobody who
+    is a member."""
+    form = PhoneClaimForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        phone = form.cleaned_data["phone"]
+        try:
+            phone_code_send(phone=phone)
+        except PhoneCodeRefused as refused:
+            form.add_error("phone", str(refused))
+        else:
+            request.session[CLAIM_PHONE_SESSION_KEY] = phone
+            return redirect("portal:claim_code")
+    return render(request, "members/claim.html", {"form": form})
+
+
+def claim_code(request: HttpRequest) -> HttpResponse:
+    """The code from the SMS signs the member in; they are asked to add an email address next."""
+    phone = request.session.get(CLAIM_PHONE_SESSION_KEY)
+    if not phone:
+        return redirect("portal:claim")
+    form = PhoneCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = phone_code_verify(phone=phone, code=form.cleaned_data["code"])
+        except PhoneCodeRefused as refused:
+            form.add_error("code", str(refused))
+        else:
+            request.session.pop(CLAIM_PHONE_SESSION_KEY, None)
+            login(request, member.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request, _("Welcome! Add your email address, so that you can sign in with it and get our emails.")
+            )
+            return redirect("account_email")
+    context = {"form": form, "phone": phone, "minutes": PHONE_CODE_MINUTES}
+    return render(request, "members/claim_code.html", context)

@@ -210,6 +210,9 @@ ROWS: dict[tuple[str, str], Row] = {
     ("r/<str:code>/", "GET"): Row("GET", lambda w: f"/r/{referral_code_for(member=w.member_a).code}/", every(OK)),
     ("r/<str:code>", "GET"): Row("GET", lambda w: f"/r/{referral_code_for(member=w.member_a).code}", every(OK)),
     ("unsubscribe/<str:token>/", "GET"): Row("GET", unsubscribe_url, every(OK)),
+    # Claiming a membership a shop made by phone: open to all, and it tells nobody who is a member.
+    ("claim/", "GET"): Row("GET", lambda w: "/claim/", every(OK)),
+    ("claim/code/", "GET"): Row("GET", lambda w: "/claim/code/", every(OK)),  # no number asked for: to claim/
     ("i18n/setlang/", "POST"): Row("POST", lambda w: "/i18n/setlang/", every(OK), lambda w: {"language": "en"}),
     # --- Inbound webhooks: the signature (or the secret in the address) is the only way in ---------------------
     ("hooks/shopify/<slug:shop_slug>/", "POST"): Row(

@@ -20,7 +20,10 @@ from tests.conftest import make_order
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"home", "goodbye"}  # the welcome page and the after-deletion page show nobody's data
+# The welcome page, the after-deletion page and claiming a membership by phone show nobody's data.
+PUBLIC = {"home", "goodbye", "claim"}
+# The code page without a number asked for first sends the visitor to ask for one: no login page, no data.
+TO_CLAIM = {"claim_code"}
 POST_ONLY = {"privacy_erase"}
 
 
@@ -57,6 +60,8 @@ def test_every_portal_url_that_shows_member_data_needs_a_login(client, two_membe
         if name in PUBLIC:
             assert response.status_code == 200, name
             assert "anna@example.com" not in response.content.decode()
+        elif name in TO_CLAIM:
+            assert response.status_code == 302 and response.url == reverse("portal:claim"), name
         else:
             assert response.status_code == 302 and response.url.startswith(reverse("account_login")), name
 

@@ -268,6 +268,7 @@ def test_saving_a_shop_in_the_admin_without_retyping_its_secrets_keeps_them(admi
         "name": shop.name,
         "slug": shop.slug,
         "currency": shop.currency,
+        "country": shop.country,
         "points_per_unit": "",
         "is_active": "on",
         "shopify_webhook_secret": "",

@@ -12,7 +12,7 @@ from loyalty.api.schema import BAD_REQUEST, TOO_LARGE, UNAUTHORIZED, error_respo
 from loyalty.api.serializers.events import EventCreateInputSerializer, EventResultSerializer
 from loyalty.campaigns.actions import event_record
 from loyalty.shops import MemberRef
-from loyalty.shops.auth import request_shop
+from loyalty.shops.auth import phone_context, request_shop
 
 EVENT_EXAMPLE = {
     "type": "product_review",
@@ -72,7 +72,7 @@ class EventsView(APIView):
         tags=["events"],
     )
     def post(self, request: Request) -> Response:
-        payload = EventCreateInputSerializer(data=request.data)
+        payload = EventCreateInputSerializer(data=request.data, context=phone_context(request))
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         result = event_record(

@@ -31,7 +31,7 @@ from loyalty.api.serializers.members import (
 from loyalty.errors import MemberNotFound
 from loyalty.models import Programme, Tier
 from loyalty.shops import shop_member_enrol
-from loyalty.shops.auth import request_shop
+from loyalty.shops.auth import phone_context, request_shop
 from members.models import ConsentChannel, ConsentSource, Member
 from members.services import consent_set
 
@@ -77,7 +77,7 @@ class MembersView(APIView):
     )
     def get(self, request: Request) -> Response:
         shop = request_shop(request)
-        lookup = MemberLookupSerializer(data=request.query_params)
+        lookup = MemberLookupSerializer(data=request.query_params, context=phone_context(request))
         lookup.is_valid(raise_exception=True)
         members = selectors.shop_members(shop=shop, **lookup.validated_data)
         paginator = Pagination()
@@ -128,7 +128,7 @@ class MembersView(APIView):
     )
     def post(self, request: Request) -> Response:
         shop = request_shop(request)
-        payload = MemberCreateInputSerializer(data=request.data)
+        payload = MemberCreateInputSerializer(data=request.data, context=phone_context(request))
         payload.is_valid(raise_exception=True)
         member, created = shop_member_enrol(shop=shop, **payload.validated_data)
         enrolled = selectors.shop_member(shop=shop, member_id=member.public_id)

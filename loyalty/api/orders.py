@@ -29,7 +29,7 @@ from loyalty.api.serializers.orders import (
 )
 from loyalty.errors import OrderNotFound
 from loyalty.orders import order_record, refund_record
-from loyalty.shops.auth import request_shop
+from loyalty.shops.auth import phone_context, request_shop
 
 ORDER_EXAMPLE = {
     "order_id": "10045",
@@ -101,7 +101,7 @@ class OrdersView(APIView):
         tags=["orders"],
     )
     def post(self, request: Request) -> Response:
-        payload = OrderCreateInputSerializer(data=request.data)
+        payload = OrderCreateInputSerializer(data=request.data, context=phone_context(request))
         payload.is_valid(raise_exception=True)
         result = order_record(shop=request_shop(request), order=payload.to_order())
         return Response(

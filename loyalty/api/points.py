@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from loyalty.api.schema import BAD_REQUEST, TOO_LARGE, UNAUTHORIZED, error_response
 from loyalty.api.serializers.points import PreviewInputSerializer, PreviewResultSerializer
 from loyalty.orders import earning_preview
-from loyalty.shops.auth import request_shop
+from loyalty.shops.auth import phone_context, request_shop
 
 PREVIEW_EXAMPLE = {
     "member": {"email": "kari@example.com"},
@@ -62,7 +62,7 @@ class PointsPreviewView(APIView):
         tags=["points"],
     )
     def post(self, request: Request) -> Response:
-        payload = PreviewInputSerializer(data=request.data)
+        payload = PreviewInputSerializer(data=request.data, context=phone_context(request))
         payload.is_valid(raise_exception=True)
         preview = earning_preview(
             shop=request_shop(request),

@@ -17,7 +17,7 @@ from loyalty.api.serializers.redemptions import (
 from loyalty.errors import MemberNotMatched
 from loyalty.rewards import redemption_capture, redemption_data, redemption_release, redemption_reserve
 from loyalty.shops import member_find
-from loyalty.shops.auth import request_shop
+from loyalty.shops.auth import phone_context, request_shop
 
 RESERVED_EXAMPLE = {
     "redemption_id": "checkout-7f3a",
@@ -92,7 +92,7 @@ class RedemptionsView(APIView):
         tags=["checkout"],
     )
     def post(self, request: Request) -> Response:
-        payload = RedemptionCreateInputSerializer(data=request.data)
+        payload = RedemptionCreateInputSerializer(data=request.data, context=phone_context(request))
         payload.is_valid(raise_exception=True)
         shop = request_shop(request)
         member = member_find(shop=shop, ref=payload.member_ref())

@@ -28,7 +28,7 @@ from __future__ import annotations
 # isort: off
 from loyalty.models.programme import AmountBasis, Currency, Programme
 from loyalty.models.tiers import Tier, TierChange, TierChangeReason, colour_validator
-from loyalty.models.shops import ApiKey, Shop, ShopCustomer
+from loyalty.models.shops import ApiKey, Country, Shop, ShopCustomer
 from loyalty.models.orders import InboundWebhook, Order, OrderSource, Refund
 from loyalty.models.ledger import (
     EntryKind,
@@ -75,6 +75,7 @@ __all__ = [
     "ApiKey",
     "BirthdayBonus",
     "ConsentFilter",
+    "Country",
     "Currency",
     "EarningRule",
     "EarningRuleUse",

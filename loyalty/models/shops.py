@@ -14,10 +14,26 @@ from loyalty.models.programme import Currency
 from members.models import Member
 
 
+class Country(models.TextChoices):
+    NO = "NO", _("Norway")
+    SE = "SE", _("Sweden")
+    DK = "DK", _("Denmark")
+    FI = "FI", _("Finland")
+    IS = "IS", _("Iceland")
+    DE = "DE", _("Germany")
+
+
 class Shop(models.Model):
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(_("slug"), unique=True, help_text=_("Used in webhook addresses."))
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.NOK)
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        choices=Country.choices,
+        default=Country.NO,
+        help_text=_("Phone numbers the shop sends without a country code are read as this country's."),
+    )
     points_per_unit = models.DecimalField(
         _("points per currency unit"),
         max_digits=10,

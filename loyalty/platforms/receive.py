@@ -100,7 +100,7 @@ def money(value: Any) -> Decimal:
     return amount
 
 
-def _phone_or_blank(raw: Any) -> str:
+def _phone_or_blank(raw: Any, region: str) -> str:
     """A phone the shop sent, if it is a phone number at all.
 
     Shops take whatever their customers type; a number we cannot read must not cost the member the
@@ -109,15 +109,16 @@ def _phone_or_blank(raw: Any) -> str:
     if not raw or not isinstance(raw, str):
         return ""
     try:
-        return normalize_phone(raw)
+        return normalize_phone(raw, region=region)
     except DjangoValidationError:
         return ""
 
 
-def member(*, email: Any, phone: Any, external_id: Any, first_name: Any, last_name: Any) -> dict[str, str]:
+def member(*, email: Any, phone: Any, external_id: Any, first_name: Any, last_name: Any, region: str) -> dict[str, str]:
+    """The member an order names; a phone without a country code is a number of ``region`` (the shop's country)."""
     ref = {
         "email": text(email, 254).strip(),
-        "phone": _phone_or_blank(phone),
+        "phone": _phone_or_blank(phone, region),
         "external_id": text(external_id, 100),
         "first_name": text(first_name, 150),
         "last_name": text(last_name, 150),
@@ -136,7 +137,7 @@ def _validated(serializer: serializers.Serializer) -> serializers.Serializer:
 
 
 def record_order(shop: Shop, data: dict[str, Any], source: str) -> str:
-    payload = _validated(OrderCreateInputSerializer(data=data))
+    payload = _validated(OrderCreateInputSerializer(data=data, context={"region": shop.country}))
     result = order_record(shop=shop, order=payload.to_order(), source=source)  # type: ignore[attr-defined]
     return "order recorded" if result.created else "order already recorded"
 

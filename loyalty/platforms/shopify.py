@@ -90,6 +90,7 @@ def _shopify_order(shop: Shop, payload: dict[str, Any]) -> str:
             external_id=customer.get("id"),
             first_name=customer.get("first_name"),
             last_name=customer.get("last_name"),
+            region=shop.country,
         ),
         "amount": str(max(amount, ZERO)),
         "tax": str(min(max(tax, ZERO), max(amount, ZERO))),

@@ -85,6 +85,7 @@ def _woocommerce_earn(shop: Shop, payload: dict[str, Any]) -> str:
             external_id=payload.get("customer_id") or None,  # 0 is a guest
             first_name=billing.get("first_name"),
             last_name=billing.get("last_name"),
+            region=shop.country,
         ),
         "amount": str(max(amount, ZERO)),
         "tax": str(min(max(tax, ZERO), max(amount, ZERO))),

@@ -89,3 +89,9 @@ class ApiKeySchema(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "description": "A shop API key: `Authorization: Bearer klb_…`."}
+
+
+def phone_context(request: Request) -> dict[str, Any]:
+    """Serializer context for input that may name a phone: numbers without a country code are the shop's
+    country's (``PhoneField`` reads ``region``)."""
+    return {"region": request_shop(request).country}

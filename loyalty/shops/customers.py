@@ -47,22 +47,24 @@ def member_find(*, shop: Shop, ref: MemberRef) -> Member | None:
 def member_resolve(*, shop: Shop, ref: MemberRef, enrol: bool, source: str) -> tuple[Member, bool]:
     """Find the member ``ref`` names (shop customer id, then email, then phone).
 
-    When none matches and ``enrol`` is set and there is an email, enrol a new member. A shop
-    customer id seen for the first time is linked to the member found. Returns ``(member, created)``.
+    When none matches and ``enrol`` is set, enrol a new member: by email, or by phone alone (they claim the
+    membership in the portal with a code by SMS). A shop customer id seen for the first time is linked to the
+    member found. Returns ``(member, created)``.
     """
     member = member_find(shop=shop, ref=ref)
     created = False
     if member is None:
-        if not (enrol and ref.email):
+        if not (enrol and (ref.email or ref.phone)):
             raise MemberNotEnrollable()
         try:
-            member, created = member_services.member_enrol(
-                email=ref.email,
-                first_name=ref.first_name,
-                last_name=ref.last_name,
-                phone=ref.phone,
-                source=source,
-            )
+            if ref.email:
+                member, created = member_services.member_enrol(
+                    email=ref.email, first_name=ref.first_name, last_name=ref.last_name, phone=ref.phone, source=source
+                )
+            else:
+                member, created = member_services.member_enrol_by_phone(
+                    phone=ref.phone, first_name=ref.first_name, last_name=ref.last_name, source=source
+                )
         except member_services.PhoneInUse as exc:
             raise PhoneInUse() from exc
         if created:

@@ -34,6 +34,9 @@ def test_order_creates_member_and_returns_points(api, tiers, programme):
         "points_awarded": 499,
         "balance": 499,
         "tier": "Bronze",
+        "points_pending": 0,
+        "available_at": None,
+        "no_points_reason": None,
     }
     call_command("check_ledger")
 

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty.models import Currency
-from members.phones import normalize_phone
+from members.phones import DEFAULT_REGION, normalize_phone
 
 MAX_AMOUNT_DIGITS = 14
 external_id_validator = RegexValidator(
@@ -96,14 +96,15 @@ def money_field(**kwargs: Any) -> serializers.DecimalField:
 
 
 class PhoneField(StrictCharField):
-    """A phone number as people type it, stored and returned in E.164."""
+    """A phone number as people type it, stored and returned in E.164; without a country code, it is a number of
+    the serializer context's ``region`` (the shop's country), else Norway's."""
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         if not value:
             return ""
         try:
-            return normalize_phone(value)
+            return normalize_phone(value, region=self.context.get("region", DEFAULT_REGION))
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages[0], code="invalid_phone") from exc
 

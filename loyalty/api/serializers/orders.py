@@ -87,15 +87,15 @@ class OrderResultSerializer(serializers.Serializer):
     points_awarded = serializers.IntegerField()
     balance = serializers.IntegerField()
     tier = serializers.CharField(allow_null=True)
-    no_points_reason = serializers.CharField(
-        allow_null=True,
-        help_text="Why the order earned nothing on purpose: `customer_tag_excluded` (a tag the programme excludes).",
-    )
     points_pending = serializers.IntegerField(
         help_text="Of `points_awarded`, how many wait for the return window to pass before they can be spent."
     )
     available_at = serializers.DateTimeField(
         allow_null=True, help_text="When the pending points become spendable; null when nothing is pending."
+    )
+    no_points_reason = serializers.CharField(
+        allow_null=True,
+        help_text="Why the order earned nothing on purpose: `customer_tag_excluded` (a tag the programme excludes).",
     )
 
 

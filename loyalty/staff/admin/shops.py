@@ -43,7 +43,7 @@ class ShopAdminForm(forms.ModelForm):
     class Meta:
         model = Shop
         fields = (
-            "name", "slug", "currency", "points_per_unit", "point_value", "redeem_max_share", "is_active",
+            "name", "slug", "currency", "country", "points_per_unit", "point_value", "redeem_max_share", "is_active",
             *SHOP_SECRET_FIELDS, "count_test_orders",
         )  # fmt: skip
         widgets = {name: forms.PasswordInput(render_value=False) for name in SHOP_SECRET_FIELDS}
@@ -79,6 +79,7 @@ class ShopAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "name",
         "slug",
         "currency",
+        "country",
         "points_per_unit",
         "point_value",
         "redeem_max_share",
