@@ -14,7 +14,7 @@ from loyalty.idempotency import IdempotencyKey, idempotent
 from loyalty.ledger import account_lock, ledger_append
 from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Refund, Shop
 from loyalty.orders.types import RefundOutcome, RefundResult, refund_fingerprint
-from loyalty.rewards import order_redemptions, redemption_return
+from loyalty.rewards import checkout_spenders, order_redemptions, redemption_return
 
 
 def clawback_target(*, awarded: int, refunded: Decimal, amount: Decimal) -> int:
@@ -75,8 +75,13 @@ def _record(
     order = Order.objects.filter(shop=shop, external_id=order_id).only("pk", "member_id").first()
     if order is None:
         raise OrderNotFound()
+    # A checkout code of another member may have paid part of the order: a refund gives their points back too.
+    # Every account the refund may touch is locked first, in member order (as batches lock them), before any
+    # redemption row: a refund of Ola's order with Kari's code and one of Kari's with Ola's cannot deadlock.
+    spenders = set(checkout_spenders(shop=shop, order_id=order_id))
     with transaction.atomic():
-        account = account_lock(member=order.member_id)
+        accounts = {member_id: account_lock(member=member_id) for member_id in sorted({order.member_id, *spenders})}
+        account = accounts[order.member_id]
         if (existing := key.prior()) is not None:  # recorded while this one waited for the lock
             return _replay(existing)
         order = Order.objects.select_for_update(of=("self",)).select_related("member", "shop").get(pk=order.pk)
@@ -118,13 +123,15 @@ def _record(
         if Programme.load().refund_returns_points:
             for redemption in order_redemptions(shop=shop, order_id=order.external_id):
                 owed = clawback_target(awarded=redemption.points, refunded=refunded, amount=order.amount)
-                back_account = (
-                    account if redemption.member_id == account.member_id else account_lock(member=redemption.member_id)
-                )
+                if redemption.member_id not in accounts:  # captured for this order since the locks were taken
+                    accounts[redemption.member_id] = account_lock(member=redemption.member_id)
                 back = redemption_return(
-                    account=back_account, redemption=redemption, points=owed - redemption.points_returned,
-                    order=order, refund=refund,
-                )  # fmt: skip
+                    account=accounts[redemption.member_id],
+                    redemption=redemption,
+                    points=owed - redemption.points_returned,
+                    order=order,
+                    refund=refund,
+                )
                 if back is not None:
                     returned += back.points
                     events.append(PointsChanged(entry=back, member_public_id=redemption.member.public_id))

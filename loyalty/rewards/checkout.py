@@ -391,6 +391,12 @@ def checkout_codes_use(*, shop: Shop, order_id: str, codes: list[str] | tuple[st
     return CodesUsed(redemptions=tuple(redemptions), vouchers=tuple(vouchers))
 
 
+def checkout_spenders(*, shop: Shop, order_id: str) -> list[int]:
+    """The members whose captured checkout points paid for an order (read only: to lock their accounts first)."""
+    captured = Redemption.objects.filter(shop=shop, order_id=order_id, status=RedemptionStatus.CAPTURED)
+    return list(captured.values_list("member_id", flat=True).distinct())
+
+
 def order_redemptions(*, shop: Shop, order_id: str) -> list[Redemption]:
     """The checkout redemptions captured for an order, locked (a refund gives back their share)."""
     return list(

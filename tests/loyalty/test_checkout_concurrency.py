@@ -25,6 +25,7 @@ from loyalty.selectors import lot_mismatches
 from loyalty.shops import api_key_create
 from members.models import Member
 from tests.conftest import order_payload
+from tests.factories import MemberFactory
 from tests.loyalty.test_concurrency import Reply, assert_entries_chain, assert_ledger_clean, poster, run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -333,4 +334,29 @@ def test_ten_orders_carrying_one_code_capture_it_once(shop, tiers, kari, raw_key
     assert redemption.order_id in {f"web-{n}" for n in range(10)}
     assert (redemption.points_returned, returns_of(redemption)) == (0, 0)
     assert balance(kari) == 1000 - 300 + sum(r.body["points_awarded"] for r in replies)
+    assert_all_clean(kari)
+
+
+def test_refunds_of_orders_paid_with_each_others_codes_do_not_deadlock(shop, tiers, kari, raw_key):
+    """Kari's order paid with Ola's code and Ola's with Kari's: refunding both at once locks both accounts in
+    the same order, so neither waits for the other (PostgreSQL would kill one with a deadlock: a 500)."""
+    ola = Member.objects.get(user__email=MemberFactory(user__email="ola@example.com").user.email)
+    points_adjust(member=ola, points=1000, staff=None, reason="test setup")
+    for n in range(5):
+        kari_code = redemption_reserve(shop=shop, redemption_id=f"k-{n}", member=kari, points=100).redemption.code
+        ola_code = redemption_reserve(shop=shop, redemption_id=f"o-{n}", member=ola, points=100).redemption.code
+        poster(raw_key, ORDERS)(order_payload(order_id=f"kari-{n}", amount="100.00", discount_codes=[ola_code]))
+        poster(raw_key, ORDERS)(
+            order_payload(order_id=f"ola-{n}", email="ola@example.com", amount="100.00", discount_codes=[kari_code])
+        )
+        jobs = [
+            (f"{ORDERS}kari-{n}/refunds/", {"refund_id": f"rk-{n}", "amount": "100.00"}),
+            (f"{ORDERS}ola-{n}/refunds/", {"refund_id": f"ro-{n}", "amount": "100.00"}),
+        ]
+
+        replies = run_together(call(raw_key), jobs)
+
+        assert [r.status for r in replies] == [201, 201], [r.body for r in replies]
+        assert [r.body["points_returned"] for r in replies] == [100, 100]
+    assert (balance(kari), balance(ola)) == (1000, 1000)  # each order's points clawed back, each code's returned
     assert_all_clean(kari)
