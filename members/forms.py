@@ -84,6 +84,9 @@ class ConsentForm(forms.Form):
 
 
 class EraseForm(forms.Form):
+    """Type your email address (or, for a member a shop enrolled by phone who has none yet, your mobile number)
+    to confirm."""
+
     email = forms.EmailField(
         label=_("Type your email address to confirm"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
     )
@@ -91,12 +94,28 @@ class EraseForm(forms.Form):
     def __init__(self, *args: Any, member: Member, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.member = member
+        if not member.user.email:
+            del self.fields["email"]
+            self.fields["phone"] = forms.CharField(
+                label=_("Type your mobile number to confirm"),
+                max_length=20,
+                widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+            )
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
         if email != self.member.user.email:
             raise forms.ValidationError(_("That is not the email address of this account."))
         return email
+
+    def clean_phone(self) -> str:
+        try:
+            phone = normalize_phone(self.cleaned_data["phone"])
+        except forms.ValidationError:
+            phone = ""
+        if phone != self.member.phone:
+            raise forms.ValidationError(_("That is not the mobile number of this account."))
+        return phone
 
 
 class PhoneClaimForm(forms.Form):

@@ -149,3 +149,18 @@ def test_at_most_three_codes_an_hour(client, api, shop, tiers, programme, elks):
 
     assert refused.status_code == 200 and "Too many codes" in refused.content.decode()
     assert len(texts(elks)) == PHONE_CODES_PER_HOUR
+
+
+def test_a_member_without_an_email_confirms_deleting_the_account_with_the_phone(client, api, shop, tiers, programme):
+    phone_order(api)
+    member = Member.objects.get()
+    client.force_login(member.user)
+
+    wrong = client.post(reverse("portal:privacy_erase"), {"phone": "+47 400 00 000"})
+    assert wrong.status_code == 400 and "not the mobile number" in wrong.content.decode()
+    assert Member.objects.get().erased_at is None
+
+    right = client.post(reverse("portal:privacy_erase"), {"phone": "912 34 567"})
+
+    assert right.status_code == 302 and right["Location"] == reverse("portal:goodbye")
+    assert Member.objects.get().erased_at is not None
