@@ -5,10 +5,13 @@ Amounts are read in the shop's currency (``*_set.shop_money``), whatever currenc
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -17,6 +20,7 @@ from loyalty.platforms.receive import (
     ZERO,
     Handler,
     Ignored,
+    RetryLater,
     member,
     money,
     object_,
@@ -31,6 +35,9 @@ from loyalty.selectors import shop_order_exists
 SHOPIFY_TOPICS = {"orders/paid", "orders/cancelled", "refunds/create"}
 # An orders/paid delivery in these states earns nothing: "send test notification" sends a voided order.
 NOT_PAID = {"voided", "pending"}
+# How long after an order its orders/paid may still arrive after its orders/cancelled (deliveries are retried for
+# 48 hours): a cancellation of a paid order this recent that Klubb has not counted waits for it.
+PAID_MAY_FOLLOW = dt.timedelta(hours=48)
 
 
 def _shop_money(value: Any) -> Decimal:
@@ -62,8 +69,12 @@ def _line_amount(line: dict[str, Any]) -> Decimal:
     return _amount(line, "price") * _quantity(line) - discounts
 
 
+def _is_uncounted_test(shop: Shop, payload: dict[str, Any]) -> bool:
+    return payload.get("test") is True and not shop.count_test_orders
+
+
 def _why_not_earning(shop: Shop, payload: dict[str, Any]) -> str | None:
-    if payload.get("test") is True and not shop.count_test_orders:
+    if _is_uncounted_test(shop, payload):
         return "a test order earns nothing"
     if payload.get("cancelled_at"):
         return "a cancelled order earns nothing"
@@ -117,9 +128,17 @@ def _shopify_order(shop: Shop, payload: dict[str, Any]) -> str:
 
 
 def _shopify_cancel(shop: Shop, payload: dict[str, Any]) -> str:
-    """A cancelled order takes back what it earned (what its refunds have not taken back already)."""
+    """A cancelled order takes back what it earned (what its refunds have not taken back already).
+
+    Shopify does not promise to deliver in order: a recent paid order's cancellation may beat its
+    ``orders/paid``. That one is answered 409 (``order_not_yet_received``), so Shopify delivers it again once the
+    order has earned, and the points are taken back then; an unpaid, test or older order never earned."""
     order_id = str(payload.get("id", ""))
     if not shop_order_exists(shop=shop, order_id=order_id):
+        placed = parse_datetime(str(payload.get("processed_at") or payload.get("created_at") or ""))
+        recent = placed is not None and timezone.now() - placed < PAID_MAY_FOLLOW
+        if recent and payload.get("financial_status") not in NOT_PAID and not _is_uncounted_test(shop, payload):
+            raise RetryLater("order_not_yet_received", f"Order {order_id} has not been received yet; retry later.")
         raise Ignored("the order was never counted")
     return record_refund(shop, order_id, f"shopify-{order_id}-cancelled", None, OrderSource.SHOPIFY)
 

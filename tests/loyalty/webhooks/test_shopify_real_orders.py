@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from loyalty.models import InboundWebhook, Order, Refund
 from members.models import Member
@@ -136,3 +137,19 @@ def test_a_shop_trying_the_club_out_can_let_test_orders_earn(client, shop, tiers
 
     assert response.json()["status"] == "processed"
     assert Order.objects.get(external_id=SHOPIFY_ORDER_ID).points_awarded == 1797
+
+
+def test_a_cancellation_that_beats_its_paid_order_waits_for_it_and_then_takes_the_points_back(
+    client, shop, tiers, programme, shopify_order
+):
+    shopify_order["processed_at"] = shopify_order["created_at"] = timezone.now().isoformat()
+    cancelled = {**shopify_order, "cancelled_at": timezone.now().isoformat(), "cancel_reason": "customer"}
+
+    early = shopify_post(client, cancelled, topic="orders/cancelled", webhook_id="cancel-1")
+    paid = shopify_post(client, shopify_order, webhook_id="paid-1")
+    retried = shopify_post(client, cancelled, topic="orders/cancelled", webhook_id="cancel-1")  # Shopify's retry
+
+    assert early.status_code == 409 and early.json()["code"] == "order_not_yet_received"
+    assert paid.status_code == 200 and Order.objects.get().points_awarded == 1797
+    assert retried.status_code == 200, retried.json()
+    assert balance_of(EMAIL) == 0
