@@ -112,9 +112,11 @@ def member_standing(*, member: Member, programme: Programme | None = None, tiers
 
 
 def member_entries(*, member: Member) -> QuerySet[LedgerEntry]:
-    """The member's ledger, newest first, with what each entry refers to."""
+    """The member's ledger, newest first, with what each entry refers to; confirmations, which move no points
+    (an order's tier points counting once its return window passed), are for staff."""
     return (
         LedgerEntry.objects.filter(member=member)
+        .exclude(kind=EntryKind.CONFIRM)
         .select_related(
             "order__shop",
             "refund__order__shop",

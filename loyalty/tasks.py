@@ -17,9 +17,9 @@ from config.celery import RETRY_TRANSIENT
 from loyalty.campaigns.birthdays import birthday_bonuses
 from loyalty.events.delivery import webhook_deliver, webhooks_due
 from loyalty.events.outbox import delivery_sender_register as _sender_register
-from loyalty.ledger import expiry_warn, points_confirm, points_expire
+from loyalty.ledger import expiry_warn, points_expire
 from loyalty.rewards import EXPIRE_BATCH, redemptions_expire, winback_send
-from loyalty.tiers import tier_review
+from loyalty.tiers import pending_points_confirm, tier_review
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def redemptions_expire_task() -> int:
 @shared_task(name="loyalty.points_confirm", ignore_result=True, **RETRY_TRANSIENT)
 def points_confirm_task() -> None:
     """Beat: pending points whose return window has passed become spendable."""
-    points_confirm()
+    pending_points_confirm()
 
 
 @shared_task(name="loyalty.expiry_warn", ignore_result=True, **RETRY_TRANSIENT)

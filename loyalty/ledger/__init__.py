@@ -21,11 +21,12 @@ from loyalty.ledger.batch import BATCH, LedgerBatch, LotTake, accounts_lock, acc
 from loyalty.ledger.entries import ledger_append, lot_terms
 from loyalty.ledger.expiry import JobResult, expiry_warn, points_expire
 from loyalty.ledger.operations import ADJUST_UNLIMITED_PERMISSION, points_adjust, points_bonus, points_redeem
-from loyalty.ledger.pending import points_confirm
+from loyalty.ledger.pending import ConfirmResult, points_confirm
 
 __all__ = [
     "ADJUST_UNLIMITED_PERMISSION",
     "BATCH",
+    "ConfirmResult",
     "JobResult",
     "LedgerBatch",
     "LotTake",

@@ -28,6 +28,7 @@ def ledger_append(
     programme: Programme | None = None,
     restores: LedgerEntry | None = None,
     available_at: dt.datetime | None = None,
+    tier_points_waiting: int = 0,
     **source: Any,
 ) -> LedgerEntry:
     """Append one entry and move the locked account's balance by ``points``.
@@ -38,7 +39,9 @@ def ledger_append(
     keep their expiry date; what those lots cannot take back (they expired since) opens a lot of its own.
     A credit ``available_at`` a later time is pending until then: in the balance, not spendable (``pending``).
     A debit spends only what is not pending, except a clawback, which takes its order's own points first,
-    pending or not. Reports nothing: the service that called it emits ``PointsChanged`` with the rest of what it did.
+    pending or not. ``tier_points_waiting`` of a pending credit count towards tiers only once the points are
+    spendable (the confirmation job adds them then); a clawback of its order takes its tier points from them first.
+    Reports nothing: the service that called it emits ``PointsChanged`` with the rest of what it did.
     """
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         raise InvalidPoints()
@@ -64,6 +67,11 @@ def ledger_append(
     pending = available_at is not None and available_at > now and points > 0 and restores is None
     if pending:
         account.pending += max(0, points - max(0, -balance_before))  # what the lot will hold
+    elif tier_points_waiting:
+        tier_points += tier_points_waiting  # nothing to wait for
+        tier_points_waiting = 0
+    if tier_points < 0 and allow_negative and source.get("order") is not None:
+        tier_points += _tier_points_unwait(order=source["order"], points=-tier_points)
     account.balance = new_balance
     account.save(update_fields=["balance", "pending", "updated_at"])
     entry = LedgerEntry.objects.create(
@@ -88,6 +96,7 @@ def ledger_append(
             balance_before=balance_before,
             programme=programme or Programme.load(),
             available_at=available_at if pending else None,
+            tier_points_waiting=tier_points_waiting,
         )
     return entry
 
@@ -103,7 +112,12 @@ def lot_terms(
 
 
 def _lot_open(
-    *, entry: LedgerEntry, balance_before: int, programme: Programme, available_at: dt.datetime | None = None
+    *,
+    entry: LedgerEntry,
+    balance_before: int,
+    programme: Programme,
+    available_at: dt.datetime | None = None,
+    tier_points_waiting: int = 0,
 ) -> PointsLot:
     remaining, expires_at = lot_terms(
         points=entry.points, balance_before=balance_before, earned_at=entry.effective_at, programme=programme
@@ -111,7 +125,22 @@ def _lot_open(
     return PointsLot.objects.create(
         member_id=entry.member_id, entry=entry, points=entry.points, remaining=remaining,
         earned_at=entry.effective_at, expires_at=expires_at, available_at=available_at,
+        tier_points_waiting=tier_points_waiting,
     )  # fmt: skip
+
+
+def _tier_points_unwait(*, order: Any, points: int) -> int:
+    """A clawback of ``points`` tier points of ``order``: take them first from what its lots still hold back
+    from tiers (never counted, so never to be taken from the tier sum); returns how many that was."""
+    taken = 0
+    for lot in PointsLot.objects.filter(entry__order=order, tier_points_waiting__gt=0).order_by("pk"):
+        take = min(lot.tier_points_waiting, points - taken)
+        lot.tier_points_waiting -= take
+        lot.save(update_fields=["tier_points_waiting"])
+        taken += take
+        if taken == points:
+            break
+    return taken
 
 
 def _lots_restore(*, debit: LedgerEntry, points: int, now: dt.datetime) -> tuple[list[list[int]], int]:

@@ -68,6 +68,8 @@ class EntryKind(models.TextChoices):
     ADJUST = "adjust", _("Adjustment")
     CLAWBACK = "clawback", _("Clawed back")
     RETURN = "return", _("Returned")  # points spent at a checkout, back: it was abandoned or the order refunded
+    # No points move: an order's return window passed, and the tier points it held back count from now on.
+    CONFIRM = "confirm", _("Confirmed")
 
 
 class LedgerEntry(models.Model):
@@ -126,11 +128,21 @@ class LedgerEntry(models.Model):
             models.Index(fields=["created_at"], name="entry_created_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=~models.Q(points=0), name="entry_points_non_zero"),
-            models.CheckConstraint(condition=models.Q(kind__in=EntryKind.values), name="entry_kind_known"),
-            # Only a clawback (of points already spent) may take a balance below zero; a credit may leave it there.
+            # Every entry moves points, except a confirmation, which only adds the tier points an order held back.
             models.CheckConstraint(
-                condition=models.Q(balance_after__gte=0) | models.Q(points__gt=0) | models.Q(kind=EntryKind.CLAWBACK),
+                condition=~models.Q(points=0) | models.Q(kind="confirm", tier_points__gt=0),
+                name="entry_points_non_zero",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="confirm") | models.Q(points=0), name="entry_confirm_moves_no_points"
+            ),
+            models.CheckConstraint(condition=models.Q(kind__in=EntryKind.values), name="entry_kind_known"),
+            # Only a clawback (of points already spent) may take a balance below zero; a credit may leave it there,
+            # and so may a confirmation, which moves no points.
+            models.CheckConstraint(
+                condition=models.Q(balance_after__gte=0)
+                | models.Q(points__gt=0)
+                | models.Q(kind__in=[EntryKind.CLAWBACK, EntryKind.CONFIRM]),
                 name="entry_only_clawback_goes_negative",
             ),
         ]
@@ -171,6 +183,14 @@ class PointsLot(models.Model):
         help_text=_("Earned by an order within its return window: not spendable, nor expiring, until then."),
     )
     warned_at = models.DateTimeField(_("expiry warning sent"), null=True, blank=True)
+    tier_points_waiting = models.PositiveIntegerField(
+        _("tier points waiting"),
+        default=0,
+        help_text=_(
+            "Where the programme counts pending points towards tiers only once they are spendable: "
+            "the tier points this lot's order adds then."
+        ),
+    )
 
     class Meta:
         verbose_name = _("points lot")

@@ -81,6 +81,11 @@ class Programme(models.Model):
             "customer role, the API's customer_tags) are recorded but earn nothing: wholesale, staff, B2B."
         ),
     )
+    pending_tier_points_wait = models.BooleanField(
+        _("pending points count towards tiers only once spendable"),
+        default=False,
+        help_text=_("Off: an order counts towards the member's tier at once, as its points are earned."),
+    )
     max_order_amount = models.DecimalField(
         _("largest accepted order amount"),
         max_digits=14,

@@ -94,12 +94,14 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
         )
         events: list[object] = []
         available_at = pending_until(programme=programme, occurred_at=order.occurred_at)
+        waits = available_at is not None and programme.pending_tier_points_wait  # tier points too, till then
         if earning.points:
             entry = ledger_append(
                 account=account,
                 kind=EntryKind.EARN,
                 points=earning.points,
-                tier_points=earning.tier_points,
+                tier_points=0 if waits else earning.tier_points,
+                tier_points_waiting=earning.tier_points if waits else 0,
                 effective_at=order.occurred_at,
                 order=record,
                 detail=earning.detail(),

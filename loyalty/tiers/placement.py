@@ -1,4 +1,5 @@
-"""Placing members on tiers: an order lifts its member at once; the nightly review moves everyone.
+"""Placing members on tiers: an order lifts its member at once (or, where the programme waits, once the order's
+points are confirmed); the nightly review moves everyone.
 
 Both apply ``TierRule`` and return the moves they made as ``TierChanged`` events; the caller emits them.
 """
@@ -10,9 +11,17 @@ import datetime as dt
 from django.db import transaction
 
 from loyalty.events import TierChanged, emit
-from loyalty.ledger import BATCH, accounts_lock, accounts_save, member_batches, tiers_by_threshold
+from loyalty.ledger import (
+    BATCH,
+    ConfirmResult,
+    accounts_lock,
+    accounts_save,
+    member_batches,
+    points_confirm,
+    tiers_by_threshold,
+)
 from loyalty.models import PointsAccount, Programme, Tier, TierChangeReason
-from loyalty.tiers.rules import TierRule, tier_points_since
+from loyalty.tiers.rules import TierRule, tier_points_many, tier_points_since
 
 
 def tier_evaluate(
@@ -61,3 +70,28 @@ def tier_review(*, now: dt.datetime | None = None, batch: int = BATCH) -> list[T
             emit(*batch_changes)
             changes.extend(batch_changes)
     return changes
+
+
+def pending_points_confirm(*, now: dt.datetime | None = None, batch: int = BATCH) -> ConfirmResult:
+    """The scheduled job: pending points whose return window has passed become spendable (``points_confirm``),
+    and members whose orders' tier points counted only from then are lifted to the tier those points reach."""
+    result = points_confirm(now=now, batch=batch)
+    tiers = tiers_by_threshold()
+    if not result.tier_members or not tiers:
+        return result
+    rule = TierRule.for_programme(programme=Programme.load(), reason=TierChangeReason.ORDER, now=now, tiers=tiers)
+    for start in range(0, len(result.tier_members), batch):
+        with transaction.atomic():
+            accounts = accounts_lock(member_ids=result.tier_members[start : start + batch])
+            totals = tier_points_many(member_ids=list(accounts), start=rule.start)
+            changes = [
+                change
+                for account in accounts.values()
+                if (change := rule.lift(account, points=totals.get(account.member_id, 0))) is not None
+            ]
+            lifted = [
+                account for account in accounts.values() if any(c.member_id == account.member_id for c in changes)
+            ]
+            accounts_save(lifted, fields=["tier", "tier_since", "below_tier_since"])
+            emit(*changes)
+    return result

@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from loyalty.errors import InsufficientPoints
 from loyalty.ledger import points_adjust, points_confirm, points_expire, points_redeem
-from loyalty.models import PointsAccount, PointsLot
+from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, TierChange
 from loyalty.rewards import redemption_reserve
 from loyalty.selectors import member_standing
+from loyalty.tiers import pending_points_confirm
 from members.models import Member
 from tests.conftest import order_payload
 
@@ -169,3 +170,52 @@ def test_the_management_command_confirms_due_points(api, shop, tiers, window):
     assert "Confirmed 1000 pending points of 1 member(s)." in out.getvalue()
     assert account().pending == 0
     assert Decimal(account().balance) == 1000
+
+
+@pytest.fixture
+def waiting(window):
+    """The programme counts pending points towards tiers only once they are spendable."""
+    window.pending_tier_points_wait = True
+    window.save()
+    return window
+
+
+def test_where_the_programme_waits_an_order_counts_towards_tiers_once_confirmed(api, shop, tiers, waiting):
+    reply = api.post(ORDERS, recent(amount="1200.00", days_ago=10), format="json")
+    member = Member.objects.get()
+
+    assert reply.json()["tier"] == "Bronze"  # 1200 would reach Silver, but not yet
+    assert member_standing(member=member).tier_points == 0
+
+    with time_machine.travel(timezone.now() + dt.timedelta(days=5)):
+        call_command("points_confirm", stdout=StringIO())
+        again = pending_points_confirm()
+
+    account = PointsAccount.objects.select_related("tier").get()
+    assert (account.tier.name, account.pending) == ("Silver", 0)
+    assert member_standing(member=member).tier_points == 1200
+    assert again.tier_members == ()  # confirmed once
+    confirm = LedgerEntry.objects.get(kind=EntryKind.CONFIRM)
+    assert (confirm.points, confirm.tier_points, confirm.corrects.kind) == (0, 1200, EntryKind.EARN)
+    assert TierChange.objects.filter(member=member, to_tier__name="Silver").exists()
+    assert_ledger_clean()
+
+
+def test_where_the_programme_waits_a_refund_in_the_window_takes_tier_points_from_what_waits(api, shop, tiers, waiting):
+    api.post(ORDERS, recent(amount="1200.00", days_ago=10), format="json")
+    api.post(ORDERS, recent("old", "300.00", days_ago=40), format="json")  # counted long ago: 300 tier points
+
+    api.post(f"{ORDERS}1001/refunds/", {"refund_id": "R-1", "amount": "400.00"}, format="json")
+
+    member = Member.objects.get()
+    assert member_standing(member=member).tier_points == 300  # nothing taken from the counted order
+    with time_machine.travel(timezone.now() + dt.timedelta(days=5)):
+        pending_points_confirm()
+    assert member_standing(member=member).tier_points == 300 + 800
+    assert_ledger_clean()
+
+
+def test_where_the_programme_does_not_wait_pending_points_count_towards_tiers_at_once(api, shop, tiers, window):
+    reply = api.post(ORDERS, recent(amount="1200.00"), format="json")
+
+    assert reply.json()["tier"] == "Silver" and reply.json()["points_pending"] == 1200

@@ -6,12 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from loyalty.ledger import points_confirm
+from loyalty.tiers import pending_points_confirm
 
 
 class Command(BaseCommand):
     help = "Make pending points spendable once their order's return window has passed."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = points_confirm()
+        result = pending_points_confirm()
         self.stdout.write(f"Confirmed {result.points} pending points of {result.members} member(s).")

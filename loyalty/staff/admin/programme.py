@@ -31,6 +31,7 @@ class ProgrammeAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     "never_earning_skus",
                     "never_earning_customer_tags",
                     "pending_days",
+                    "pending_tier_points_wait",
                     "max_order_amount",
                     "birthday_bonus",
                 ),
