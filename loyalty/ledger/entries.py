@@ -59,7 +59,7 @@ def ledger_append(
         source["corrects"] = restores
         source["detail"] = {**(source.get("detail") or {}), "lots": given}
     if points < 0:
-        # Spend the oldest points first (a clawback its order's own first), and say which lots paid for this entry.
+        # Spend the oldest points first (a clawback its order's pending ones first); say which lots paid for it.
         order = source.get("order") if allow_negative else None
         lots, pending_taken = _lots_spend(member_id=account.member_id, points=-points, order=order)
         source["detail"] = {**(source.get("detail") or {}), "lots": lots}
@@ -171,8 +171,8 @@ def _lots_spend(*, member_id: int, points: int, order: Any = None) -> tuple[list
     """Take ``points`` from the member's open lots; returns ``[[lot id, points taken], ...]`` and how many of
     them were pending.
 
-    Runs under the account lock. The order's own lots first (a clawback of its points), then the spendable lots
-    oldest first, then the pending ones. A clawback may ask for more than the lots hold (the balance goes below
+    Runs under the account lock. A clawback's order's own pending lots first, then the spendable lots oldest
+    first, then the pending ones. A clawback may ask for more than the lots hold (the balance goes below
     zero): the lots are emptied and the rest is a debt that the next credit pays first.
     """
     taken: list[list[int]] = []
@@ -180,7 +180,10 @@ def _lots_spend(*, member_id: int, points: int, order: Any = None) -> tuple[list
     pending_taken = 0
     open_lots = PointsLot.objects.filter(member_id=member_id, remaining__gt=0)
     queues = [
-        open_lots.filter(entry__order=order).order_by("earned_at", "id") if order is not None else None,
+        # A clawback takes its order's pending points first: they are the ones its refund cancels.
+        open_lots.filter(entry__order=order, available_at__isnull=False).order_by("earned_at", "id")
+        if order is not None
+        else None,
         open_lots.filter(available_at__isnull=True).order_by("earned_at", "id"),
         open_lots.filter(available_at__isnull=False).order_by("earned_at", "id"),
     ]

@@ -34,6 +34,7 @@ class Lot:
     earned_at: dt.datetime
     remaining: int
     expires_at: dt.datetime
+    points: int = 0  # what the credit that opened it held (a lot never holds more)
 
 
 @dataclass
@@ -44,19 +45,43 @@ class Account:
     def credit(self, points: int, at: dt.datetime) -> None:
         # A credit first pays any debt a clawback left; what is left of it is a lot that can be spent or expire.
         debt = max(0, -self.balance)
-        self.lots.append(Lot(at, max(0, points - debt), at + relativedelta(months=EXPIRE_MONTHS)))
+        self.lots.append(Lot(at, max(0, points - debt), at + relativedelta(months=EXPIRE_MONTHS), points))
         self.balance += points
 
-    def debit(self, points: int) -> None:
+    def debit(self, points: int) -> dict[int, int]:
         # Spends the oldest points first (lots are created in time order here); only a clawback may take more than
-        # the lots hold, and what is missing is a debt the next credit pays.
+        # the lots hold, and what is missing is a debt the next credit pays. Returns lot index -> points taken.
         self.balance -= points
-        for lot in self.lots:
+        taken: dict[int, int] = {}
+        for index, lot in enumerate(self.lots):
             take = min(lot.remaining, points)
-            lot.remaining -= take
+            if take:
+                lot.remaining -= take
+                taken[index] = take
             points -= take
             if points == 0:
-                return
+                break
+        return taken
+
+    def give_back(self, points: int, *, owed: dict[int, int], at: dt.datetime) -> dict[int, int]:
+        # Points a checkout spent, back (released, or a refund's share): a debt is paid first; the rest goes back
+        # into the lots they were taken from, newest first, unless expired since, up to what is still owed to each
+        # and what each first held; what does not fit starts a new lot. Returns lot index -> points given.
+        restorable = max(0, points - max(0, -self.balance))
+        self.balance += points
+        given: dict[int, int] = {}
+        for index in sorted(owed, reverse=True):
+            lot = self.lots[index]
+            if lot.expires_at <= at or not restorable:
+                continue
+            give = min(restorable, owed[index], lot.points - lot.remaining)
+            if give:
+                lot.remaining += give
+                restorable -= give
+                given[index] = give
+        if restorable:
+            self.lots.append(Lot(at, restorable, at + relativedelta(months=EXPIRE_MONTHS), restorable))
+        return given
 
     def expire(self, now: dt.datetime) -> int:
         due = [lot for lot in self.lots if lot.remaining and lot.expires_at <= now]
@@ -98,3 +123,16 @@ class ModelReferral:
 def clawback_total(awarded: int, refunded: Decimal, amount: Decimal) -> int:
     """What a refund of ``refunded`` in all takes back: its share of the points, rounded down; all of them at 100%."""
     return awarded if refunded >= amount else math.floor(Decimal(awarded) * refunded / amount)
+
+
+@dataclass
+class ModelRedemption:
+    """Points reserved at a checkout: ``owed`` is what each lot gave the hold and has not had back yet."""
+
+    email: str
+    points: int
+    code: str
+    owed: dict[int, int]
+    status: str = "reserved"
+    order_id: str | None = None
+    returned: int = 0

@@ -1,7 +1,9 @@
 """A Hypothesis state machine drives the points engine through its real services and checks it after every step.
 
 Random sequences of orders (some earning a campaign bonus with a cap per member), refunds (partial, full, too
-large), reward redemptions (with and without a repeated form key), vouchers used and cancelled, staff adjustments,
+large), reward redemptions (with and without a repeated form key), vouchers used and cancelled, points reserved at a
+checkout and then released, timed out or captured by an order carrying the code (whose refunds give back their
+share), staff adjustments,
 referral sign-ups and the referral reward job, points expiry with the clock moving on, and replays (same key and
 payload) and conflicts (same key, other payload) of orders and refunds. A small model (``ledger_model.py``),
 computed independently of the services, says what every balance and every points lot must be; after each step the
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -29,6 +32,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multip
 from loyalty.errors import (
     IdempotencyConflict,
     InsufficientPoints,
+    RedemptionCaptured,
     RefundExceedsOrder,
     RewardOutOfStock,
     VoucherNotCancellable,
@@ -43,6 +47,7 @@ from loyalty.models import (
     PointsAccount,
     PointsLot,
     Programme,
+    Redemption,
     Refund,
     Reward,
     RuleKind,
@@ -50,8 +55,9 @@ from loyalty.models import (
     VoucherStatus,
 )
 from loyalty.orders import OrderInput, OrderItem, order_record, refund_record
+from loyalty.rewards import redemption_release, redemption_reserve, redemptions_expire
 from loyalty.rewards.catalogue import reward_redeem, voucher_cancel, voucher_use
-from loyalty.selectors import ledger_mismatches, lot_mismatches
+from loyalty.selectors import hold_mismatches, ledger_mismatches, lot_mismatches
 from loyalty.shops import MemberRef, shop_member_enrol
 from members.models import Member
 from referrals.models import ReferralProgramme
@@ -70,6 +76,7 @@ from tests.loyalty.ledger_model import (
     REWARD_STOCK,
     Account,
     ModelOrder,
+    ModelRedemption,
     ModelReferral,
     clawback_total,
 )
@@ -84,6 +91,7 @@ class LedgerMachine(RuleBasedStateMachine):
     orders = Bundle("orders")
     refunds = Bundle("refunds")
     vouchers = Bundle("vouchers")
+    checkouts = Bundle("checkouts")
 
     def __init__(self) -> None:
         super().__init__()
@@ -128,6 +136,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.voucher_status: dict[str, str] = {}
         self.redeem_keys: dict[tuple[str, str], str] = {}
         self.referrals: dict[str, ModelReferral] = {}
+        self.checkouts: dict[str, ModelRedemption] = {}
         self.stock = REWARD_STOCK
         self.serial = 0
 
@@ -238,6 +247,14 @@ class LedgerMachine(RuleBasedStateMachine):
         order.clawed += take
         if take:
             self.account(order.email).debit(take)
+        returned = 0
+        for checkout in self.checkouts.values():  # the points a checkout paid the order with: its share comes back
+            if checkout.order_id == order_id and checkout.status == "captured":
+                back = clawback_total(checkout.points, order.refunded, order.amount) - checkout.returned
+                if back:
+                    self._give_back(checkout, back)
+                    returned += back
+        assert result.outcome.points_returned == returned
         self.model_refunds[refund_id] = (order_id, amount)
         self._reject_referral_if_returned(order_id, order)
         return refund_id
@@ -322,6 +339,70 @@ class LedgerMachine(RuleBasedStateMachine):
         after = self.snapshot()
         assert after[:6] == before[:6] and after[7] == before[7]  # using a voucher moves no points, nor stock
         assert Voucher.objects.get(code=code).status == VoucherStatus.USED
+
+    # --- points spent at a shop's checkout -------------------------------------------------------------------
+
+    @rule(target=checkouts, email=st.sampled_from(MEMBERS), steps=st.integers(1, 6))
+    def reserve(self, email: str, steps: int) -> object:
+        if email not in self.accounts:
+            return multiple()
+        points, account, checkout_id = 100 * steps, self.account(email), self.next_id("C")
+        before = self.snapshot()
+        if account.balance < points:
+            with pytest.raises(InsufficientPoints):
+                redemption_reserve(shop=self.shop, redemption_id=checkout_id, member=self.member(email), points=points)
+            assert self.snapshot() == before
+            return multiple()
+        result = redemption_reserve(shop=self.shop, redemption_id=checkout_id, member=self.member(email), points=points)
+        assert result.created and result.redemption.points == points
+        self.checkouts[checkout_id] = ModelRedemption(email, points, result.redemption.code, account.debit(points))
+        return checkout_id
+
+    def _give_back(self, checkout: ModelRedemption, points: int) -> None:
+        given = self.account(checkout.email).give_back(points, owed=checkout.owed, at=self.now)
+        for index, back in given.items():
+            checkout.owed[index] -= back
+        checkout.returned += points
+
+    @rule(checkout_id=checkouts)
+    def release(self, checkout_id: str) -> None:
+        checkout = self.checkouts[checkout_id]
+        before = self.snapshot()
+        if checkout.status == "captured":
+            with pytest.raises(RedemptionCaptured):
+                redemption_release(shop=self.shop, redemption_id=checkout_id)
+            assert self.snapshot() == before
+            return
+        result = redemption_release(shop=self.shop, redemption_id=checkout_id)
+        if checkout.status == "released":
+            assert not result.created and self.snapshot() == before
+            return
+        assert result.created
+        self._give_back(checkout, checkout.points)
+        checkout.status = "released"
+
+    @rule(target=orders, checkout_id=checkouts, cents=st.integers(min_value=10_000, max_value=200_000))
+    def order_with_the_code(self, checkout_id: str, cents: int) -> str:
+        """An order carrying the checkout's code (in any case): it captures a reserved one, and only that."""
+        checkout = self.checkouts[checkout_id]
+        amount, order_id = Decimal(cents) / 100, self.next_id("O")
+        payload = replace(self.order_input(order_id, checkout.email, amount), discount_codes=(checkout.code.lower(),))
+        assert order_record(shop=self.shop, order=payload).created
+        self._record_order(order_id, checkout.email, amount, payload)
+        if checkout.status == "reserved":
+            checkout.status, checkout.order_id = "captured", order_id
+        stored = Redemption.objects.get(shop=self.shop, external_id=checkout_id)
+        assert (stored.status, stored.order_id or None) == (checkout.status, checkout.order_id)
+        return order_id
+
+    @rule()
+    def checkouts_time_out(self) -> None:
+        reserved = [checkout for checkout in self.checkouts.values() if checkout.status == "reserved"]
+        released = redemptions_expire(now=self.now + dt.timedelta(minutes=31))
+        assert released == len(reserved)
+        for checkout in reserved:
+            self._give_back(checkout, checkout.points)
+            checkout.status = "released"
 
     @rule(email=st.sampled_from(MEMBERS), points=st.integers(-3000, 3000).filter(bool))
     def adjust(self, email: str, points: int) -> None:
@@ -414,6 +495,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def ledger_and_lots_add_up(self) -> None:
         assert ledger_mismatches() == []
         assert lot_mismatches() == []
+        assert hold_mismatches() == []
 
     @invariant()
     def balances_and_lots_match_the_model(self) -> None:
