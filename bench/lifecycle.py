@@ -1,10 +1,10 @@
-"""Benchmark of the nightly points jobs (``points_expire``, ``tier_review``) on a large programme.
+"""Benchmark of the scheduled points jobs (``points_expire``, ``tier_review``, ``points_confirm``).
 
 Builds a dedicated PostgreSQL database (default ``klubb_bench``; it is dropped and created again), migrates
 it, fills it with set-based SQL (members, accounts, ledger entries spread over two years, the points lots
-that go with them, four tiers, a programme whose points expire after 12 months), then times each job on
-its first run, on an idempotent re-run and on a later night, and prints a table of figures with the
-command that reproduces them. See bench/README.md.
+that go with them, four tiers, a programme whose points expire after 12 months and whose orders' points are
+pending for 14 days), then times each job on its first run, on an idempotent re-run and on a later night,
+and prints a table of figures with the command that reproduces them. See bench/README.md.
 
     .venv/bin/python bench/lifecycle.py --members 1000000 --entries-per-member 10
     .venv/bin/python bench/lifecycle.py --members 10000            # a quick run, a few seconds
@@ -31,6 +31,7 @@ from lifecycle_jobs import jobs_find, run_jobs
 from lifecycle_report import environment, figures_write, print_report
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench"
+PENDING_DAYS = 14  # the programme's return window: the orders of the last 14 days have pending points
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -131,7 +132,9 @@ def main(argv: list[str] | None = None) -> None:
     from django.utils import timezone
 
     batch = args.batch or settings.KLUBB_JOB_BATCH
-    jobs = jobs_find()
+    jobs, skipped = jobs_find()
+    for job_name in skipped:
+        print(f"{job_name}: not in {args.tree}, skipped")
     phases: Phases | None = None
     snapshot = f"{name}_seed"
     print(f"Database {name} on {urlparse(args.database_url).hostname}")
@@ -153,7 +156,10 @@ def main(argv: list[str] | None = None) -> None:
         with phases("create and migrate"):
             database_create(args.database_url, name)
             call_command("migrate", verbosity=0, interactive=False)
-        load(members=args.members, per_member=args.entries_per_member, seed=args.seed, expire_months=12, phases=phases)
+        load(
+            members=args.members, per_member=args.entries_per_member, seed=args.seed, expire_months=12,
+            pending_days=PENDING_DAYS, phases=phases,
+        )  # fmt: skip
         if args.snapshot:
             connections.close_all()
             start = time.perf_counter()
@@ -170,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.check:
         print(f"  check_ledger after the jobs: {check_ledger()}")
 
-    env = environment(args.database_url, jobs=jobs, tree=args.tree)
+    env = environment(args.database_url, jobs=jobs, skipped=skipped, tree=args.tree)
     command = reproduce_command(args)
     print_report(env=env, shape=shape, phases=phases, runs=runs, batch=batch, command=command)
     out = args.json or ROOT / "bench" / "out" / f"lifecycle-{args.members}-{dt.datetime.now():%Y%m%d-%H%M%S}.json"

@@ -1,11 +1,11 @@
 """The lifecycle benchmark's data: a large programme generated with set-based SQL, its shape, and its check.
 
 ``load`` fills a migrated database (members, accounts, ledger entries spread over two years, the points
-lots that go with them, four tiers, a programme whose points expire after 12 months) with ``INSERT ...
-SELECT`` over ``generate_series`` and window functions, with the tables' secondary indexes and constraints
-dropped during the load. ``describe`` counts what is there; ``check_ledger`` proves the ledger's invariants.
-Everything here runs after ``django.setup()`` (bench/lifecycle.py does that), hence the imports inside the
-functions.
+lots that go with them, four tiers, a programme whose points expire after 12 months and whose orders' points
+are pending for 14 days) with ``INSERT ... SELECT`` over ``generate_series`` and window functions, with the
+tables' secondary indexes and constraints dropped during the load. ``describe`` counts what is there;
+``check_ledger`` proves the ledger's invariants. Everything here runs after ``django.setup()``
+(bench/lifecycle.py does that), hence the imports inside the functions.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from io import StringIO
 from typing import Any
 
@@ -79,24 +79,34 @@ def _secondary_ddl(cursor: Any) -> tuple[list[str], list[str]]:
     return drop, create
 
 
-def _column_defaults(cursor: Any, model: Any, table: str, given: dict[str, str]) -> tuple[dict[str, str], list[Any]]:
-    """SQL expressions for the NOT NULL columns the loader does not set itself, from the model's defaults
-    (Django keeps defaults in Python), so that a column added by a later migration does not break the load."""
+def _column_defaults(cursor: Any, model: Any, table: str, given: Iterable[str]) -> dict[str, Any]:
+    """Values for the NOT NULL columns the loader does not set itself, from the model's defaults (Django keeps
+    defaults in Python), so that a column added by a later migration does not break the load."""
     cursor.execute(
         """SELECT column_name FROM information_schema.columns
            WHERE table_name = %s AND is_nullable = 'NO' AND column_default IS NULL AND is_identity = 'NO'""",
         [table],
     )
     fields = {f.column: f for f in model._meta.concrete_fields}
-    extra, params = {}, []
+    given = set(given)
+    defaults = {}
     for (column,) in cursor.fetchall():
         if column in given:
             continue
         if column not in fields or not fields[column].has_default():
             raise SystemExit(f"{table}.{column} is NOT NULL without a default: teach bench/lifecycle_data.py about it")
-        extra[column] = "%s"
-        params.append(fields[column].get_default())
-    return extra, params
+        defaults[column] = fields[column].get_default()
+    return defaults
+
+
+def _named_defaults(
+    cursor: Any, model: Any, table: str, given: Iterable[str], params: dict[str, Any]
+) -> tuple[str, str]:
+    """``_column_defaults`` for a statement with named parameters: adds the values to ``params`` and returns
+    what to append to its column list and to its ``SELECT`` list (``', "col"'`` and ``', %(default_col)s'``)."""
+    defaults = _column_defaults(cursor, model, table, given)
+    params.update({f"default_{column}": value for column, value in defaults.items()})
+    return "".join(f', "{c}"' for c in defaults), "".join(f", %(default_{c})s" for c in defaults)
 
 
 def _existing_columns(cursor: Any, table: str) -> set[str]:
@@ -104,15 +114,22 @@ def _existing_columns(cursor: Any, table: str) -> set[str]:
     return {row[0] for row in cursor.fetchall()}
 
 
-def load(*, members: int, per_member: int, seed: float, expire_months: int, phases: Phases) -> dt.datetime:
-    """Fill the migrated database. Returns the moment the data was generated around ("now")."""
+def load(
+    *, members: int, per_member: int, seed: float, expire_months: int, pending_days: int, phases: Phases
+) -> dt.datetime:
+    """Fill the migrated database. Returns the moment the data was generated around ("now").
+
+    ``pending_days``: the orders (``earn`` entries) of the last that many days have their lots pending (on a
+    schema that has pending points, i.e. ``loyalty_pointslot.available_at``; an older ``--tree`` has none)."""
     from django.db import connection
 
-    from loyalty.models import Programme, Tier
+    from loyalty.models import PointsAccount, PointsLot, Programme, Tier
     from members.models import Member, User
 
     anchor = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    p = {"n": members, "e": per_member, "anchor": anchor, "months": expire_months}
+    with connection.cursor() as cur:
+        pending_days = pending_days if "available_at" in _existing_columns(cur, "loyalty_pointslot") else 0
+    p = {"n": members, "e": per_member, "anchor": anchor, "months": expire_months, "pending_days": pending_days}
     with connection.cursor() as cur:
         # Session settings for the load only (the connection is closed afterwards, before the jobs run).
         cur.execute("SET synchronous_commit = off")
@@ -121,9 +138,9 @@ def load(*, members: int, per_member: int, seed: float, expire_months: int, phas
         cur.execute("SET maintenance_work_mem = '1GB'")
         cur.execute("SELECT setseed(%s)", [seed])
 
-        Programme.objects.update_or_create(
-            pk=1, defaults={"points_expire_months": expire_months, "tier_window_months": 12, "tier_grace_days": 30}
-        )
+        programme = {"points_expire_months": expire_months, "tier_window_months": 12, "tier_grace_days": 30}
+        programme.update({"pending_days": pending_days} if pending_days else {})
+        Programme.objects.update_or_create(pk=1, defaults=programme)
         for tier_name, threshold in TIERS:
             Tier.objects.create(name=tier_name, threshold=threshold)
 
@@ -270,15 +287,30 @@ def load(*, members: int, per_member: int, seed: float, expire_months: int, phas
             # what is left of it once the member's total spending is taken from the oldest credits. Expiry has
             # never run: every lot older than the expiry period is still open (the first night after the
             # feature went live, the heaviest night the job will see).
+            # Pending points: the lots of the orders of the last ``pending_days`` are pending, each until a moment
+            # spread evenly over the ``pending_days`` after its order (a hash of the entry id, not random(), so
+            # the rest of the data stays as it was), so that about half of them are due when the confirmation
+            # job first runs (a backlog, as the expiry's) and the rest over the following days. Spending here
+            # is FIFO over all lots, so a recent lot a redemption reached holds less than it earned, as if a
+            # refund in the return window had taken some (the newest lots are spent last, so few are).
+            lot_columns, lot_values = "", ""
+            if pending_days:
+                lot_columns = ", available_at"
+                lot_values = """,
+                       CASE WHEN c.kind = 'earn' AND c.t > %(anchor)s - make_interval(days => %(pending_days)s)
+                            THEN c.t + make_interval(days => %(pending_days)s)
+                                 * (((c.id * 2654435761) %% 4294967296)::float8 / 4294967296) END"""
+            given = ["id", "points", "remaining", "earned_at", "expires_at", "warned_at", "entry_id", "member_id"]
+            names, values = _named_defaults(cur, PointsLot, "loyalty_pointslot", [*given, "available_at"], p)
             cur.execute(
-                """
+                f"""
                 INSERT INTO loyalty_pointslot
-                    (id, points, remaining, earned_at, expires_at, warned_at, entry_id, member_id)
+                    (id, points, remaining, earned_at, expires_at, warned_at, entry_id, member_id{lot_columns}{names})
                 SELECT row_number() OVER (ORDER BY c.id), c.points,
                        greatest(0, least(c.points, c.cumulative - coalesce(d.spent, 0))),
-                       c.t, c.t + make_interval(months => %(months)s), NULL, c.id, c.member_id
+                       c.t, c.t + make_interval(months => %(months)s), NULL, c.id, c.member_id{lot_values}{values}
                 FROM (
-                    SELECT id, member_id, t, points,
+                    SELECT id, member_id, t, points, kind,
                            sum(points) OVER (PARTITION BY member_id ORDER BY t, id) AS cumulative
                     FROM bench_plan WHERE points > 0
                 ) c
@@ -293,18 +325,18 @@ def load(*, members: int, per_member: int, seed: float, expire_months: int, phas
         with phases("points accounts"):
             # The tier each member holds: the one their qualifying points reached a month ago (orders only ever
             # lift a tier; downgrades wait for the review). So the first review moves some up and finds others
-            # below their tier.
+            # below their tier. Planned in a temporary table first, so that random() sees the rows as it always
+            # did, then written once in member order with ``pending``: what the member's pending lots hold.
             cur.execute(
                 """
-                INSERT INTO loyalty_pointsaccount
-                    (member_id, balance, tier_id, tier_since, below_tier_since, updated_at)
-                SELECT a.member_id, a.balance, tier.id,
+                CREATE TEMP TABLE bench_account AS
+                SELECT a.member_id, a.balance, tier.id AS tier_id,
                        CASE WHEN tier.threshold = 0 THEN m.enrolled_at
                             ELSE greatest(
                                 m.enrolled_at, %(anchor)s - make_interval(days => 35 + floor(random() * 300)::int)
                             )
-                       END,
-                       NULL, a.last_at
+                       END AS tier_since,
+                       a.last_at
                 FROM (
                     SELECT member_id, sum(points) AS balance, max(t) AS last_at,
                            coalesce(sum(tier_points) FILTER (
@@ -321,8 +353,29 @@ def load(*, members: int, per_member: int, seed: float, expire_months: int, phas
                 """,
                 p,
             )
-            cur.execute("DROP TABLE bench_plan")
-            cur.execute("DROP TABLE bench_member")
+            pending_column, pending_value, pending_join = "", "", ""
+            if pending_days:
+                pending_column, pending_value = ", pending", ", coalesce(pl.pending, 0)"
+                pending_join = """LEFT JOIN (
+                    SELECT member_id, sum(remaining) AS pending FROM loyalty_pointslot
+                    WHERE available_at IS NOT NULL GROUP BY member_id
+                ) pl USING (member_id)"""
+            given = ["member_id", "balance", "tier_id", "tier_since", "below_tier_since", "updated_at"]
+            given += ["pending"] if pending_days else []
+            names, values = _named_defaults(cur, PointsAccount, "loyalty_pointsaccount", given, p)
+            cur.execute(
+                f"""
+                INSERT INTO loyalty_pointsaccount
+                    (member_id, balance, tier_id, tier_since, below_tier_since, updated_at{pending_column}{names})
+                SELECT b.member_id, b.balance, b.tier_id, b.tier_since, NULL, b.last_at{pending_value}{values}
+                FROM bench_account b
+                {pending_join}
+                ORDER BY b.member_id
+                """,
+                p,
+            )
+            for table in ["bench_account", "bench_plan", "bench_member"]:
+                cur.execute(f"DROP TABLE {table}")
             for table in ["members_user", "members_member", "loyalty_ledgerentry", "loyalty_pointslot"]:
                 cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
 
@@ -340,10 +393,10 @@ def load(*, members: int, per_member: int, seed: float, expire_months: int, phas
 
 
 def _insert_select(cur: Any, model: Any, table: str, columns: dict[str, str], rest: str) -> None:
-    extra, params = _column_defaults(cur, model, table, columns)
-    columns = {**columns, **extra}
+    defaults = _column_defaults(cur, model, table, columns)
+    columns = {**columns, **dict.fromkeys(defaults, "%s")}
     names = ", ".join(f'"{name}"' for name in columns)
-    cur.execute(f"INSERT INTO {table} ({names}) SELECT {', '.join(columns.values())} {rest}", params)
+    cur.execute(f"INSERT INTO {table} ({names}) SELECT {', '.join(columns.values())} {rest}", list(defaults.values()))
 
 
 # --- The data's shape -------------------------------------------------------------------------------------
@@ -379,6 +432,20 @@ def describe(now: dt.datetime) -> dict[str, Any]:
         shape["accounts_per_tier"] = dict(cur.fetchall())
         cur.execute("SELECT kind, count(*) FROM loyalty_ledgerentry GROUP BY kind ORDER BY 2 DESC")
         shape["entries_per_kind"] = dict(cur.fetchall())
+        if "available_at" in _existing_columns(cur, "loyalty_pointslot"):  # a schema with pending points
+            cur.execute(
+                """
+                SELECT count(*), count(DISTINCT member_id), coalesce(sum(remaining), 0),
+                       count(*) FILTER (WHERE available_at <= %(now)s),
+                       count(DISTINCT member_id) FILTER (WHERE available_at <= %(now)s),
+                       coalesce(sum(remaining) FILTER (WHERE available_at <= %(now)s), 0)
+                FROM loyalty_pointslot WHERE available_at IS NOT NULL
+                """,
+                {"now": now},
+            )
+            keys = ["pending_lots", "members_with_pending", "pending_points"]
+            keys += ["pending_due_lots", "members_with_pending_due", "pending_due_points"]
+            shape.update(zip(keys, cur.fetchone(), strict=True))
     return shape
 
 

@@ -1,10 +1,11 @@
-"""The lifecycle benchmark's measuring: each nightly job run under a query recorder and a timed transaction.
+"""The lifecycle benchmark's measuring: each scheduled job run under a query recorder and a timed transaction.
 
 Every query is counted and timed (a connection ``execute_wrapper``), and so is every batch transaction: the
 job's outermost ``transaction.atomic()`` blocks, from BEGIN to COMMIT, which is as long as its row locks
 last. They are timed by putting a proxy in place of the ``transaction`` name in the module that defines
 the job (``loyalty/ledger/expiry.py`` for ``points_expire``, ``loyalty/tiers/placement.py`` for
-``tier_review``), so the job itself runs unchanged. Everything here runs after ``django.setup()``.
+``tier_review``, both ``loyalty/tiers/placement.py`` and ``loyalty/ledger/pending.py`` for the pending points'
+job), so the job itself runs unchanged. Everything here runs after ``django.setup()``.
 """
 
 from __future__ import annotations
@@ -122,11 +123,40 @@ def _reviewed(changes: list[Any]) -> str:
     return f"{ups:,} up, {len(changes) - ups:,} down"
 
 
-# Each job: where to find it (its package, then the module that held both jobs before loyalty was split by
-# concept, for --tree on an older checkout) and how to describe what it returned.
-JOBS: dict[str, tuple[tuple[str, ...], Callable[[Any], str]]] = {
-    "points_expire": (("loyalty.ledger", "loyalty.services.jobs"), _expired),
-    "tier_review": (("loyalty.tiers", "loyalty.services.jobs"), _reviewed),
+def _confirmed(result: Any) -> str:
+    text = f"{result.members:,} members, {result.points:,} points confirmed"
+    if (lifted := getattr(result, "tier_members", None)) is not None:  # the programme may hold tier points back
+        text += f", {len(lifted):,} members' tier points counted"
+    return text
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Where to find a job: the first of ``places`` (module, function) that has it, e.g. its package and then
+    the module that held the nightly jobs before loyalty was split by concept (for --tree on an older
+    checkout). ``inner``: other modules whose batch transactions are the job's (a job that calls another).
+    ``required``: every checkout has it; an optional job a --tree checkout lacks is skipped."""
+
+    places: tuple[tuple[str, str], ...]
+    describe_result: Callable[[Any], str]
+    inner: tuple[str, ...] = ()
+    required: bool = True
+
+
+JOBS: dict[str, JobSpec] = {
+    "points_expire": JobSpec(
+        (("loyalty.ledger", "points_expire"), ("loyalty.services.jobs", "points_expire")), _expired
+    ),
+    "tier_review": JobSpec((("loyalty.tiers", "tier_review"), ("loyalty.services.jobs", "tier_review")), _reviewed),
+    # Pending points: the scheduled job (the Celery task and the command) is ``pending_points_confirm``, which runs
+    # ``points_confirm`` (its batches) and then lifts the tiers of members whose tier points waited for it; before
+    # that wrapper existed, the task ran ``points_confirm`` itself. A checkout without pending points skips it.
+    "points_confirm": JobSpec(
+        (("loyalty.tiers", "pending_points_confirm"), ("loyalty.ledger", "points_confirm")),
+        _confirmed,
+        inner=("loyalty.ledger.pending",),
+        required=False,
+    ),
 }
 
 
@@ -135,32 +165,47 @@ class Job:
     name: str
     function: Callable[..., Any]
     describe_result: Callable[[Any], str]
+    inner: tuple[ModuleType, ...] = ()
 
     @property
     def module(self) -> ModuleType:
         """The module that defines the job: the ``transaction`` its code calls is this module's."""
         return sys.modules[self.function.__module__]
 
+    @property
+    def modules(self) -> list[ModuleType]:
+        """The modules whose ``transaction`` is timed: the job's, and those of the jobs it calls."""
+        return [self.module, *(m for m in self.inner if m is not self.module)]
 
-def jobs_find() -> dict[str, Job]:
-    """The jobs of ``JOBS``, each from the first of its places that has it."""
-    jobs = {}
-    for name, (places, describe_result) in JOBS.items():
-        for place in places:
-            try:
-                module = importlib.import_module(place)
-            except ModuleNotFoundError as error:
-                if not error.name or not f"{place}.".startswith(f"{error.name}."):
-                    raise  # not this place (or a package on its way) missing: something inside it is broken
-                continue
-            if hasattr(module, name):
-                jobs[name] = Job(name, getattr(module, name), describe_result)
+
+def _import(place: str) -> ModuleType | None:
+    """The module, or ``None`` when that module (or a package on its way) does not exist in this checkout."""
+    try:
+        return importlib.import_module(place)
+    except ModuleNotFoundError as error:
+        if not error.name or not f"{place}.".startswith(f"{error.name}."):
+            raise  # not this place (or a package on its way) missing: something inside it is broken
+        return None
+
+
+def jobs_find() -> tuple[dict[str, Job], list[str]]:
+    """The jobs of ``JOBS``, each from the first of its places that has it, and the optional ones none has."""
+    jobs, missing = {}, []
+    for name, spec in JOBS.items():
+        for place, attribute in spec.places:
+            if (module := _import(place)) is not None and hasattr(module, attribute):
+                inner = tuple(m for m in map(_import, spec.inner) if m is not None)
+                jobs[name] = Job(name, getattr(module, attribute), spec.describe_result, inner)
                 break
         else:
-            raise SystemExit(f"no {name} in {' or '.join(places)}")
-        if not hasattr(jobs[name].module, "transaction"):
-            raise SystemExit(f"{jobs[name].module.__name__} has no `transaction` to time {name}'s batches by")
-    return jobs
+            if not spec.required:
+                missing.append(name)
+                continue
+            raise SystemExit(f"no {name} in {' or '.join(place for place, _ in spec.places)}")
+        for module in jobs[name].modules:
+            if not hasattr(module, "transaction"):
+                raise SystemExit(f"{module.__name__} has no `transaction` to time {name}'s batches by")
+    return jobs, missing
 
 
 def measure(job: Job, label: str, *, now: dt.datetime, batch: int) -> Run:
@@ -169,10 +214,10 @@ def measure(job: Job, label: str, *, now: dt.datetime, batch: int) -> Run:
     run = Run(job=job.name, label=label)
     recorder = Recorder(run)
     print(f"  {job.name} ({label}) ...", end="", flush=True)
-    with (
-        connection.execute_wrapper(recorder),
-        mock.patch.object(job.module, "transaction", recorder.transaction_proxy()),
-    ):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(connection.execute_wrapper(recorder))
+        for module in job.modules:
+            stack.enter_context(mock.patch.object(module, "transaction", recorder.transaction_proxy()))
         start = time.perf_counter()
         result = job.function(now=now, batch=batch)
         run.wall = time.perf_counter() - start
@@ -182,9 +227,11 @@ def measure(job: Job, label: str, *, now: dt.datetime, batch: int) -> Run:
 
 
 def run_jobs(jobs: dict[str, Job], *, batch: int, now: dt.datetime) -> list[Run]:
+    """The jobs one after the other. ``points_confirm`` (hourly in production) runs last, so that the other two
+    run on the same data, in the same order, as before it existed (when the checkout has it)."""
     expire, review = jobs["points_expire"], jobs["tier_review"]
     night, after_grace = now + dt.timedelta(days=1), now + dt.timedelta(days=31)
-    return [
+    runs = [
         measure(expire, "first run", now=now, batch=batch),
         measure(expire, "re-run", now=now, batch=batch),
         measure(expire, "next night", now=night, batch=batch),
@@ -192,3 +239,10 @@ def run_jobs(jobs: dict[str, Job], *, batch: int, now: dt.datetime) -> list[Run]
         measure(review, "re-run", now=now, batch=batch),
         measure(review, "after grace", now=after_grace, batch=batch),
     ]
+    if confirm := jobs.get("points_confirm"):
+        runs += [
+            measure(confirm, "first run", now=now, batch=batch),  # the lots due by now: a backlog
+            measure(confirm, "re-run", now=now, batch=batch),
+            measure(confirm, "next night", now=night, batch=batch),  # a day's lots: more than an hourly run's
+        ]
+    return runs

@@ -12,14 +12,19 @@ from lifecycle_data import Phases
 from lifecycle_jobs import Job, Run
 
 
-def environment(url: str, *, jobs: dict[str, Job], tree: Path) -> dict[str, str]:
-    """``common.machine``, the file each job came from and, when it is another checkout, that tree's commit."""
+def environment(url: str, *, jobs: dict[str, Job], skipped: list[str], tree: Path) -> dict[str, str]:
+    """``common.machine``, the file each job came from (and the jobs the checkout does not have) and, when it is
+    another checkout, that tree's commit."""
     env = machine(url)
     shown = []
     for job in jobs.values():
         path = Path(job.module.__file__ or "").resolve()
-        shown.append(f"{job.name} {path.relative_to(tree) if path.is_relative_to(tree) else path}")
+        where = f"{path.relative_to(tree) if path.is_relative_to(tree) else path}"
+        called = job.function.__name__
+        shown.append(f"{job.name} {where}" + (f" ({called})" if called != job.name else ""))
     env["jobs"] = ", ".join(shown)
+    if skipped:
+        env["skipped"] = ", ".join(skipped) + " (not in this checkout)"
     if compared := other_tree(tree):
         env["tree"] = compared
     return env
@@ -38,6 +43,13 @@ def print_report(
         f"{shape['database_bytes'] / 2**30:.1f} GiB"
     )
     print(f"{'tiers':>12}: " + ", ".join(f"{name} {count:,}" for name, count in shape["accounts_per_tier"].items()))
+    if "pending_lots" in shape:
+        share = shape["members_with_pending"] / max(shape["members"], 1)
+        print(
+            f"{'pending':>12}: {shape['pending_lots']:,} lots of {shape['members_with_pending']:,} members "
+            f"({share:.1%}), {shape['pending_points']:,} points; due now {shape['pending_due_lots']:,} lots of "
+            f"{shape['members_with_pending_due']:,} members, {shape['pending_due_points']:,} points"
+        )
     if phases:
         detail = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in phases.seconds.items())
         print(f"{'generation':>12}: {phases.total:.0f} s ({detail})")
