@@ -62,6 +62,14 @@ class OrderNotFound(LoyaltyError):
     default_field = "order_id"
 
 
+class NothingLeftToRefund(LoyaltyError):
+    """A platform's refund of an order refunded in full already (its own rounding, a late duplicate)."""
+
+    code = "nothing_left_to_refund"
+    default_message = _("Nothing is left of this order to refund.")
+    default_field = "amount"
+
+
 class RefundExceedsOrder(LoyaltyError):
     code = "refund_exceeds_order"
     default_message = _("The refunds would add up to more than the order amount.")

@@ -35,6 +35,7 @@ ERROR_STATUS: dict[str, int] = {
     "amount_out_of_range": 422,
     "order_not_found": 404,
     "refund_exceeds_order": 422,
+    "nothing_left_to_refund": 422,
     "tax_exceeds_amount": 422,
     "occurred_in_future": 422,
     # Points

@@ -2,8 +2,8 @@
 
 - ``types``: ``OrderInput``/``OrderItem`` (an order as reported), the outcomes and results of recording.
 - ``record``: ``order_record``, the one way purchases earn points; ``order_validate``, what any order must be.
-- ``refunds``: ``refund_record``, the clawback rule (``clawback_target``) and ``refund_amount_left`` (a
-  platform's refund clamped to what is left of its order).
+- ``refunds``: ``refund_record``, the clawback rule (``clawback_target``) and ``platform_refund_record`` (a
+  platform's refund clamped, under the order's lock, to what is left of its order).
 - ``preview``: ``earning_preview``, what an order would earn now, line by line; writes nothing.
 - ``imports``: an order history in bulk, through the same validation, earning, ledger (batch) and tier rule.
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from loyalty.orders.imports import ImportReport, RowError, order_rows_read, orders_import
 from loyalty.orders.preview import EarningPreview, PreviewLine, earning_preview
 from loyalty.orders.record import address_fingerprint, order_record, order_validate
-from loyalty.orders.refunds import clawback_target, refund_amount_left, refund_record
+from loyalty.orders.refunds import clawback_target, platform_refund_record, refund_record
 from loyalty.orders.types import (
     OrderInput,
     OrderItem,
@@ -45,7 +45,7 @@ __all__ = [
     "order_rows_read",
     "order_validate",
     "orders_import",
-    "refund_amount_left",
+    "platform_refund_record",
     "refund_fingerprint",
     "refund_record",
 ]

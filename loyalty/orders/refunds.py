@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from loyalty import hooks
-from loyalty.errors import OrderNotFound, RefundExceedsOrder
+from loyalty.errors import NothingLeftToRefund, OrderNotFound, RefundExceedsOrder
 from loyalty.events import PointsChanged, emit
 from loyalty.idempotency import IdempotencyKey, idempotent
 from loyalty.ledger import account_lock, ledger_append
@@ -28,18 +28,33 @@ def clawback_target(*, awarded: int, refunded: Decimal, amount: Decimal) -> int:
     return math.floor(Decimal(awarded) * refunded / amount)
 
 
-def refund_amount_left(*, shop: Shop, order_id: str, refund_id: str, amount: Decimal | None) -> Decimal:
-    """What a platform's refund of ``amount`` (None: the whole order) may take: at most what is left of the
-    order, since platforms round differently; a refund recorded before keeps its first amount, so that its
-    replay is a replay. Raises ``OrderNotFound``."""
-    order = Order.objects.filter(shop=shop, external_id=order_id).only("amount", "refunded_amount").first()
-    if order is None:
-        raise OrderNotFound()
-    existing = Refund.objects.filter(order=order, external_id=refund_id).values_list("amount", flat=True).first()
+def platform_refund_record(
+    *, shop: Shop, order_id: str, refund_id: str, amount: Decimal | None, source: str
+) -> RefundResult:
+    """Record a platform's refund of ``amount`` (None: all that is left of the order), clamped to what is left of
+    the order, since platforms round differently. What is left is read under the order's lock, so two refunds of
+    one order arriving together are both recorded, the second with what the first left. Raises ``OrderNotFound``
+    and ``NothingLeftToRefund``.
+
+    The platform's refund id names one refund: seen before, it replays whatever amount the first delivery had
+    (deliveries of one refund may say different amounts once the order changed).
+    """
+    existing = Refund.objects.filter(shop=shop, external_id=refund_id).first()
     if existing is not None:
-        return existing
-    left = order.amount - order.refunded_amount
-    return left if amount is None else min(amount, left)
+        return _replay(existing)
+    key = IdempotencyKey(
+        find=lambda: Refund.objects.filter(shop=shop, external_id=refund_id).first(),
+        fingerprint=refund_fingerprint(order_id=order_id, refund_id=refund_id, amount=amount or Decimal("0")),
+        subject=f"Refund {refund_id}",
+        field="refund_id",
+    )
+    return idempotent(
+        key=key,
+        record=lambda: _record(
+            shop=shop, order_id=order_id, refund_id=refund_id, amount=amount, source=source, key=key, clamp=True
+        ),
+        replay=_replay,
+    )
 
 
 def refund_record(
@@ -70,7 +85,14 @@ def _replay(existing: Refund) -> RefundResult:
 
 
 def _record(
-    *, shop: Shop, order_id: str, refund_id: str, amount: Decimal, source: str, key: IdempotencyKey[Refund]
+    *,
+    shop: Shop,
+    order_id: str,
+    refund_id: str,
+    amount: Decimal | None,
+    source: str,
+    key: IdempotencyKey[Refund],
+    clamp: bool = False,
 ) -> RefundResult:
     order = Order.objects.filter(shop=shop, external_id=order_id).only("pk", "member_id").first()
     if order is None:
@@ -85,6 +107,12 @@ def _record(
         if (existing := key.prior()) is not None:  # recorded while this one waited for the lock
             return _replay(existing)
         order = Order.objects.select_for_update(of=("self",)).select_related("member", "shop").get(pk=order.pk)
+        if clamp:  # a platform's refund: at most what is left, decided under the lock from fresh figures
+            left = order.amount - order.refunded_amount
+            amount = left if amount is None else min(amount, left)
+            if amount <= 0:
+                raise NothingLeftToRefund()
+        assert amount is not None
         refunded = order.refunded_amount + amount
         if refunded > order.amount:
             remaining = order.amount - order.refunded_amount

@@ -19,9 +19,9 @@ from rest_framework import serializers
 from loyalty.api.errors import flatten_errors
 from loyalty.api.parsers import PayloadTooLarge, read_limited_body
 from loyalty.api.serializers import OrderCreateInputSerializer, RefundCreateInputSerializer
-from loyalty.errors import LoyaltyError, MemberNotEnrollable, OrderNotFound
+from loyalty.errors import LoyaltyError, MemberNotEnrollable, NothingLeftToRefund, OrderNotFound
 from loyalty.models import InboundWebhook, Shop
-from loyalty.orders import order_record, refund_amount_left, refund_record
+from loyalty.orders import order_record, platform_refund_record
 from members.phones import normalize_phone
 
 Handler = Callable[[Shop, dict[str, Any]], str]
@@ -143,19 +143,19 @@ def record_order(shop: Shop, data: dict[str, Any], source: str) -> str:
 
 
 def record_refund(shop: Shop, order_id: str, refund_id: str, amount: Decimal | None, source: str) -> str:
-    """Record a platform's refund of ``amount`` (None: all that is left of the order), clamped to what is
-    left, since platforms round differently (``refund_amount_left``)."""
+    """Record a platform's refund of ``amount`` (None: all that is left of the order), clamped to what is left
+    under the order's lock (``platform_refund_record``)."""
+    if amount is not None and amount <= 0:
+        return "nothing left to refund"
+    data = {"refund_id": refund_id, "amount": str(amount if amount is not None else "0.01")}
+    refund_id = _validated(RefundCreateInputSerializer(data=data)).validated_data["refund_id"]  # the id's rules
     try:
-        amount = refund_amount_left(shop=shop, order_id=order_id, refund_id=refund_id, amount=amount)
+        result = platform_refund_record(shop=shop, order_id=order_id, refund_id=refund_id, amount=amount, source=source)
     except OrderNotFound as exc:
         # Platforms do not promise to deliver in order: the refund may beat its order here.
         raise RetryLater("order_not_yet_received", f"Order {order_id} has not been received yet; retry later.") from exc
-    if amount <= 0:
+    except NothingLeftToRefund:
         return "nothing left to refund"
-    data = _validated(RefundCreateInputSerializer(data={"refund_id": refund_id, "amount": str(amount)})).validated_data
-    result = refund_record(
-        shop=shop, order_id=order_id, refund_id=data["refund_id"], amount=data["amount"], source=source
-    )
     return "refund recorded" if result.created else "refund already recorded"
 
 

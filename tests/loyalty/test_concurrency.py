@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 from loyalty.errors import InsufficientPoints
 from loyalty.ledger import points_redeem
 from loyalty.models import EntryKind, LedgerEntry, Order, PointsAccount, Refund
+from loyalty.orders import platform_refund_record
 from loyalty.selectors import ledger_mismatches
 from loyalty.shops import api_key_create
 from members.models import Member, User
@@ -239,5 +240,28 @@ def test_concurrent_first_orders_for_a_new_email_enrol_one_member(shop, tiers, p
     assert Order.objects.filter(shop=shop, member=member).count() == 10
     assert PointsAccount.objects.get(member=member).balance == sum(r.body["points_awarded"] for r in replies)
     assert LedgerEntry.objects.filter(member=member, kind=EntryKind.EARN).count() == 10
+    assert_entries_chain(member)
+    assert_ledger_clean()
+
+
+def test_two_platform_refunds_of_one_order_arriving_together_are_both_recorded(shop, tiers, programme, member):
+    """Issue 14, finding 2: Shopify's two refunds/create of 600 on an order of 1000. What is left is read under the
+    order's lock, so the second records the 400 the first left, instead of being refused (and never retried)."""
+    make_order(shop, order_id="R-1", amount="1000.00")
+    for round_ in range(5):
+        order_id = f"RR-{round_}"
+        make_order(shop, order_id=order_id, amount="1000.00")
+
+        results = run_together(
+            lambda refund_id, order_id=order_id: platform_refund_record(
+                shop=shop, order_id=order_id, refund_id=refund_id, amount=Decimal("600.00"), source="shopify"
+            ),
+            [f"{order_id}-a", f"{order_id}-b"],
+        )
+
+        assert all(result.created for result in results)
+        assert sorted(result.refund.amount for result in results) == [Decimal("400.00"), Decimal("600.00")]
+        order = Order.objects.get(external_id=order_id)
+        assert (order.refunded_amount, order.points_clawed_back) == (Decimal("1000.00"), order.points_awarded)
     assert_entries_chain(member)
     assert_ledger_clean()
