@@ -32,6 +32,13 @@ class MemberNotFound(LoyaltyError):
     default_field = "member_id"
 
 
+class MemberErased(MemberNotFound):
+    """The member asked for their personal data to be deleted: the id names nobody any more."""
+
+    code = "member_erased"
+    default_message = _("This member's account was deleted at their request.")
+
+
 class MemberNotEnrollable(LoyaltyError):
     code = "member_not_enrollable"
     default_message = _("No member matches, and there is no email address or phone number to enrol one with.")

@@ -213,12 +213,14 @@ def shop_members(
     *, shop: Shop, email: str | None = None, phone: str | None = None, external_id: str | None = None
 ) -> QuerySet[Member]:
     """Members as ``shop`` sees them, oldest first, each with ``this_shop_customers``: its links to this shop.
+    Erased members are not among them.
 
     Each filter given narrows the list: ``email`` (any case), ``phone`` (E.164) or ``external_id`` (the shop's
     own customer id).
     """
     members = (
-        Member.objects.select_related("user")
+        Member.objects.filter(erased_at__isnull=True)
+        .select_related("user")
         .prefetch_related(
             Prefetch("shop_customers", queryset=ShopCustomer.objects.filter(shop=shop), to_attr="this_shop_customers")
         )
@@ -231,6 +233,11 @@ def shop_members(
     if external_id is not None:
         members = members.filter(shop_customers__shop=shop, shop_customers__external_id=external_id)
     return members
+
+
+def member_erased(*, member_id: UUID | str) -> bool:
+    """Whether ``member_id`` named a member who has since had their personal data deleted."""
+    return Member.objects.filter(public_id=member_id, erased_at__isnull=False).exists()
 
 
 def shop_member(*, shop: Shop, member_id: UUID | str) -> Member | None:

@@ -29,6 +29,7 @@ ERROR_STATUS: dict[str, int] = {
     # Orders, refunds and members
     "idempotency_conflict": 409,
     "member_not_found": 404,
+    "member_erased": 404,
     "member_not_enrollable": 422,
     "phone_in_use": 409,
     "currency_mismatch": 422,

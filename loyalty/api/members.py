@@ -28,7 +28,7 @@ from loyalty.api.serializers.members import (
     MemberLookupSerializer,
     MemberSerializer,
 )
-from loyalty.errors import MemberNotFound
+from loyalty.errors import MemberErased, MemberNotFound
 from loyalty.models import Programme, Tier
 from loyalty.shops import shop_member_enrol
 from loyalty.shops.auth import phone_context, request_shop
@@ -146,14 +146,20 @@ class MemberDetailView(APIView):
         responses={
             200: MemberSerializer,
             401: UNAUTHORIZED,
-            404: error_response("No such member.", "member_not_found", "No member has this id.", "member_id"),
+            404: error_response(
+                "No such member: `member_not_found`, or `member_erased` when the member had their personal data "
+                "deleted.",
+                "member_not_found",
+                "No member has this id.",
+                "member_id",
+            ),
         },
         tags=["members"],
     )
     def get(self, request: Request, member_id: str) -> Response:
         member = selectors.shop_member(shop=request_shop(request), member_id=member_id)
         if member is None:
-            raise MemberNotFound()
+            raise member_missing(member_id)
         return Response(_member_bodies([member])[0])
 
 
@@ -216,8 +222,14 @@ class MemberConsentsView(APIView):
 def _member_or_404(member_id: str) -> Member:
     member = Member.objects.filter(public_id=member_id, erased_at__isnull=True).first()
     if member is None:
-        raise MemberNotFound()
+        raise member_missing(member_id)
     return member
+
+
+def member_missing(member_id: str) -> MemberNotFound:
+    """What to answer for a member id that names nobody: ``member_erased`` when it named a member who has had their
+    personal data deleted (so a shop can delete its copy too), else ``member_not_found``; both 404."""
+    return MemberErased() if selectors.member_erased(member_id=member_id) else MemberNotFound()
 
 
 def _consents_body(member: Member) -> dict[str, bool]:

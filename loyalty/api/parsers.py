@@ -7,7 +7,8 @@ Kept apart from ``errors``: DRF imports ``LimitedJSONParser`` (``DEFAULT_PARSER_
 from __future__ import annotations
 
 import json
-from typing import Any
+import math
+from typing import Any, NoReturn
 
 from django.conf import settings
 from rest_framework import exceptions, status
@@ -31,6 +32,27 @@ def read_limited_body(stream: Any, content_length: int | None) -> bytes:
     return body
 
 
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"The number {text[:20]} is too large")
+    return value
+
+
+def json_loads_strict(body: bytes | str) -> Any:
+    """JSON as the standard says, which Python's ``json`` is laxer than: no ``NaN`` or ``Infinity``, no number
+    too large for a float (``1e400``), and nesting no deeper than Python's recursion allows (``[`` x 100,000
+    would otherwise raise ``RecursionError``, a 500). Raises ``ValueError`` (``UnicodeDecodeError`` is one)."""
+    try:
+        return json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError as exc:
+        raise ValueError("The JSON is nested too deeply") from exc
+
+
 class LimitedJSONParser(JSONParser):
     """DRF's JSON parser, with a body size limit and a clear message for broken JSON."""
 
@@ -40,6 +62,6 @@ class LimitedJSONParser(JSONParser):
         content_length = int(raw_length) if raw_length and str(raw_length).isdigit() else None
         body = read_limited_body(stream, content_length)
         try:
-            return json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return json_loads_strict(body.decode("utf-8"))
+        except ValueError as exc:
             raise exceptions.ParseError(f"The body is not valid JSON: {exc}", code="malformed_json") from exc

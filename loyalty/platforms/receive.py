@@ -6,10 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, NoReturn
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -17,7 +16,7 @@ from django.http import HttpRequest, JsonResponse
 from rest_framework import serializers
 
 from loyalty.api.errors import flatten_errors
-from loyalty.api.parsers import PayloadTooLarge, read_limited_body
+from loyalty.api.parsers import PayloadTooLarge, json_loads_strict, read_limited_body
 from loyalty.api.serializers import OrderCreateInputSerializer, RefundCreateInputSerializer
 from loyalty.errors import LoyaltyError, MemberNotEnrollable, NothingLeftToRefund, OrderNotFound
 from loyalty.models import InboundWebhook, Shop
@@ -63,15 +62,12 @@ def _signature_valid(secret: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(expected, signature.strip().encode("utf-8", "surrogateescape"))
 
 
-def _refuse_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _parse_object(body: bytes) -> dict[str, Any] | None:
-    """The body as a JSON object, or None. NaN and Infinity are not JSON, though Python accepts them."""
+    """The body as a JSON object, or None (``json_loads_strict``: no NaN or Infinity, no overflowing number, no
+    nesting deeper than Python can parse)."""
     try:
-        payload = json.loads(body, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError):
+        payload = json_loads_strict(body)
+    except ValueError:
         return None
     return payload if isinstance(payload, dict) else None
 

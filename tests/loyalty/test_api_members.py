@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from loyalty.models import ShopCustomer
-from members.models import Member
+from members.models import ConsentSource, Member
+from members.services import member_erase
 from tests.conftest import order_payload
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +120,20 @@ def test_a_blank_lookup_filter_is_an_error_not_ignored(api, shop, tiers, program
     response = api.get("/api/v1/members/?email=&external_id=C-1")
     assert response.status_code == 400
     assert (response.json()["code"], response.json()["field"]) == ("blank", "email")
+
+
+def test_an_erased_member_is_gone_from_the_api_with_member_erased(api, shop, tiers, programme):
+    """Issue 14, finding 6: a member who had their personal data deleted is no longer readable by id."""
+    reply = api.post("/api/v1/members/", {"email": "gone@example.com", "first_name": "Gone"}, format="json")
+    member = Member.objects.get(public_id=reply.json()["member_id"])
+    member_erase(member=member, source=ConsentSource.ERASURE)
+
+    detail = api.get(f"/api/v1/members/{member.public_id}/")
+    consents = api.get(f"/api/v1/members/{member.public_id}/consents/")
+    listed = api.get("/api/v1/members/?email=gone@example.com")
+
+    assert (detail.status_code, detail.json()["code"]) == (404, "member_erased")
+    assert (consents.status_code, consents.json()["code"]) == (404, "member_erased")
+    assert listed.json()["count"] == 0
+    unknown = api.get("/api/v1/members/00000000-0000-4000-8000-000000000000/")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "member_not_found")
