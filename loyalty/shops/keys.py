@@ -73,10 +73,23 @@ _active_keys = Snapshot(_active_keys_load, sources=[ApiKey, Shop])
 
 
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
-    """The active key matching ``raw_key``, with its shop; records when it was last used."""
+    """The active key matching ``raw_key``, with its shop; records when it was last used.
+
+    A key this process has not seen yet (made in another process seconds ago) is looked up in the database, one
+    query by its unique prefix, so a new key works at once everywhere; the kept keys are read again then.
+    """
     if not raw_key.startswith(KEY_PREFIX) or len(raw_key) <= PREFIX_LENGTH:
         return None
-    key = _active_keys.get().get(raw_key[:PREFIX_LENGTH])
+    prefix = raw_key[:PREFIX_LENGTH]
+    key = _active_keys.get().get(prefix)
+    if key is None:
+        key = (
+            ApiKey.objects.select_related("shop")
+            .filter(prefix=prefix, revoked_at__isnull=True, shop__is_active=True)
+            .first()
+        )
+        if key is not None:
+            _active_keys.clear()
     if key is None or not secrets.compare_digest(key.key_hash, api_key_hash(raw_key)):
         return None
     now = timezone.now()
