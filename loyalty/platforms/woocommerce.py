@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -77,6 +79,9 @@ def _woocommerce_earn(shop: Shop, payload: dict[str, Any]) -> str:
     created = payload.get("date_created_gmt") or payload.get("date_created")
     if created and isinstance(created, str) and payload.get("date_created_gmt") and not created.endswith("Z"):
         created = f"{created}Z"
+    elif created and isinstance(created, str) and (local := parse_datetime(created)) and local.tzinfo is None:
+        # Only the shop's local time, without its zone: read it in the club's (the API would refuse it).
+        created = timezone.make_aware(local).isoformat()
     data = {
         "order_id": str(payload.get("id", "")),
         "member": member(

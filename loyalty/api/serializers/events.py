@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from loyalty.api.serializers.fields import external_id_validator
+from loyalty.api.serializers.fields import StrictDateTimeField, external_id_validator
 from loyalty.api.serializers.members import MemberRefSerializer
 
 
@@ -16,7 +16,7 @@ class EventCreateInputSerializer(serializers.Serializer):
         help_text="Unique per shop: the same key again returns the first result.",
     )
     member = MemberRefSerializer()
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    occurred_at = StrictDateTimeField(required=False, allow_null=True, default=None)
     data = serializers.DictField(
         required=False, default=dict, help_text="Anything about the event (e.g. the product reviewed); kept in the key."
     )

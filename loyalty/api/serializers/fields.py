@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -76,6 +77,8 @@ class MoneyField(serializers.DecimalField):
         value = super().to_internal_value(data)  # its codes first: min_value, max_digits, max_decimal_places
         if not re.fullmatch(MONEY_PATTERN, data.removeprefix("-")):  # no exponents or spaces; "-" fails min_value
             self.fail("invalid")
+        if data.startswith("-"):  # "-0.00" passes min_value: no minus sign at all
+            raise serializers.ValidationError("Amounts cannot be negative.", code="min_value")
         return value
 
 
@@ -93,6 +96,32 @@ def money_field(**kwargs: Any) -> serializers.DecimalField:
     return NonNegativeMoneyField(
         max_digits=MAX_AMOUNT_DIGITS, decimal_places=2, min_value=Decimal("0"), coerce_to_string=True, **kwargs
     )
+
+
+# Earlier than this, an order or an event is a mistake in the shop's data (year 0001, a clock reset to 1970).
+EARLIEST_EVENT_YEAR = 2000
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "example": "2026-11-20T14:03:00+01:00"})
+class StrictDateTimeField(serializers.DateTimeField):
+    """A moment with its time zone (``+01:00`` or ``Z``), from the year 2000: DRF would read a time without one
+    in the server's zone, and take any year from 1."""
+
+    default_error_messages = {
+        **serializers.DateTimeField.default_error_messages,
+        "naive": "Give the time zone, e.g. 2026-11-20T14:03:00+01:00 or ...Z.",
+        "too_early": f"The date is before {EARLIEST_EVENT_YEAR}.",
+    }
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            parsed = parse_datetime(value.strip())
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("naive")
+        result = super().to_internal_value(value)
+        if result.year < EARLIEST_EVENT_YEAR:
+            self.fail("too_early")
+        return result
 
 
 class PhoneField(StrictCharField):

@@ -12,6 +12,7 @@ from loyalty.api.serializers.fields import (
     PositiveMoneyField,
     StrictBooleanField,
     StrictCharField,
+    StrictDateTimeField,
     external_id_validator,
     money_field,
 )
@@ -37,7 +38,7 @@ class OrderCreateInputSerializer(serializers.Serializer):
     amount = money_field(help_text="Qualifying amount: goods after discounts, without shipping.")
     tax = money_field(required=False, default=Decimal("0"), help_text="VAT included in `amount`, if any.")
     currency = CurrencyField(max_length=3)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = StrictDateTimeField()
     items = OrderItemSerializer(many=True, required=False, default=list, max_length=1000)
     shipping_address = StrictCharField(
         max_length=500,
