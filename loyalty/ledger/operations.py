@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q, Sum
+from django.db.models.functions import Abs
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import AdjustmentOverLimit, InvalidPoints, ReasonRequired
@@ -23,18 +27,16 @@ def points_adjust(
 ) -> LedgerEntry:
     """A staff correction: an ``adjust`` entry with who did it and why. Cannot take a balance below zero.
 
-    Staff without ``adjust_points_unlimited`` (support) may move at most the programme's
-    ``support_adjust_limit`` points at once. Every staff adjustment is in the audit trail.
+    Staff without ``adjust_points_unlimited`` (support) may move at most the programme's ``support_adjust_limit``
+    points a day, added up over all their adjustments (up or down, any member) since midnight in the club's time
+    zone; the refusal names who may do more. Every staff adjustment is in the audit trail.
     """
     if not reason.strip():
         raise ReasonRequired()
-    if staff is not None and not staff.has_perm(ADJUST_UNLIMITED_PERMISSION):
-        limit = Programme.load().support_adjust_limit
-        if isinstance(points, int) and abs(points) > limit:
-            raise AdjustmentOverLimit(
-                _("You may adjust at most %(limit)s points at once; ask a programme manager.") % {"limit": limit}
-            )
+    limited = staff is not None and not staff.has_perm(ADJUST_UNLIMITED_PERMISSION)
     with transaction.atomic():
+        if limited and isinstance(points, int):
+            _daily_limit_check(staff=staff, points=points)
         account = account_lock(member=member)
         entry = ledger_append(
             account=account,
@@ -55,6 +57,41 @@ def points_adjust(
             )
         emit(PointsChanged(entry=entry, member_public_id=member.public_id))
         return entry
+
+
+def _daily_limit_check(*, staff: Any, points: int) -> None:
+    """Refuse an adjustment that would take ``staff`` over their daily limit. Locks their user row first, so two
+    adjustments of theirs at once are counted one after the other (and before any account lock: one lock order)."""
+    users = get_user_model().objects
+    users.select_for_update().filter(pk=staff.pk).first()
+    limit = Programme.load().support_adjust_limit
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    today = (
+        LedgerEntry.objects.filter(staff=staff, kind=EntryKind.ADJUST, created_at__gte=midnight).aggregate(
+            total=Sum(Abs("points"))
+        )["total"]
+        or 0
+    )
+    if today + abs(points) <= limit:
+        return
+    who = list(
+        users.filter(is_active=True, is_staff=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(user_permissions__codename="adjust_points_unlimited")
+            | Q(groups__permissions__codename="adjust_points_unlimited")
+        )
+        .distinct()
+        .order_by("email")
+        .values_list("email", flat=True)[:3]
+    )
+    raise AdjustmentOverLimit(
+        _(
+            "You may adjust at most %(limit)s points a day and have %(left)s left today. "
+            "Staff who may adjust more: %(who)s."
+        )
+        % {"limit": limit, "left": max(limit - today, 0), "who": ", ".join(who) or _("an administrator")}
+    )
 
 
 def points_redeem(

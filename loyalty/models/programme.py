@@ -157,7 +157,10 @@ class Programme(models.Model):
     support_adjust_limit = models.PositiveIntegerField(
         _("largest points adjustment by support"),
         default=500,
-        help_text=_("Staff without the unlimited adjustment permission may add or remove at most this many points."),
+        help_text=_(
+            "Staff without the unlimited adjustment permission may add or remove at most this many points a day, "
+            "all their adjustments added up."
+        ),
     )
 
     class Meta:

@@ -9,6 +9,7 @@ import re
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -17,6 +18,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from loyalty.errors import AdjustmentOverLimit
 from loyalty.ledger import points_adjust
 from loyalty.messages import LoyaltyMessage
 from loyalty.models import (
@@ -414,3 +416,24 @@ def test_support_sees_each_tier_move_and_what_made_it_but_cannot_change_history(
     assert client.post(reverse("admin:loyalty_tierchange_delete", args=[change.pk]), {"post": "yes"}).status_code == 403
     assert client.get(reverse("admin:loyalty_tierchange_add")).status_code == 403
     assert TierChange.objects.count() == 1
+
+
+def test_supports_limit_is_a_daily_sum_and_the_refusal_names_who_can_do_more(member, tiers, programme):
+    """Issue 14, finding 6: six adjustments of 100 no longer pass a limit of 500 one by one."""
+    programme.support_adjust_limit = 500
+    programme.save()
+    user = UserFactory(email="desk@example.com", is_staff=True)
+    user.groups.add(Group.objects.get(name=SUPPORT))
+    lead = UserFactory(email="lead@example.com", is_staff=True)
+    lead.user_permissions.add(Permission.objects.get(codename="adjust_points_unlimited"))
+    other = MemberFactory()
+
+    for n in range(5):  # 500 in all, across two members, up and down
+        points_adjust(member=member if n % 2 else other, points=100 if n < 4 else -100, staff=user, reason="Goodwill")
+    with pytest.raises(AdjustmentOverLimit) as refused:
+        points_adjust(member=member, points=1, staff=user, reason="One more")
+
+    assert "at most 500 points a day and have 0 left today" in refused.value.message
+    assert "lead@example.com" in refused.value.message
+    with time_machine.travel(timezone.now() + dt.timedelta(days=1)):
+        points_adjust(member=member, points=100, staff=user, reason="A new day")
