@@ -24,8 +24,8 @@ from django.db import connection
 from django.utils import timezone
 
 from config.celery import app
+from loyalty.ledger import ledger_mismatches, lot_mismatches
 from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme, Tier
-from loyalty.selectors import ledger_mismatches, lot_mismatches
 from loyalty.tasks import points_expire_task
 from members.models import Member, User
 

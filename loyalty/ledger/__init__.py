@@ -7,6 +7,8 @@
   at once (the scheduled jobs, the import).
 - ``operations``: points moved by people: ``points_adjust`` (staff), ``points_redeem``, ``points_bonus``.
 - ``expiry``: the nightly expiry and its warning.
+- ``checks``: the proofs ``check_ledger`` runs (``ledger_mismatches``, ``lot_mismatches``, ``pending_mismatches``,
+  ``hold_mismatches``).
 - ``pending``: ``points_confirm``, the job that makes pending points (an order's, in its return window) spendable.
 
 Entries are immutable (the model refuses update and delete; on PostgreSQL a trigger too); a correction is a
@@ -18,6 +20,14 @@ from __future__ import annotations
 
 from loyalty.ledger.accounts import account_lock, entry_tier, tiers_by_threshold
 from loyalty.ledger.batch import BATCH, LedgerBatch, LotTake, accounts_lock, accounts_save, member_batches
+from loyalty.ledger.checks import (
+    HoldMismatch,
+    LedgerMismatch,
+    hold_mismatches,
+    ledger_mismatches,
+    lot_mismatches,
+    pending_mismatches,
+)
 from loyalty.ledger.entries import ledger_append, lot_terms
 from loyalty.ledger.expiry import JobResult, expiry_warn, points_expire
 from loyalty.ledger.operations import ADJUST_UNLIMITED_PERMISSION, points_adjust, points_bonus, points_redeem
@@ -27,17 +37,23 @@ __all__ = [
     "ADJUST_UNLIMITED_PERMISSION",
     "BATCH",
     "ConfirmResult",
+    "HoldMismatch",
     "JobResult",
     "LedgerBatch",
+    "LedgerMismatch",
     "LotTake",
     "account_lock",
     "accounts_lock",
     "accounts_save",
     "entry_tier",
     "expiry_warn",
+    "hold_mismatches",
     "ledger_append",
+    "ledger_mismatches",
+    "lot_mismatches",
     "lot_terms",
     "member_batches",
+    "pending_mismatches",
     "points_adjust",
     "points_bonus",
     "points_confirm",

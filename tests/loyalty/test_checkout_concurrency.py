@@ -18,10 +18,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from loyalty.ledger import points_adjust
+from loyalty.ledger import lot_mismatches, points_adjust
 from loyalty.models import EntryKind, LedgerEntry, PointsAccount, Redemption, RedemptionStatus
 from loyalty.rewards.checkout import redemption_release, redemption_reserve, redemptions_expire
-from loyalty.selectors import lot_mismatches
 from loyalty.shops import api_key_create
 from members.models import Member
 from tests.conftest import order_payload

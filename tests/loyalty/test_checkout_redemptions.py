@@ -11,7 +11,7 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from loyalty.ledger import points_adjust
+from loyalty.ledger import ledger_mismatches, lot_mismatches, points_adjust
 from loyalty.models import (
     EntryKind,
     LedgerEntry,
@@ -24,7 +24,6 @@ from loyalty.models import (
     VoucherStatus,
 )
 from loyalty.rewards import checkout_terms, redemptions_expire, reward_redeem
-from loyalty.selectors import ledger_mismatches, lot_mismatches
 from loyalty.tasks import redemptions_expire_task
 from tests.conftest import order_payload
 

@@ -23,10 +23,9 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from loyalty.errors import InsufficientPoints
-from loyalty.ledger import points_redeem
+from loyalty.ledger import ledger_mismatches, points_redeem
 from loyalty.models import EntryKind, LedgerEntry, Order, PointsAccount, Refund
 from loyalty.orders import platform_refund_record
-from loyalty.selectors import ledger_mismatches
 from loyalty.shops import api_key_create
 from members.models import Member, User
 from tests.conftest import make_order, order_payload

@@ -13,9 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from config.snapshots import Snapshot
+from loyalty.ledger import ledger_mismatches, lot_mismatches
 from loyalty.models import EarningRule, EntryKind, LedgerEntry, Order, PointsAccount, PointsLot, RuleKind
 from loyalty.orders import order_rows_read, orders_import
-from loyalty.selectors import ledger_mismatches, lot_mismatches
 from members.models import Member, Message
 from tests.conftest import make_order
 

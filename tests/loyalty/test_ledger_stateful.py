@@ -37,7 +37,14 @@ from loyalty.errors import (
     RewardOutOfStock,
     VoucherNotCancellable,
 )
-from loyalty.ledger import points_adjust, points_expire, points_redeem
+from loyalty.ledger import (
+    hold_mismatches,
+    ledger_mismatches,
+    lot_mismatches,
+    points_adjust,
+    points_expire,
+    points_redeem,
+)
 from loyalty.models import (
     EarningRule,
     EarningRuleUse,
@@ -57,7 +64,6 @@ from loyalty.models import (
 from loyalty.orders import OrderInput, OrderItem, order_record, refund_record
 from loyalty.rewards import redemption_release, redemption_reserve, redemptions_expire
 from loyalty.rewards.catalogue import reward_redeem, voucher_cancel, voucher_use
-from loyalty.selectors import hold_mismatches, ledger_mismatches, lot_mismatches
 from loyalty.shops import MemberRef, shop_member_enrol
 from members.models import Member
 from referrals.models import ReferralProgramme

@@ -22,9 +22,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from loyalty.errors import OrderNotFound
+from loyalty.ledger import ledger_mismatches, lot_mismatches
 from loyalty.models import EntryKind, LedgerEntry, Order, PointsAccount, Refund
 from loyalty.orders import OrderInput, OrderItem, order_record, refund_record
-from loyalty.selectors import ledger_mismatches, lot_mismatches
 from loyalty.shops import MemberRef
 
 DUPLICATE_SHARE = 0.3

@@ -17,10 +17,9 @@ from rest_framework.test import APIClient
 
 from loyalty.api.errors import error_status
 from loyalty.errors import LoyaltyError
-from loyalty.ledger import points_adjust
+from loyalty.ledger import ledger_mismatches, points_adjust
 from loyalty.models import EntryKind, LedgerEntry, PointsAccount, Reward, Tier, Voucher, VoucherStatus
 from loyalty.rewards.catalogue import reward_redeem, voucher_cancel, voucher_code_normalise, voucher_use
-from loyalty.selectors import ledger_mismatches
 from members.models import Member
 from tests.factories import MemberFactory
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from loyalty.selectors import hold_mismatches, ledger_mismatches, lot_mismatches, pending_mismatches
+from loyalty.ledger import hold_mismatches, ledger_mismatches, lot_mismatches, pending_mismatches
 
 
 class Command(BaseCommand):
