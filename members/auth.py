@@ -17,11 +17,13 @@ from allauth.account.signals import password_reset, user_logged_in
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
+from config.proxies import client_ip
 from members.models import Member, User, normalize_email
 from members.services import member_join
 
@@ -35,6 +37,14 @@ class ClubSite:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The address allauth's per-address rate limits count: the client's, read through the trusted proxies
+        like every other use of it (``config.proxies``), not the proxy's, which every client shares."""
+        ip = client_ip(request)
+        if ip is None:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip
+
     def format_email_subject(self, subject: str) -> str:
         return f"{settings.KLUBB_CLUB_NAME}: {subject}"
 

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.proxies import client_ip
 from members.messaging import unsubscribe_read
 from members.services import sms_inbound, unsubscribe_apply
 
@@ -25,7 +26,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if done:
         unsubscribe_apply(
             unsubscription=unsubscription,
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
     return render(request, "members/unsubscribe.html", {"what": unsubscription.what, "done": done})

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
+from config.proxies import client_ip
 from members.auth import remember_language
 from members.decorators import member_required
 from members.forms import ConsentForm, EraseForm, PhoneClaimForm, PhoneCodeForm, ProfileForm
@@ -74,7 +75,7 @@ def consents(request: HttpRequest, member: Member) -> HttpResponse:
                 granted=form.cleaned_data[field],
                 source=ConsentSource.PORTAL,
                 wording=str(form.fields[field].label),
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
                 user_agent=request.headers.get("User-Agent", ""),
             )
             changed = changed or record is not None

@@ -11,6 +11,7 @@ from django import forms
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from config.proxies import client_ip
 from referrals.attribution import attribution_code, attribution_forget
 from referrals.errors import ReferralRefused
 from referrals.models import ReferralProgramme
@@ -62,7 +63,7 @@ class SignupForm(forms.Form):
                 code=code,
                 source="portal",
                 new_member=True,
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
                 user_agent=request.headers.get("User-Agent", ""),
             )
         except ReferralRefused:

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from config.proxies import client_ip
 from loyalty.models import Programme
 from members.decorators import member_required
 from members.models import Member
@@ -33,7 +34,7 @@ def landing(request: HttpRequest, code: str) -> HttpResponse:
         return response
     referral_click_record(
         code=referral_code,
-        ip_address=request.META.get("REMOTE_ADDR"),
+        ip_address=client_ip(request),
         user_agent=request.headers.get("User-Agent", ""),
     )
     attribution_remember(request=request, response=response, code=referral_code.code, days=programme.attribution_days)

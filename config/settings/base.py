@@ -174,6 +174,11 @@ ACCOUNT_ADAPTER = "members.auth.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "members.auth.SocialAccountAdapter"
 # The club's name in emails ("Hello from Nordlys Klubb!") and their subjects.
 KLUBB_CLUB_NAME = env.str("KLUBB_CLUB_NAME", default="Klubb")
+# Proxies in front of the site that append the client's address to X-Forwarded-For (1 for the TLS proxy of
+# README's Production; 0: none, X-Forwarded-For is ignored). Read by config.proxies.client_ip, which every
+# use of the client's address goes through: allauth's per-address rate limits, referral rules, consent proofs.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 # Throttling (counted in the cache). "key" is the email address or account the attempt is about.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
