@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
-from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from loyalty.platforms import shopify_webhook, woocommerce_webhook
@@ -43,12 +42,3 @@ urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("", include((portal_patterns, "portal"))),
 ]
-
-
-def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """JSON for API clients, the normal page for people."""
-    if request.path.startswith(("/api/", "/hooks/")):
-        return JsonResponse(
-            {"code": "not_found", "message": "There is nothing at this address.", "field": None}, status=404
-        )
-    return page_not_found(request, exception)  # type: ignore[arg-type]
