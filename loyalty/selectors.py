@@ -52,6 +52,7 @@ from loyalty.models import (
 from loyalty.rewards import CheckoutTerms, checkout_terms
 from loyalty.rewards.catalogue import voucher_code_normalise
 from loyalty.tiers import tier_for_points, tier_points
+from members.emails import email_canonical
 from members.models import Member
 
 
@@ -227,7 +228,7 @@ def shop_members(
         .order_by("id")
     )
     if email is not None:
-        members = members.filter(user__email=email.lower())
+        members = members.filter(user__email=email_canonical(email))
     if phone is not None:
         members = members.filter(phone=phone)
     if external_id is not None:

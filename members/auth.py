@@ -24,7 +24,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 from config.proxies import client_ip
-from members.models import Member, User, normalize_email
+from members.emails import email_canonical
+from members.models import Member, User
 from members.services import member_join
 
 
@@ -55,6 +56,12 @@ class AccountAdapter(DefaultAccountAdapter):
             template_prefix, email, {"current_site": ClubSite(settings.KLUBB_CLUB_NAME, domain), **context}
         )
 
+    def clean_email(self, email: str) -> str:
+        """Sign-up, adding an address, a password reset: an address is taken in its canonical form, so a look-alike
+        spelling of a member's address (capitals, fullwidth letters, invisible characters, an ``xn--`` domain)
+        finds that member's account instead of making a second one."""
+        return email_canonical(super().clean_email(email))
+
     def save_user(self, request: HttpRequest, user: User, form: BaseForm, commit: bool = True) -> User:
         user = super().save_user(request, user, form, commit=commit)
         if commit:
@@ -70,7 +77,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         verified theirs with us yet, and must not end up with a second, empty membership.
         """
         super().pre_social_login(request, sociallogin)
-        verified = [normalize_email(address.email) for address in sociallogin.email_addresses if address.verified]
+        verified = [email_canonical(address.email) for address in sociallogin.email_addresses if address.verified]
         user = sociallogin.user if sociallogin.is_existing else User.objects.filter(email__in=verified).first()
         if user is None or not user.is_active:
             return

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from allauth.account import forms as allauth_forms
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members.emails import email_canonical
 from members.models import Interest, Member
 from members.phones import normalize_phone
 
@@ -103,7 +105,7 @@ class EraseForm(forms.Form):
             )
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
+        email = email_canonical(self.cleaned_data["email"])
         if email != self.member.user.email:
             raise forms.ValidationError(_("That is not the email address of this account."))
         return email
@@ -137,3 +139,31 @@ class PhoneCodeForm(forms.Form):
         error_messages={"invalid": _("Enter the six digits from the SMS.")},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
+
+
+# allauth's forms, each looking an address up in its canonical form (``email_canonical``): an address typed
+# with capitals, fullwidth letters or invisible characters finds the one account of its mailbox, and mail goes
+# to the address as the account has it. Sign-up and adding an address go through ``AccountAdapter.clean_email``.
+class LoginForm(allauth_forms.LoginForm):
+    def clean_login(self) -> str:
+        return email_canonical(super().clean_login())
+
+
+class CanonicalEmailMixin:
+    cleaned_data: dict[str, Any]
+
+    def clean_email(self) -> str:
+        self.cleaned_data["email"] = email_canonical(self.cleaned_data.get("email") or "")
+        return super().clean_email()  # type: ignore[misc]
+
+
+class RequestLoginCodeForm(CanonicalEmailMixin, allauth_forms.RequestLoginCodeForm):
+    pass
+
+
+class ResetPasswordForm(CanonicalEmailMixin, allauth_forms.ResetPasswordForm):
+    pass
+
+
+class ChangeEmailForm(CanonicalEmailMixin, allauth_forms.ChangeEmailForm):
+    pass

@@ -14,12 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from members.emails import email_canonical
 from members.message_kinds import KIND_MAX_LENGTH, message_kind_choices
-
-
-def normalize_email(email: str) -> str:
-    """Email addresses are compared case-insensitively everywhere in Klubb; store them lower-cased."""
-    return email.strip().lower()
 
 
 class UserManager(BaseUserManager["User"]):
@@ -28,7 +24,7 @@ class UserManager(BaseUserManager["User"]):
     def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=normalize_email(email), **extra)
+        user = self.model(email=email_canonical(email), **extra)
         if password:
             user.set_password(password)
         else:
@@ -37,8 +33,8 @@ class UserManager(BaseUserManager["User"]):
         return user
 
     def get_by_natural_key(self, username: str | None) -> User:
-        # People type their email with capitals now and then; logins ignore case.
-        return self.get(email=normalize_email(username or ""))
+        # People type their email with capitals now and then; a login finds the one mailbox however it is spelled.
+        return self.get(email=email_canonical(username or ""))
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", False)
@@ -86,7 +82,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self) -> None:
         super().clean()
-        self.email = normalize_email(self.email)
+        if self.email:
+            self.email = email_canonical(self.email)
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from config.bulk import objects_insert
 from members import messaging, privacy, signals
+from members.emails import email_canonical
 from members.models import (
     ConsentChannel,
     ConsentRecord,
@@ -31,7 +32,6 @@ from members.models import (
     MessageStatus,
     PhoneCode,
     User,
-    normalize_email,
 )
 from members.sms import sms_backend
 
@@ -56,7 +56,7 @@ def member_enrol(
     Safe under concurrency: two enrolments of one email race on the unique constraint, and the
     loser returns the winner's member.
     """
-    email = normalize_email(email)
+    email = email_canonical(email)
     existing = Member.objects.select_related("user").filter(user__email=email).first()
     if existing is not None:
         return existing, False

@@ -23,6 +23,7 @@ from django.utils import timezone
 from loyalty.events import emit
 from loyalty.ledger import points_bonus
 from loyalty.models import Order, Refund
+from members.emails import email_canonical
 from members.models import Member
 from referrals.errors import ReferralAlreadyMember, ReferralAlreadyReferred, ReferralCodeUnknown, ReferralSelf
 from referrals.events import ReferralRewarded
@@ -50,8 +51,9 @@ def code_normalise(code: str) -> str:
 
 
 def email_identity(email: str) -> str:
-    """The mailbox an address really reaches: case, Gmail dots and +tags ignored where the provider does."""
-    local, _at, domain = (email or "").strip().lower().partition("@")
+    """The mailbox an address really reaches: its canonical form (``email_canonical``), with Gmail dots and
+    +tags ignored where the provider does."""
+    local, _at, domain = email_canonical(email or "").rpartition("@")
     if domain == "googlemail.com":
         domain = "gmail.com"
     if domain in _PLUS_TAG_DOMAINS:

@@ -173,6 +173,13 @@ ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_ADAPTER = "members.auth.AccountAdapter"
+# allauth's forms that look an address up, each taking it in its canonical form (members.forms).
+ACCOUNT_FORMS = {
+    "login": "members.forms.LoginForm",
+    "request_login_code": "members.forms.RequestLoginCodeForm",
+    "reset_password": "members.forms.ResetPasswordForm",
+    "change_email": "members.forms.ChangeEmailForm",
+}
 SOCIALACCOUNT_ADAPTER = "members.auth.SocialAccountAdapter"
 # The club's name in emails ("Hello from Nordlys Klubb!") and their subjects.
 KLUBB_CLUB_NAME = env.str("KLUBB_CLUB_NAME", default="Klubb")

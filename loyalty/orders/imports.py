@@ -41,7 +41,8 @@ from loyalty.orders.record import order_validate
 from loyalty.orders.types import OrderInput, OrderItem, OrderOutcome
 from loyalty.shops import MemberRef
 from loyalty.tiers import TierRule
-from members.models import Member, normalize_email
+from members.emails import email_canonical
+from members.models import Member
 from members.services import members_enrol_many
 
 BATCH = 5000
@@ -125,7 +126,7 @@ def _order(
     *, order_id: str, email: str, amount: str, tax: str, currency: str, occurred_at: str, first_name: str,
     last_name: str, items: list[dict],
 ) -> OrderInput:  # fmt: skip
-    order_id, email = order_id.strip(), normalize_email(email)
+    order_id, email = order_id.strip(), email_canonical(email)
     if not order_id or len(order_id) > 100:
         raise RowError("invalid", "order_id must be 1 to 100 characters.", "order_id")
     if "@" not in email:

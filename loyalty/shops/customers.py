@@ -11,6 +11,7 @@ from loyalty.errors import MemberNotEnrollable, PhoneInUse
 from loyalty.events import MemberEnrolled, emit
 from loyalty.models import Shop, ShopCustomer
 from members import services as member_services
+from members.emails import email_canonical
 from members.models import Member
 from members.selectors import member_by_email, member_by_phone
 
@@ -26,7 +27,7 @@ class MemberRef:
     last_name: str = ""
 
     def identity(self) -> dict[str, str]:
-        return {"email": self.email.lower(), "phone": self.phone, "external_id": self.external_id}
+        return {"email": email_canonical(self.email), "phone": self.phone, "external_id": self.external_id}
 
 
 def member_find(*, shop: Shop, ref: MemberRef) -> Member | None:
