@@ -6,6 +6,8 @@ each one transaction with multi-row inserts and a constant number of queries:
 1. Idempotency, as for live orders: an order id the shop already reported (or imported, or that appears
    earlier in the file) with the same data is counted as ``already`` and changes nothing; with other data it
    is an ``idempotency_conflict`` error for that line. Running an import twice imports nothing the second time.
+   The shop may report one of the file's orders live while the import runs: the orders are read again once the
+   batch's accounts are locked, so an order the API recorded meanwhile counts as ``already`` and earns once.
 2. Members are found by email; unknown addresses are enrolled (source ``import``, no welcome message and no
    sign-up points: they did not sign up; they claim their account with a sign-in code).
 3. The batch's points accounts are locked in member order (live orders for the same members wait), each
@@ -46,6 +48,8 @@ from members.models import Member
 from members.services import members_enrol_many
 
 BATCH = 5000
+# Times a batch is tried when an insert meets a row another transaction committed meanwhile (see _batch_import).
+BATCH_ATTEMPTS = 3
 CSV_COLUMNS = ("order_id", "email", "amount", "currency", "occurred_at")
 
 
@@ -201,15 +205,16 @@ def _batch_import(
     *, shop: Shop, programme: Programme, rules: list[RuleSpec], rule: TierRule,
     rows: list[tuple[int, OrderInput]], report: ImportReport,
 ) -> None:  # fmt: skip
-    for attempt in range(2):
+    for attempt in range(BATCH_ATTEMPTS):
         try:
             with transaction.atomic():
                 outcome = ImportReport()
                 _batch_write(shop=shop, programme=programme, rules=rules, rule=rule, rows=rows, report=outcome)
         except IntegrityError:
-            # The same order (or a new member) arrived through the API meanwhile: the batch is undone whole;
-            # read again, it finds them and goes on.
-            if attempt:
+            # A row committed between the batch's reads and its inserts: a member one of its addresses enrolled,
+            # or an order with one of its ids for a member outside the batch (the batch's own members' orders
+            # wait for its locks). The batch is undone whole; read again, it finds them and goes on.
+            if attempt == BATCH_ATTEMPTS - 1:
                 raise
             continue
         report.imported += outcome.imported
@@ -224,7 +229,9 @@ def _batch_write(
     *, shop: Shop, programme: Programme, rules: list[RuleSpec], rule: TierRule,
     rows: list[tuple[int, OrderInput]], report: ImportReport,
 ) -> None:  # fmt: skip
-    fresh = _fresh_orders(shop=shop, rows=rows, report=report)
+    fresh = _fresh_orders(
+        shop=shop, rows=[(number, order, order.fingerprint()) for number, order in rows], report=report
+    )
     if not fresh:
         return
     people = {order.member.email: (order.member.first_name, order.member.last_name) for _n, order, _fp in fresh}
@@ -232,6 +239,11 @@ def _batch_write(
     report.members_enrolled += enrolled
     members = {email: member.pk for email, member in by_email.items()}
     accounts = accounts_lock(member_ids=sorted(set(members.values())), create=True)
+    # Read again under the locks: an order of these members the API recorded since the read above is in now
+    # (counted as already there), and none can come until this commits, as a live order locks its member first.
+    fresh = _fresh_orders(shop=shop, rows=fresh, report=report)
+    if not fresh:
+        return
     used = earning_rules_used_many(member_ids=list(accounts), rules=rules)
     now = timezone.now()
     ledger = LedgerBatch(accounts=accounts, programme=programme, now=now)
@@ -283,17 +295,17 @@ def _batch_write(
 
 
 def _fresh_orders(
-    *, shop: Shop, rows: list[tuple[int, OrderInput]], report: ImportReport
+    *, shop: Shop, rows: list[tuple[int, OrderInput, str]], report: ImportReport
 ) -> list[tuple[int, OrderInput, str]]:
-    """The rows not reported before: replays are counted, conflicting reuses of an order id are errors."""
+    """The rows (with their fingerprints) not reported before: replays are counted, conflicting reuses of an
+    order id are errors."""
     known = dict(
-        Order.objects.filter(shop=shop, external_id__in=[order.order_id for _n, order in rows]).values_list(
+        Order.objects.filter(shop=shop, external_id__in=[order.order_id for _n, order, _fp in rows]).values_list(
             "external_id", "fingerprint"
         )
     )
     fresh = []
-    for number, order in rows:
-        fingerprint = order.fingerprint()
+    for number, order, fingerprint in rows:
         prior = known.get(order.order_id)
         if prior is None:
             known[order.order_id] = fingerprint

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import threading
 from decimal import Decimal
 
 import pytest
@@ -15,9 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from config.snapshots import Snapshot
 from loyalty.ledger import ledger_mismatches, lot_mismatches
 from loyalty.models import EarningRule, EntryKind, LedgerEntry, Order, PointsAccount, PointsLot, RuleKind
-from loyalty.orders import order_rows_read, orders_import
+from loyalty.orders import imports, order_rows_read, orders_import
 from members.models import Member, Message
-from tests.conftest import make_order
+from tests.conftest import api_client_for, make_order
 
 pytestmark = pytest.mark.django_db
 DECEMBER_10 = "2026-12-10T12:00:00+01:00"
@@ -163,3 +164,84 @@ def test_the_command_reports_and_fails_on_refused_lines(shop, tiers, programme, 
     assert exit_.value.code == 1
     assert "1 imported" in out.getvalue() and "line 2: invalid (email)" in err.getvalue()
     assert LedgerEntry.objects.filter(kind=EntryKind.EARN).count() == 1
+
+
+# --- The shop reporting the same orders live while the history is imported ----------------------------------
+
+
+def live_order_meanwhile(monkeypatch, post, rows: list[dict]) -> list[str]:
+    """Each time a batch has read which of its orders exist and is about to lock its members' accounts, the shop
+    reports the next of ``rows`` live through ``post`` (as its webhook would). Returns the ids reported live."""
+    real_lock, pending, reported = imports.accounts_lock, iter(rows), []
+
+    def lock_after_a_live_order(**kwargs):
+        row = next(pending)
+        assert post(row) == 201
+        reported.append(row["order_id"])
+        return real_lock(**kwargs)
+
+    monkeypatch.setattr(imports, "accounts_lock", lock_after_a_live_order)
+    return reported
+
+
+def assert_each_order_earned_once(email: str) -> None:
+    """Every order of the member has one earn entry, and the balance is what the orders say they awarded."""
+    orders = Order.objects.filter(member__user__email=email)
+    earned = LedgerEntry.objects.filter(kind=EntryKind.EARN, member__user__email=email)
+    assert sorted(earned.values_list("order__external_id", flat=True)) == sorted(
+        o.external_id for o in orders if o.points_awarded
+    )
+    account = PointsAccount.objects.get(member__user__email=email)
+    assert account.balance == sum(o.points_awarded for o in orders) > 0
+    assert ledger_mismatches() == [] and lot_mismatches() == []
+
+
+def test_an_order_the_shop_reports_live_while_a_batch_is_read_counts_as_already_there(
+    api, shop, tiers, programme, december, monkeypatch
+):
+    rows = [order(f"I-{n}", "kari@example.com") for n in range(3)]
+    reported = live_order_meanwhile(
+        monkeypatch, lambda row: api.post("/api/v1/orders/", row, format="json").status_code, rows
+    )
+    report = run_import(shop, jsonl(*rows))
+
+    assert reported == ["I-0"]  # one try: the batch was not undone and read again
+    assert (report.imported, report.already, report.errors) == (2, 1, [])
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["I-0", "I-1", "I-2"]
+    assert report.points == sum(Order.objects.exclude(external_id="I-0").values_list("points_awarded", flat=True))
+    assert_each_order_earned_once("kari@example.com")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_order_committed_live_from_another_connection_mid_batch_counts_as_already_there(
+    shop, tiers, programme, december, monkeypatch
+):
+    make_order(shop, order_id="K-0", email="kari@example.com", amount="0.00")  # Kari is a member already
+    key = api_client_for(shop)
+    rows = [order(f"I-{n}", "kari@example.com") for n in range(3)]
+
+    def post_from_another_connection(row: dict) -> int:
+        answer: list[int] = []
+
+        def webhook() -> None:
+            try:
+                answer.append(key.post("/api/v1/orders/", row, format="json").status_code)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=webhook)
+        thread.start()
+        thread.join(timeout=30)
+        return answer[0]
+
+    reported = live_order_meanwhile(monkeypatch, post_from_another_connection, rows)
+    report = run_import(shop, jsonl(*rows))
+
+    assert reported == ["I-0"]
+    assert (report.imported, report.already, report.errors) == (2, 1, [])
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["I-0", "I-1", "I-2", "K-0"]
+    assert report.points == sum(
+        Order.objects.filter(external_id__in=["I-1", "I-2"]).values_list("points_awarded", flat=True)
+    )
+    assert_each_order_earned_once("kari@example.com")
