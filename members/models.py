@@ -298,6 +298,9 @@ class Message(models.Model):
         _("send after"), default=timezone.now, help_text=_("Later than queued for SMS in quiet hours and retries.")
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # The claim of the worker sending it (members.messaging.send): only that worker may send it and record how
+    # it went, so a worker whose lease another has taken over does neither.
+    claim = models.UUIDField(null=True, blank=True, editable=False)
     provider_id = models.CharField(_("provider's id"), max_length=100, blank=True)
     error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("queued"), default=timezone.now, db_index=True)

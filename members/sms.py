@@ -7,6 +7,12 @@
 
 A backend returns the provider's id or raises ``SmsError``: ``retry=True`` for what may pass later
 (network faults, 429, 5xx), ``retry=False`` for what never will (bad credentials, a refused number).
+
+A message's every attempt carries the same ``idempotency_key`` (``members.messaging`` passes one made from the
+message's id). A provider that deduplicates by such a key then sends a retried message once even when an
+earlier attempt was accepted but its answer lost; the HTTP backends send it as an ``Idempotency-Key`` header.
+46elks does not document deduplication by it: there, what keeps a message from going twice is that no other
+worker may take it while its send is under way (the send's lease outlasts ``SMS_TIMEOUT``).
 """
 
 from __future__ import annotations
@@ -20,8 +26,6 @@ from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
-TIMEOUT_SECONDS = 10
-
 
 class SmsError(Exception):
     def __init__(self, message: str, *, retry: bool) -> None:
@@ -30,15 +34,16 @@ class SmsError(Exception):
 
 
 class SmsBackend(Protocol):
-    def send(self, *, to: str, body: str) -> str:
-        """Send ``body`` to ``to`` (E.164); return the provider's message id."""
+    def send(self, *, to: str, body: str, idempotency_key: str = "") -> str:
+        """Send ``body`` to ``to`` (E.164); return the provider's message id. ``idempotency_key``: the same for
+        every attempt at one message ("" for an SMS that is never retried, such as a sign-in code)."""
         ...
 
 
 class ConsoleBackend:
     """Logs the SMS instead of sending it (the development default)."""
 
-    def send(self, *, to: str, body: str) -> str:
+    def send(self, *, to: str, body: str, idempotency_key: str = "") -> str:
         logger.info("SMS to %s from %s:\n%s", to, settings.SMS_SENDER, body)
         return ""
 
@@ -50,7 +55,7 @@ class FortySixElksBackend:
         self.url = settings.SMS_46ELKS_URL.rstrip("/") + "/a1/sms"
         self.auth = (settings.SMS_46ELKS_USERNAME, settings.SMS_46ELKS_PASSWORD)
 
-    def send(self, *, to: str, body: str) -> str:
+    def send(self, *, to: str, body: str, idempotency_key: str = "") -> str:
         if not all(self.auth):
             raise SmsError("46elks credentials are not configured (SMS_46ELKS_USERNAME/PASSWORD).", retry=False)
         try:
@@ -58,7 +63,8 @@ class FortySixElksBackend:
                 self.url,
                 auth=self.auth,
                 data={"from": settings.SMS_SENDER, "to": to, "message": body},
-                timeout=TIMEOUT_SECONDS,
+                headers={"Idempotency-Key": idempotency_key} if idempotency_key else {},
+                timeout=settings.SMS_TIMEOUT,
             )
         except requests.RequestException as exc:
             raise SmsError(f"46elks unreachable: {exc.__class__.__name__}", retry=True) from exc

@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -407,3 +408,21 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+
+# Each network step of sending a message (connecting, each command and reply of the mail server's conversation,
+# the SMS provider's answer) gives up after this many seconds.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+SMS_TIMEOUT = env.int("SMS_TIMEOUT", default=10)
+# A worker holds each message it sends for this many seconds from the start of that send, and no other worker
+# takes it meanwhile (members.messaging.send). It must outlast the slowest send, or a slow one is sent twice: a
+# send is at most MESSAGE_SEND_STEPS network steps (an SMTP conversation with STARTTLS and login is about a
+# dozen), each within its timeout, plus a margin for the database.
+MESSAGE_SEND_STEPS = 15
+MESSAGE_SEND_MARGIN = 60
+_SEND_LONGEST = MESSAGE_SEND_STEPS * max(EMAIL_TIMEOUT, SMS_TIMEOUT) + MESSAGE_SEND_MARGIN
+KLUBB_MESSAGE_LEASE_SECONDS = env.int("MESSAGE_SEND_LEASE", default=max(300, _SEND_LONGEST))
+if KLUBB_MESSAGE_LEASE_SECONDS < _SEND_LONGEST:
+    raise ImproperlyConfigured(
+        f"MESSAGE_SEND_LEASE ({KLUBB_MESSAGE_LEASE_SECONDS} s) must be at least {_SEND_LONGEST} s: "
+        f"{MESSAGE_SEND_STEPS} steps of EMAIL_TIMEOUT or SMS_TIMEOUT (the longer), plus {MESSAGE_SEND_MARGIN} s."
+    )

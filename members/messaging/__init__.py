@@ -11,9 +11,11 @@ How a message travels:
    unique, so an event queued twice (a retried task, a job run again) is one message.
 2. After commit, the task ``members.tasks`` registered (``messages_sender_register``) runs, and on the beat
    schedule every minute. It claims due rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease
-   (``config.leases``), so two workers never send one message; a worker that dies mid-send leaves the lease
-   to run out and the next sweep sends it again (at least once: a crash between the provider's "ok" and our
-   write can repeat one message).
+   (``config.leases``), renewed at each send and longer than any send may take, under a claim token that
+   fences out a worker whose lease another took over, so two workers never send one message; a worker that
+   dies mid-send leaves the lease to run out and the next sweep sends it again (at least once: a crash
+   between the provider's "ok" and our write can repeat one message, with the same ``Message-ID`` or SMS
+   idempotency key).
 3. Failures the provider calls temporary are retried with backoff, up to ``MAX_ATTEMPTS``; others fail
    at once. Every outcome is in the admin's message log.
 
@@ -60,6 +62,7 @@ from members.messaging.send import (
     MAX_ATTEMPTS,
     SEND_BATCH,
     SEND_LEASE,
+    Claim,
     message_send,
     messages_claim,
     messages_send_due,
@@ -87,6 +90,7 @@ __all__ = [
     "SEND_SOON_KEY",
     "UNSUBSCRIBE_SALT",
     "WELCOME_TEXTS",
+    "Claim",
     "DefaultTexts",
     "MemberMessage",
     "Outgoing",

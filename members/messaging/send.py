@@ -1,13 +1,27 @@
-"""Sending due messages: claimed under a lease so two workers never send one, retried with backoff."""
+"""Sending due messages: claimed under a lease so two workers never send one, retried with backoff.
+
+A worker claims a batch of due messages under one claim (a random token written on each row) and a lease. Before
+each send it renews that message's lease for a whole ``SEND_LEASE`` from that moment, and only while the row still
+carries its claim; every outcome is recorded under the claim too. So a message whose turn came after its batch's
+lease ran out, and another worker took it, is left to that worker (neither sent nor recorded twice), and no other
+worker takes a message while its send is under way: the lease is longer than any send may take (a number of
+network steps, each within ``EMAIL_TIMEOUT`` or ``SMS_TIMEOUT``; settings refuse a shorter lease). A send the
+provider accepted whose answer is lost is sent again on retry, carrying the same ``Message-ID`` (email) and
+idempotency key (SMS) as before, for a receiver that deduplicates by them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
+from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from config.leases import RetryPolicy, lease_claim
@@ -19,15 +33,24 @@ from members.sms import SmsError, sms_backend
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-SEND_LEASE = dt.timedelta(minutes=5)
+SEND_LEASE = dt.timedelta(seconds=settings.KLUBB_MESSAGE_LEASE_SECONDS)
 SEND_BATCH = 200
 # A temporary failure is tried again after 1 min x 2^(n-1), capped at 6 hours, plus up to 10% jitter, until
 # ``MAX_ATTEMPTS`` attempts were made.
 RETRY = RetryPolicy(base_seconds=60, cap_seconds=6 * 60 * 60, max_attempts=MAX_ATTEMPTS)
 
 
-def messages_claim(*, now: dt.datetime | None = None, limit: int = SEND_BATCH) -> list[int]:
+@dataclass(frozen=True)
+class Claim:
+    """The due messages one worker took, and the token that says they are its to send."""
+
+    token: uuid.UUID
+    message_ids: list[int]
+
+
+def messages_claim(*, now: dt.datetime | None = None, limit: int = SEND_BATCH) -> Claim:
     """Take up to ``limit`` due messages for this worker: a lease no other worker will take while it runs."""
+    token = uuid.uuid4()
     taken = lease_claim(
         Message.objects.filter(status__in=[MessageStatus.QUEUED, MessageStatus.SENDING])
         .order_by("send_after", "id")
@@ -38,63 +61,80 @@ def messages_claim(*, now: dt.datetime | None = None, limit: int = SEND_BATCH) -
         now=now or timezone.now(),
         status=MessageStatus.SENDING,
         attempts=F("attempts") + 1,
+        claim=token,
     )
-    return [message.pk for message in taken]
+    return Claim(token=token, message_ids=[message.pk for message in taken])
 
 
-def message_send(*, message_id: int, now: dt.datetime | None = None) -> str:
-    """Send one claimed message and record the outcome: ``sent``, ``retry``, ``failed``, ``cancelled`` or
-    ``waiting`` (an SMS whose retry fell in quiet hours)."""
+def message_send(*, message_id: int, claim: uuid.UUID, now: dt.datetime | None = None) -> str:
+    """Send one message this worker claimed and record the outcome: ``sent``, ``retry``, ``failed``,
+    ``cancelled``, ``waiting`` (an SMS whose retry fell in quiet hours) or ``skipped`` (another worker has
+    taken it over since)."""
     now = now or timezone.now()
+    # Hold it for a whole lease from now, while it is still ours: no other worker takes it during the send.
+    held = _claimed(message_id, claim).update(send_after=now + SEND_LEASE)
     message = Message.objects.select_related("member__user").filter(pk=message_id).first()
-    if message is None or message.status != MessageStatus.SENDING:
+    if not held or message is None:
         return "skipped"
     member = message.member
     if member is None or message.channel not in channels_for(member=member, kind=message.kind):
-        return _finish(message, MessageStatus.CANCELLED, error="The member no longer gets this message.")
+        return _finish(message, claim, MessageStatus.CANCELLED, error="The member no longer gets this message.")
     if message.channel == MessageChannel.SMS:
         later = quiet_until(time_zone=member.time_zone, now=now)
         if later is not None:
-            Message.objects.filter(pk=message.pk).update(status=MessageStatus.QUEUED, send_after=later)
+            _claimed(message.pk, claim).update(status=MessageStatus.QUEUED, send_after=later)
             return "waiting"
     try:
         if message.channel == MessageChannel.EMAIL:
             _email_send(message)
             provider_id = ""
         else:
-            provider_id = sms_backend().send(to=message.to, body=message.body)
+            provider_id = sms_backend().send(to=message.to, body=message.body, idempotency_key=_key(message))
     except SmsError as exc:
-        return _retry_or_fail(message, str(exc), retry=exc.retry, now=now)
+        return _retry_or_fail(message, claim, str(exc), retry=exc.retry, now=now)
     except OSError as exc:  # smtplib's errors are OSErrors: a mail server down or refusing for now
-        return _retry_or_fail(message, f"{exc.__class__.__name__}: {exc}", retry=True, now=now)
-    return _finish(message, MessageStatus.SENT, provider_id=provider_id, sent_at=now)
+        return _retry_or_fail(message, claim, f"{exc.__class__.__name__}: {exc}", retry=True, now=now)
+    return _finish(message, claim, MessageStatus.SENT, provider_id=provider_id, sent_at=now)
+
+
+def _claimed(message_id: int, claim: uuid.UUID) -> QuerySet[Message]:
+    """The message, if it is still being sent under ``claim`` (a queryset to update: 0 rows once it is not)."""
+    return Message.objects.filter(pk=message_id, status=MessageStatus.SENDING, claim=claim)
+
+
+def _key(message: Message) -> str:
+    """The same for every attempt at ``message``, and for no other message of this club."""
+    return f"klubb-message-{message.pk}"
 
 
 def _email_send(message: Message) -> None:
     url = unsubscribe_url(member=message.member, kind=message.kind)
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
     EmailMessage(
         subject=message.subject,
         body=message.body,
         to=[message.to],
-        headers={"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        headers={
+            "List-Unsubscribe": f"<{url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Message-ID": f"<{_key(message)}@{domain}>",
+        },
     ).send()
 
 
-def _retry_or_fail(message: Message, error: str, *, retry: bool, now: dt.datetime) -> str:
+def _retry_or_fail(message: Message, claim: uuid.UUID, error: str, *, retry: bool, now: dt.datetime) -> str:
     next_at = RETRY.next_attempt_at(attempts=message.attempts, now=now) if retry else None
     if next_at is not None:
-        Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-            status=MessageStatus.QUEUED, send_after=next_at, error=error[:1000]
-        )
+        _claimed(message.pk, claim).update(status=MessageStatus.QUEUED, send_after=next_at, error=error[:1000])
         return "retry"
     logger.warning("Message %s failed: %s", message.pk, error)
-    return _finish(message, MessageStatus.FAILED, error=error)
+    return _finish(message, claim, MessageStatus.FAILED, error=error)
 
 
-def _finish(message: Message, status: str, **fields: Any) -> str:
+def _finish(message: Message, claim: uuid.UUID, status: str, **fields: Any) -> str:
     if "error" in fields:
         fields["error"] = fields["error"][:1000]
-    Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(status=status, **fields)
+    _claimed(message.pk, claim).update(status=status, **fields)
     return str(status)
 
 
@@ -103,11 +143,11 @@ def messages_send_due(*, now: dt.datetime | None = None, limit: int = 10_000) ->
     outcomes: dict[str, int] = {}
     tried = 0
     while tried < limit:
-        ids = messages_claim(now=now, limit=min(SEND_BATCH, limit - tried))
-        if not ids:
+        claim = messages_claim(now=now, limit=min(SEND_BATCH, limit - tried))
+        if not claim.message_ids:
             break
-        for message_id in ids:
-            outcome = message_send(message_id=message_id, now=now)
+        for message_id in claim.message_ids:
+            outcome = message_send(message_id=message_id, claim=claim.token, now=now)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        tried += len(ids)
+        tried += len(claim.message_ids)
     return outcomes
