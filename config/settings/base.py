@@ -272,6 +272,8 @@ REST_FRAMEWORK = {
 
 # Requests per API key (the shop API), e.g. "600/min", "20/s", "10000/hour"; over it: 429 with Retry-After.
 KLUBB_API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
+# Outgoing webhooks go only to https URLs; http only with DEBUG (development and tests: receivers on this machine).
+KLUBB_WEBHOOKS_ALLOW_HTTP = DEBUG
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Klubb shop API",
@@ -281,7 +283,7 @@ SPECTACULAR_SETTINGS = {
         'Every error is JSON `{"code", "message", "field"}` with a stable `code`.'
         # --- Outbound webhooks
         "\n\n## Webhooks to your shop\n\n"
-        "Staff subscribe a shop's URL to events (`member.enrolled`, `points.changed`, `tier.changed`, "
+        "Staff subscribe a shop's https URL to events (`member.enrolled`, `points.changed`, `tier.changed`, "
         "`reward.redeemed`, `referral.rewarded`) in the "
         "admin. Events are club-wide: every subscription to a type receives it, whichever shop caused it. "
         'Each event is a `POST` with JSON `{"id", "type", "created_at", "data"}` and headers '
@@ -297,8 +299,10 @@ SPECTACULAR_SETTINGS = {
         '    fresh = abs(time.time() - int(parts["t"])) <= tolerance\n'
         '    return fresh and hmac.compare_digest(expected, parts["v1"])\n'
         "```\n\n"
-        "Answer 2xx within 5 seconds. Anything else is retried with exponential backoff "
-        "(30 s doubling, at most an hour apart) for 24 hours, then given up."
+        "Answer 2xx within 10 seconds: one deadline for the whole attempt, your whole answer read (an answer "
+        "trickled slowly runs out of it too). Anything else is retried with exponential backoff "
+        "(30 s doubling, at most an hour apart) for 24 hours, then given up. Klubb generates the signing secret "
+        "and shows it once; staff can rotate it in the admin."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

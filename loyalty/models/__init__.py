@@ -47,6 +47,8 @@ from loyalty.models.events import (
     WebhookDeliveryStatus,
     WebhookEventType,
     WebhookSubscription,
+    WebhookURLValidator,
+    webhook_url_allowed,
 )
 from loyalty.models.campaigns import (
     ActionAward,
@@ -111,7 +113,9 @@ __all__ = [
     "WebhookDeliveryStatus",
     "WebhookEventType",
     "WebhookSubscription",
+    "WebhookURLValidator",
     "WinbackOffer",
     "codes_parse",
     "colour_validator",
+    "webhook_url_allowed",
 ]

@@ -186,7 +186,7 @@ def test_unreachable_receiver_is_logged_as_an_error_and_retried(
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == WebhookDeliveryStatus.PENDING
     assert delivery.last_status_code is None
-    assert "URLError" in delivery.last_error
+    assert "ConnectionRefusedError" in delivery.last_error
     assert delivery.next_attempt_at > timezone.now()
 
 
@@ -341,28 +341,6 @@ def test_staff_without_permission_cannot_redeliver(client, shop, member, tiers, 
 
     assert response.status_code == 200  # "No action selected": the action is not offered
     assert WebhookDelivery.objects.get().next_attempt_at == delivery.next_attempt_at
-
-
-def test_subscription_admin_generates_a_secret_shown_once(admin_client, shop):
-    response = admin_client.post(
-        reverse("admin:loyalty_webhooksubscription_add"),
-        {
-            "shop": shop.pk,
-            "url": "https://shop.example/hooks/klubb",
-            "secret": "",
-            "events": ["points.changed"],
-            "is_active": "on",
-        },
-        follow=True,
-    )
-
-    subscription = WebhookSubscription.objects.get()
-    assert subscription.secret.startswith("whsec_") and len(subscription.secret) > 30
-    assert subscription.events == ["points.changed"]
-    assert subscription.secret in response.content.decode()
-    change = admin_client.get(reverse("admin:loyalty_webhooksubscription_change", args=[subscription.pk]))
-    assert subscription.secret not in change.content.decode()
-    assert subscription.secret[:8] in change.content.decode()
 
 
 @pytest.mark.postgres

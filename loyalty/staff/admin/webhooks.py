@@ -1,26 +1,36 @@
-"""Outbound webhooks: subscriptions (the signing secret shown once), deliveries (staff may redeliver) and the
-outbox of events."""
+"""Outbound webhooks: subscriptions (Klubb generates the signing secret and shows it once, at creation or rotation;
+switching one off stops its pending deliveries), deliveries (staff may redeliver) and the outbox of events."""
 
 from __future__ import annotations
 
 import json
-import secrets
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.urls import reverse
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.events.delivery import webhooks_redeliver
-from loyalty.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEventType, WebhookSubscription
+from loyalty.events.subscriptions import webhook_deliveries_stop, webhook_secret_rotate, webhook_subscription_create
+from loyalty.models import (
+    OutboxEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEventType,
+    WebhookSubscription,
+)
 from loyalty.staff.admin.common import ReadOnlyAdminMixin
 from members.admin import AuditedAdminMixin
+from members.audit import audit_record, audit_snapshot
+from members.models import AuditAction
 
 REDELIVER_WEBHOOK_PERMISSION = "loyalty.change_webhookdelivery"
 
@@ -35,37 +45,43 @@ class WebhookSubscriptionForm(forms.ModelForm):
     events = forms.MultipleChoiceField(
         label=_("events"), choices=WebhookEventType.choices, widget=forms.CheckboxSelectMultiple
     )
-    secret = forms.CharField(
-        label=_("signing secret"),
-        required=False,
-        max_length=200,
-        widget=forms.PasswordInput,
-        help_text=_("Leave empty to generate one. It is shown once, after saving."),
-    )
 
     class Meta:
         model = WebhookSubscription
-        fields = ("shop", "url", "secret", "events", "is_active")
+        fields = ("shop", "url", "events", "is_active")
         formfield_callback = staticmethod(_https_url_formfield)
+
+
+def _show_secret_once(request: HttpRequest, subscription: WebhookSubscription, secret: str) -> None:
+    """The one time the secret is displayed: in a message kept on the server (``MESSAGE_STORAGE``)."""
+    text = gettext("The signing secret of %(subscription)s is %(secret)s. Copy it now: it will not be shown again.")
+    shown = conditional_escape(text) % {
+        "subscription": conditional_escape(str(subscription)),
+        "secret": format_html("<code>{}</code>", secret),
+    }
+    messages.warning(request, mark_safe(shown))  # every part escaped above
 
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """The secret is set (or generated and shown once) on creation; afterwards only its first characters show."""
+    """Klubb generates the secret and shows it once, on creation or rotation; afterwards only its first characters
+    show. Switching a subscription off stops its pending deliveries."""
 
     form = WebhookSubscriptionForm
-    list_display = ("shop", "url", "events_list", "is_active", "created_at")
+    list_display = ("shop", "url", "events_list", "is_active", "held_until", "created_at")
     list_select_related = ("shop",)
     list_filter = ("is_active", "shop")
     search_fields = ("url", "shop__name")
+    actions = ("rotate_secret",)
+    shown_fields = ("secret_hint", "created_at", "delivery_counts", "slow_streak", "held_until")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return ("shop", "url", "secret", "events", "is_active")
-        return ("shop", "url", "secret_hint", "events", "is_active", "created_at")
+            return ("shop", "url", "events", "is_active")
+        return ("shop", "url", "events", "is_active", *self.shown_fields)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        return () if obj is None else ("secret_hint", "created_at")
+        return () if obj is None else self.shown_fields
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "url":
@@ -80,17 +96,46 @@ class WebhookSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def secret_hint(self, obj: WebhookSubscription) -> str:
         return obj.secret_hint
 
+    @admin.display(description=_("deliveries"))
+    def delivery_counts(self, obj: WebhookSubscription) -> SafeString:
+        counts = dict(obj.deliveries.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+        link = reverse("admin:loyalty_webhookdelivery_changelist") + f"?subscription__id__exact={obj.pk}"
+        return format_html(
+            '{} <a href="{}">{}</a>',
+            format_html_join(
+                ", ", "{}: {}", ((label, counts.get(value, 0)) for value, label in WebhookDeliveryStatus.choices)
+            ),
+            link,
+            gettext("See the deliveries"),
+        )
+
     def save_model(self, request: HttpRequest, obj: WebhookSubscription, form: ModelForm, change: bool) -> None:
-        generated = ""
-        if not change and not obj.secret:
-            generated = obj.secret = f"whsec_{secrets.token_urlsafe(32)}"
-        super().save_model(request, obj, form, change)
-        if generated:
-            self.message_user(
-                request,
-                gettext("The signing secret, shown only this once: %(secret)s") % {"secret": generated},
-                messages.WARNING,
-            )
+        if change:
+            super().save_model(request, obj, form, change)
+            if "is_active" in form.changed_data and not obj.is_active:
+                stopped = webhook_deliveries_stop(subscription=obj)
+                messages.info(request, gettext("Pending deliveries stopped: %(count)d.") % {"count": stopped})
+            return
+        subscription, secret = webhook_subscription_create(
+            shop=obj.shop, url=obj.url, events=obj.events, is_active=obj.is_active
+        )
+        # The admin goes on with ``obj`` (history, redirect): make it the saved subscription.
+        for field in WebhookSubscription._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(subscription, field.attname))
+        obj._state.adding = False
+        obj._state.db = subscription._state.db
+        audit_record(
+            staff=request.user, action=AuditAction.CREATE, obj=subscription, after=audit_snapshot(subscription)
+        )
+        _show_secret_once(request, subscription, secret)
+
+    @admin.action(description=_("Rotate the signing secret (the new one is shown once)"), permissions=["change"])
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        for subscription in queryset.select_related("shop"):
+            secret = webhook_secret_rotate(subscription=subscription)
+            audit_record(staff=request.user, action=AuditAction.CHANGE, obj=subscription, note="Signing secret rotated")
+            self.log_change(request, subscription, gettext("Signing secret rotated"))
+            _show_secret_once(request, subscription, secret)
 
 
 class WebhookAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
