@@ -168,3 +168,13 @@ def test_event_with_missing_fields_is_a_bad_request(api, review):
     response = api.post(EVENTS, {"type": "product_review"}, format="json")
     assert response.status_code == 400
     assert response.json()["field"] in {"idempotency_key", "member"}
+
+
+@pytest.mark.parametrize("field", ["type", "idempotency_key"])
+def test_an_event_type_or_key_that_is_not_text_is_a_bad_request(api, member, review, field):
+    # JSON 7 is no string, as the schema says: it is not read as "7"
+    response = api.post(EVENTS, event(**{field: 7}), format="json")
+
+    assert response.status_code == 400, response.json()
+    assert response.json()["field"] == field
+    assert not ActionAward.objects.exists()

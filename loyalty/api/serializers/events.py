@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from loyalty.api.serializers.fields import StrictDateTimeField, external_id_validator
+from loyalty.api.serializers.fields import StrictCharField, StrictDateTimeField, StrictSlugField, external_id_validator
 from loyalty.api.serializers.members import MemberRefSerializer
 
 
 class EventCreateInputSerializer(serializers.Serializer):
-    type = serializers.SlugField(max_length=50, help_text="The event type staff set up, e.g. `product_review`.")
-    idempotency_key = serializers.CharField(
+    type = StrictSlugField(max_length=50, help_text="The event type staff set up, e.g. `product_review`.")
+    idempotency_key = StrictCharField(
         max_length=100,
         validators=[external_id_validator],
         help_text="Unique per shop: the same key again returns the first result.",

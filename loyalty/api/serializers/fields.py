@@ -38,6 +38,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictSlugField(serializers.SlugField):
+    """A slug given as text: DRF's SlugField would turn a number into text (``0`` into ``"0"``)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictBooleanField(serializers.BooleanField):
     """JSON ``true`` or ``false`` only: DRF's BooleanField would also take 0, 1, "yes" and "off"."""
 
