@@ -39,6 +39,27 @@ class MemberErased(MemberNotFound):
     default_message = _("This member's account was deleted at their request.")
 
 
+class MemberNotCustomer(LoyaltyError):
+    """A shop enrolled an email that belongs to a member who is not its customer: nothing was changed."""
+
+    code = "member_not_customer"
+    default_message = _(
+        "This email already belongs to a member who is not this shop's customer; they become one with their first "
+        "order here."
+    )
+    default_field = "email"
+
+
+class ScopeMissing(LoyaltyError):
+    """The API key was not given the scope this operation needs."""
+
+    code = "scope_missing"
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+        super().__init__(_("This API key does not have the scope %(scope)s.") % {"scope": scope})
+
+
 class MemberNotEnrollable(LoyaltyError):
     code = "member_not_enrollable"
     default_message = _("No member matches, and there is no email address or phone number to enrol one with.")

@@ -58,4 +58,6 @@ def loyalty_export(member: Member) -> dict[str, Any]:
 
 
 def loyalty_erase(member: Member) -> None:
-    ShopCustomer.objects.filter(member=member).delete()
+    # The shops' customer ids go; that the member was a shop's customer stays (as their orders do), so the shop,
+    # and only it, is told ``member_erased`` and can delete its own copy.
+    ShopCustomer.objects.filter(member=member).update(external_id="")

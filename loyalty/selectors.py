@@ -48,6 +48,7 @@ from loyalty.models import (
     Voucher,
     VoucherStatus,
     WinbackOffer,
+    customer_of,
 )
 from loyalty.rewards import CheckoutTerms, checkout_terms
 from loyalty.rewards.catalogue import voucher_code_normalise
@@ -211,10 +212,16 @@ def shop_order_exists(*, shop: Shop, order_id: str) -> bool:
 
 
 def shop_members(
-    *, shop: Shop, email: str | None = None, phone: str | None = None, external_id: str | None = None
+    *,
+    shop: Shop,
+    sees_all: bool = False,
+    email: str | None = None,
+    phone: str | None = None,
+    external_id: str | None = None,
 ) -> QuerySet[Member]:
     """Members as ``shop`` sees them, oldest first, each with ``this_shop_customers``: its links to this shop.
-    Erased members are not among them.
+    Only the shop's customers (``customer_of``), or every member when it ``sees_all`` (``members:all``); erased
+    members are not among them.
 
     Each filter given narrows the list: ``email`` (any case), ``phone`` (E.164) or ``external_id`` (the shop's
     own customer id).
@@ -227,6 +234,8 @@ def shop_members(
         )
         .order_by("id")
     )
+    if not sees_all:
+        members = members.filter(customer_of(shop))
     if email is not None:
         members = members.filter(user__email=email_canonical(email))
     if phone is not None:
@@ -236,14 +245,16 @@ def shop_members(
     return members
 
 
-def member_erased(*, member_id: UUID | str) -> bool:
-    """Whether ``member_id`` named a member who has since had their personal data deleted."""
-    return Member.objects.filter(public_id=member_id, erased_at__isnull=False).exists()
+def member_erased(*, shop: Shop, member_id: UUID | str, sees_all: bool = False) -> bool:
+    """Whether ``member_id`` named a member who has since had their personal data deleted, and who was ``shop``'s
+    customer (any member when it ``sees_all``): other shops learn nothing of the id."""
+    erased = Member.objects.filter(public_id=member_id, erased_at__isnull=False)
+    return (erased if sees_all else erased.filter(customer_of(shop))).exists()
 
 
-def shop_member(*, shop: Shop, member_id: UUID | str) -> Member | None:
+def shop_member(*, shop: Shop, member_id: UUID | str, sees_all: bool = False) -> Member | None:
     """One member by public id, as ``shop_members`` gives them; ``None`` when there is none."""
-    return shop_members(shop=shop).filter(public_id=member_id).first()
+    return shop_members(shop=shop, sees_all=sees_all).filter(public_id=member_id).first()
 
 
 # --- Rewards and vouchers ---------------------------------------------------------------------------

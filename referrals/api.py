@@ -9,9 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loyalty import selectors
 from loyalty.errors import MemberNotFound
-from loyalty.shops.auth import request_shop
-from members.models import Member
+from loyalty.models import ApiScope
+from loyalty.shops.auth import request_sees_all_members, request_shop
 from referrals.selectors import member_referral_stats
 from referrals.services import referral_code_for
 
@@ -29,21 +30,25 @@ ReferralSerializer = inline_serializer(
 
 
 class MemberReferralView(APIView):
+    required_scope = ApiScope.REFERRALS
+
     @extend_schema(
         operation_id="members_referral_retrieve",
         summary="A member's referral code and link",
         description="Show it at checkout or in the shop's own account pages. Friends join with the link, or the "
-        "shop enrols them with `POST /api/v1/members/` and `referral_code`.",
+        "shop enrols them with `POST /api/v1/members/` and `referral_code`. Only for this shop's customers, "
+        "unless the key has the scope `members:all`.",
         responses={
             200: ReferralSerializer,
             401: OpenApiResponse(description="Missing or invalid API key."),
-            404: OpenApiResponse(description="No member has this id."),
+            404: OpenApiResponse(description="No member has this id, or not one of this shop's customers."),
         },
         tags=["members"],
     )
     def get(self, request: Request, member_id: str) -> Response:
-        request_shop(request)
-        member = Member.objects.filter(public_id=member_id, erased_at__isnull=True).first()
+        member = selectors.shop_member(
+            shop=request_shop(request), member_id=member_id, sees_all=request_sees_all_members(request)
+        )
         if member is None:
             raise MemberNotFound()
         code = referral_code_for(member=member)

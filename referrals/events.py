@@ -37,6 +37,8 @@ def referral_rewarded_webhooks(events: Sequence[ReferralRewarded]) -> None:
             }
             for e in events
         ],
+        # Both ids are in the payload: a shop hears of it when both are its customers.
+        members=[{e.referral.referrer_id, e.referral.friend_id} for e in events],
     )
 
 

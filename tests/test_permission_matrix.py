@@ -29,7 +29,7 @@ from django.core import signing
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from loyalty.models import Reward
+from loyalty.models import ApiScope, Reward
 from loyalty.rewards import redemption_reserve
 from loyalty.rewards.catalogue import reward_redeem
 from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
@@ -118,7 +118,7 @@ def every(outcome: str, **exceptions: str) -> dict[str, str]:
 
 
 API_SHOPS_ONLY = every(DENIED, shop_a=OK, shop_b=OK)  # members and staff have no API key: 401
-API_SHOP_A_ONLY = every(DENIED, shop_a=OK)  # shop A's order: shop B gets 404
+API_SHOP_A_ONLY = every(DENIED, shop_a=OK)  # shop A's order, or shop A's customer: shop B gets 404
 MEMBER_PAGE = every(LOGIN, member_a=OK, member_b=OK, staff=DENIED)  # staff without a membership: 403
 MEMBER_A_THING = every(LOGIN, member_a=OK, member_b=DENIED, staff=DENIED)  # someone else's voucher: 404
 
@@ -135,7 +135,8 @@ def fresh_voucher_url(world: World) -> str:
 
 
 ROWS: dict[tuple[str, str], Row] = {
-    # --- Shop API: the API key is the only way in; shops see their own orders, members club-wide ---------------
+    # --- Shop API: the API key is the only way in; shops see their own orders and their own customers ---------
+    # (member A is shop A's customer; the keys have the operational scopes, without members:all)
     ("api/v1/orders/", "GET"): Row("GET", lambda w: "/api/v1/orders/", API_SHOPS_ONLY),
     ("api/v1/orders/", "POST"): Row(
         "POST", lambda w: "/api/v1/orders/", API_SHOPS_ONLY, lambda w: order_payload(f"N-{w.next()}"), json=True
@@ -153,20 +154,20 @@ ROWS: dict[tuple[str, str], Row] = {
         "POST", lambda w: "/api/v1/members/", API_SHOPS_ONLY, lambda w: {"email": f"new{w.next()}@example.com"}, True
     ),
     ("api/v1/members/<uuid:member_id>/", "GET"): Row(
-        "GET", lambda w: f"/api/v1/members/{w.member_a.public_id}/", API_SHOPS_ONLY
+        "GET", lambda w: f"/api/v1/members/{w.member_a.public_id}/", API_SHOP_A_ONLY
     ),
     ("api/v1/members/<uuid:member_id>/consents/", "GET"): Row(
-        "GET", lambda w: f"/api/v1/members/{w.member_a.public_id}/consents/", API_SHOPS_ONLY
+        "GET", lambda w: f"/api/v1/members/{w.member_a.public_id}/consents/", API_SHOP_A_ONLY
     ),
     ("api/v1/members/<uuid:member_id>/consents/", "PUT"): Row(
         "PUT",
         lambda w: f"/api/v1/members/{w.member_a.public_id}/consents/",
-        API_SHOPS_ONLY,
+        API_SHOP_A_ONLY,
         lambda w: {"email_marketing": True},
         json=True,
     ),
     ("api/v1/members/<uuid:member_id>/referral/", "GET"): Row(
-        "GET", lambda w: f"/api/v1/members/{w.member_a.public_id}/referral/", API_SHOPS_ONLY
+        "GET", lambda w: f"/api/v1/members/{w.member_a.public_id}/referral/", API_SHOP_A_ONLY
     ),
     # An event type nobody set up: the shops reach the view (422 unknown_event_type), everyone else is refused.
     ("api/v1/events/", "POST"): Row(
@@ -252,6 +253,28 @@ ROWS: dict[tuple[str, str], Row] = {
 }
 
 
+# The API key scope each shop API operation needs: a key without it gets 403 scope_missing.
+SCOPES: dict[tuple[str, str], str] = {
+    ("api/v1/orders/", "GET"): "orders",
+    ("api/v1/orders/", "POST"): "orders",
+    ("api/v1/orders/<str:order_id>/", "GET"): "orders",
+    ("api/v1/orders/<str:order_id>/refunds/", "POST"): "orders",
+    ("api/v1/points/preview/", "POST"): "orders",
+    ("api/v1/members/", "GET"): "members:read",
+    ("api/v1/members/<uuid:member_id>/", "GET"): "members:read",
+    ("api/v1/members/", "POST"): "members:write",
+    ("api/v1/members/<uuid:member_id>/consents/", "GET"): "consents",
+    ("api/v1/members/<uuid:member_id>/consents/", "PUT"): "consents",
+    ("api/v1/members/<uuid:member_id>/referral/", "GET"): "referrals",
+    ("api/v1/events/", "POST"): "events",
+    ("api/v1/redemptions/", "POST"): "redemptions",
+    ("api/v1/redemptions/<str:redemption_id>/capture/", "POST"): "redemptions",
+    ("api/v1/redemptions/<str:redemption_id>/release/", "POST"): "redemptions",
+    ("api/v1/vouchers/<str:code>/", "GET"): "vouchers",
+    ("api/v1/vouchers/<str:code>/redeem/", "POST"): "vouchers",
+}
+
+
 def all_routes() -> list[tuple[str, str | None, str]]:
     """Every URL pattern as (route, name, namespace), walking includes."""
 
@@ -316,6 +339,41 @@ def test_who_may_do_what(world, key):
 def test_a_shop_never_sees_another_shops_orders_in_its_list(world):
     body = actor_client(world, "shop_b").get("/api/v1/orders/").json()
     assert [order["order_id"] for order in body["results"]] == ["B-1"]
+
+
+def test_a_shop_never_finds_another_shops_customer_by_email(world):
+    assert actor_client(world, "shop_b").get("/api/v1/members/?email=anna@example.com").json()["count"] == 0
+    assert actor_client(world, "shop_a").get("/api/v1/members/?email=anna@example.com").json()["count"] == 1
+
+
+# --- API key scopes ------------------------------------------------------------------------------------------
+
+
+def test_every_shop_api_operation_names_its_scope_here():
+    assert {key for key in ROWS if key[0].startswith("api/v1/")} == set(SCOPES)
+
+
+def shop_a_client(world: World, scopes: list[str]) -> Client:
+    client = Client()
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {api_key_create(shop=world.shop_a, scopes=scopes)[1]}"
+    return client
+
+
+@pytest.mark.parametrize("key", list(SCOPES), ids=[f"{method} /{route}" for route, method in SCOPES])
+def test_a_key_without_the_operations_scope_is_refused_with_scope_missing(world, key):
+    row, scope = ROWS[key], SCOPES[key]
+    every_other_scope = [other for other in ApiScope.values if other != scope]
+
+    refused = call(shop_a_client(world, every_other_scope), row, world)
+
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "code": "scope_missing",
+        "message": f"This API key does not have the scope {scope}.",
+        "field": None,
+    }
+    # That scope alone is enough: shop A gets what its key with the operational scopes gets.
+    assert outcome_of(call(shop_a_client(world, [scope]), row, world)) == row.expect["shop_a"]
 
 
 # --- Group rules ---------------------------------------------------------------------------------------------

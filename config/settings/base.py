@@ -259,14 +259,15 @@ KLUBB_MAX_REQUEST_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty.shops.auth.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["loyalty.shops.auth.IsShop"],
+    # A shop's key, with the scope the operation names (``required_scope``): 403 ``scope_missing`` without it.
+    "DEFAULT_PERMISSION_CLASSES": ["loyalty.shops.auth.IsShop", "loyalty.shops.auth.HasScope"],
     "DEFAULT_PARSER_CLASSES": ["loyalty.api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "loyalty.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "loyalty.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["loyalty.shops.auth.ApiKeyRateThrottle"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "loyalty.api.schema.ScopedAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -281,11 +282,18 @@ SPECTACULAR_SETTINGS = {
         "Report orders and refunds, look members up and enrol them. Authenticate with "
         "`Authorization: Bearer <api key>`; create a key with `manage.py create_shop` or in the admin. "
         'Every error is JSON `{"code", "message", "field"}` with a stable `code`.'
+        "\n\n## Scopes\n\n"
+        "A key does what its scopes allow, chosen when it is made: `orders` (orders, refunds, the points preview), "
+        "`members:read`, `members:write` (enrol), `consents`, `redemptions`, `vouchers`, `events`, `referrals`, "
+        "and `members:all`. Each operation names its scope; without it the answer is 403 `scope_missing`. A shop "
+        "sees the personal data of its own customers only (members it enrolled, named by its customer id, or has "
+        "an order from): any other member is 404 `member_not_found`, unless the key has `members:all`."
         # --- Outbound webhooks
         "\n\n## Webhooks to your shop\n\n"
         "Staff subscribe a shop's https URL to events (`member.enrolled`, `points.changed`, `tier.changed`, "
         "`reward.redeemed`, `referral.rewarded`) in the "
-        "admin. Events are club-wide: every subscription to a type receives it, whichever shop caused it. "
+        "admin. A subscription receives an event about members only when they are all its shop's customers, "
+        "whichever shop caused it; staff may make a subscription club-wide, to receive every member's events. "
         'Each event is a `POST` with JSON `{"id", "type", "created_at", "data"}` and headers '
         "`X-Klubb-Event-Id` (the same on every retry: deduplicate by it), `X-Klubb-Event-Type`, "
         "`X-Klubb-Timestamp` (unix seconds) and `X-Klubb-Signature: t=<timestamp>,v1=<hex>`, where `<hex>` "

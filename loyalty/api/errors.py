@@ -26,12 +26,15 @@ DEFAULT_ERROR_STATUS = 400
 # (every ``referral_*`` refusal is a ``referral_refused``), and at worst ``loyalty_error``'s 400.
 ERROR_STATUS: dict[str, int] = {
     "loyalty_error": DEFAULT_ERROR_STATUS,
+    # API keys
+    "scope_missing": 403,
     # Orders, refunds and members
     "idempotency_conflict": 409,
     "member_not_found": 404,
     "member_erased": 404,
     "member_not_enrollable": 422,
     "phone_in_use": 409,
+    "member_not_customer": 409,
     "currency_mismatch": 422,
     "amount_out_of_range": 422,
     "order_not_found": 404,

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from loyalty.api.schema import BAD_REQUEST, TOO_LARGE, UNAUTHORIZED, error_response
 from loyalty.api.serializers.events import EventCreateInputSerializer, EventResultSerializer
 from loyalty.campaigns.actions import event_record
+from loyalty.models import ApiScope
 from loyalty.shops import MemberRef
 from loyalty.shops.auth import phone_context, request_shop
 
@@ -24,6 +25,8 @@ EVENT_EXAMPLE = {
 
 
 class EventsView(APIView):
+    required_scope = ApiScope.EVENTS
+
     @extend_schema(
         operation_id="events_create",
         summary="Report a member's action",

@@ -29,9 +29,9 @@ from loyalty.api.serializers.members import (
     MemberSerializer,
 )
 from loyalty.errors import MemberErased, MemberNotFound
-from loyalty.models import Programme, Tier
+from loyalty.models import ApiScope, Programme, Tier
 from loyalty.shops import shop_member_enrol
-from loyalty.shops.auth import phone_context, request_shop
+from loyalty.shops.auth import phone_context, request_sees_all_members, request_shop
 from members.models import ConsentChannel, ConsentSource, Member
 from members.services import consent_set
 
@@ -43,20 +43,31 @@ def _member_bodies(members: Iterable[Member]) -> list[dict[str, Any]]:
     for member in members:
         standing = selectors.member_standing(member=member, programme=programme, tiers=tiers)
         links = member.this_shop_customers  # type: ignore[attr-defined]
-        external_id = links[0].external_id if links else None
+        external_id = (links[0].external_id if links else "") or None
         bodies.append(
             MemberSerializer(MemberSerializer.build(member=member, standing=standing, external_id=external_id)).data
         )
     return bodies
 
 
+# Said of every operation that answers with a member's personal data.
+CUSTOMERS_ONLY = (
+    "A shop sees only its own customers (members it enrolled, named by its customer id or has an order from), "
+    "unless its key has the scope `members:all`: any other member is not found."
+)
+
+
 class MembersView(APIView):
     """``/api/v1/members/``: look a member up (GET with a filter) or enrol one (POST)."""
+
+    required_scope = {"GET": ApiScope.MEMBERS_READ, "POST": ApiScope.MEMBERS_WRITE}
 
     @extend_schema(
         operation_id="members_list",
         summary="Look members up",
-        description="Give at least one of `email`, `phone` or `external_id` (this shop's customer id).",
+        description=(
+            "Give at least one of `email`, `phone` or `external_id` (this shop's customer id). " + CUSTOMERS_ONLY
+        ),
         parameters=[
             OpenApiParameter("email", {"type": "string", "format": "email", "minLength": 1}),
             OpenApiParameter("phone", {"type": "string", "minLength": 1}, description="Any format; compared in E.164."),
@@ -79,7 +90,7 @@ class MembersView(APIView):
         shop = request_shop(request)
         lookup = MemberLookupSerializer(data=request.query_params, context=phone_context(request))
         lookup.is_valid(raise_exception=True)
-        members = selectors.shop_members(shop=shop, **lookup.validated_data)
+        members = selectors.shop_members(shop=shop, sees_all=request_sees_all_members(request), **lookup.validated_data)
         paginator = Pagination()
         page = paginator.paginate_queryset(members, request, view=self)
         return paginator.get_paginated_response(_member_bodies(page))
@@ -88,7 +99,10 @@ class MembersView(APIView):
         operation_id="members_create",
         summary="Enrol a member",
         description=(
-            "201 with the new member; 200 with the existing one, unchanged, when the email is already a member."
+            "201 with the new member, who is this shop's customer from now on; 200 with the existing one, unchanged, "
+            "when the email is already a member and this shop's customer. An email of a member who is not this "
+            "shop's customer is refused with 409 `member_not_customer` and nothing changes (they become the "
+            "shop's customer with their first order there), unless the key has the scope `members:all`."
         ),
         request=MemberCreateInputSerializer,
         responses={
@@ -97,7 +111,8 @@ class MembersView(APIView):
             400: BAD_REQUEST,
             401: UNAUTHORIZED,
             409: error_response(
-                "The phone belongs to another member.",
+                "`phone_in_use`: the phone belongs to another member; `member_not_customer`: the email belongs to "
+                "a member who is not this shop's customer.",
                 "phone_in_use",
                 "Another member already has this phone number.",
                 "phone",
@@ -130,8 +145,9 @@ class MembersView(APIView):
         shop = request_shop(request)
         payload = MemberCreateInputSerializer(data=request.data, context=phone_context(request))
         payload.is_valid(raise_exception=True)
-        member, created = shop_member_enrol(shop=shop, **payload.validated_data)
-        enrolled = selectors.shop_member(shop=shop, member_id=member.public_id)
+        sees_all = request_sees_all_members(request)
+        member, created = shop_member_enrol(shop=shop, sees_all_members=sees_all, **payload.validated_data)
+        enrolled = selectors.shop_member(shop=shop, member_id=member.public_id, sees_all=sees_all)
         if enrolled is None:  # deleted in the meantime
             raise MemberNotFound()
         return Response(
@@ -140,9 +156,12 @@ class MembersView(APIView):
 
 
 class MemberDetailView(APIView):
+    required_scope = ApiScope.MEMBERS_READ
+
     @extend_schema(
         operation_id="members_retrieve",
         summary="A member's balance, tier and progress to the next tier",
+        description=CUSTOMERS_ONLY,
         responses={
             200: MemberSerializer,
             401: UNAUTHORIZED,
@@ -157,9 +176,11 @@ class MemberDetailView(APIView):
         tags=["members"],
     )
     def get(self, request: Request, member_id: str) -> Response:
-        member = selectors.shop_member(shop=request_shop(request), member_id=member_id)
+        member = selectors.shop_member(
+            shop=request_shop(request), member_id=member_id, sees_all=request_sees_all_members(request)
+        )
         if member is None:
-            raise member_missing(member_id)
+            raise member_missing(request, member_id)
         return Response(_member_bodies([member])[0])
 
 
@@ -172,14 +193,17 @@ CONSENTS_INVALID = error_response(
 class MemberConsentsView(APIView):
     """``/api/v1/members/{id}/consents/``: read or change a member's marketing consents."""
 
+    required_scope = ApiScope.CONSENTS
+
     @extend_schema(
         operation_id="members_consents_retrieve",
         summary="A member's marketing consents",
+        description=CUSTOMERS_ONLY,
         responses={200: ConsentsSerializer, 401: UNAUTHORIZED, 404: MEMBER_NOT_FOUND},
         tags=["members"],
     )
     def get(self, request: Request, member_id: str) -> Response:
-        member = _member_or_404(member_id)
+        member = _member_or_404(request, member_id)
         return Response(_consents_body(member))
 
     @extend_schema(
@@ -188,7 +212,7 @@ class MemberConsentsView(APIView):
         description=(
             "Records each change with the time, source `api`, the shop and the `wording` the customer agreed to, "
             "so the club can prove consent. A channel left out is unchanged; setting a channel to its current "
-            "value records nothing."
+            "value records nothing. " + CUSTOMERS_ONLY
         ),
         request=ConsentsSerializer,
         responses={200: ConsentsSerializer, 400: CONSENTS_INVALID, 401: UNAUTHORIZED, 404: MEMBER_NOT_FOUND},
@@ -203,7 +227,7 @@ class MemberConsentsView(APIView):
     )
     def put(self, request: Request, member_id: str) -> Response:
         shop = request_shop(request)
-        member = _member_or_404(member_id)
+        member = _member_or_404(request, member_id)
         payload = ConsentsSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         for channel, field in ((ConsentChannel.EMAIL, "email_marketing"), (ConsentChannel.SMS, "sms_marketing")):
@@ -219,17 +243,23 @@ class MemberConsentsView(APIView):
         return Response(_consents_body(member))
 
 
-def _member_or_404(member_id: str) -> Member:
-    member = Member.objects.filter(public_id=member_id, erased_at__isnull=True).first()
+def _member_or_404(request: Request, member_id: str) -> Member:
+    member = selectors.shop_member(
+        shop=request_shop(request), member_id=member_id, sees_all=request_sees_all_members(request)
+    )
     if member is None:
-        raise member_missing(member_id)
+        raise member_missing(request, member_id)
     return member
 
 
-def member_missing(member_id: str) -> MemberNotFound:
-    """What to answer for a member id that names nobody: ``member_erased`` when it named a member who has had their
-    personal data deleted (so a shop can delete its copy too), else ``member_not_found``; both 404."""
-    return MemberErased() if selectors.member_erased(member_id=member_id) else MemberNotFound()
+def member_missing(request: Request, member_id: str) -> MemberNotFound:
+    """What to answer for a member id this shop may not see: ``member_erased`` when it named a member of this
+    shop's who has had their personal data deleted (so the shop can delete its copy too), else
+    ``member_not_found`` (also for another shop's customer: whether the id exists is not told); both 404."""
+    erased = selectors.member_erased(
+        shop=request_shop(request), member_id=member_id, sees_all=request_sees_all_members(request)
+    )
+    return MemberErased() if erased else MemberNotFound()
 
 
 def _consents_body(member: Member) -> dict[str, bool]:

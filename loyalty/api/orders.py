@@ -28,6 +28,7 @@ from loyalty.api.serializers.orders import (
     RefundResultSerializer,
 )
 from loyalty.errors import OrderNotFound
+from loyalty.models import ApiScope
 from loyalty.orders import order_record, refund_record
 from loyalty.shops.auth import phone_context, request_shop
 
@@ -48,6 +49,8 @@ ORDER_EXAMPLE = {
 
 class OrdersView(APIView):
     """``/api/v1/orders/``: report an order (POST) or list this shop's orders (GET)."""
+
+    required_scope = ApiScope.ORDERS
 
     @extend_schema(
         operation_id="orders_create",
@@ -132,6 +135,8 @@ class OrdersView(APIView):
 
 
 class OrderDetailView(APIView):
+    required_scope = ApiScope.ORDERS
+
     @extend_schema(
         operation_id="orders_retrieve",
         summary="One of this shop's orders, with its refunds",
@@ -152,6 +157,8 @@ class OrderDetailView(APIView):
 
 
 class RefundsView(APIView):
+    required_scope = ApiScope.ORDERS
+
     @extend_schema(
         operation_id="refunds_create",
         summary="Report a refund",

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from loyalty.api.schema import BAD_REQUEST, TOO_LARGE, UNAUTHORIZED, error_response
 from loyalty.api.serializers.points import PreviewInputSerializer, PreviewResultSerializer
+from loyalty.models import ApiScope
 from loyalty.orders import earning_preview
 from loyalty.shops.auth import phone_context, request_shop
 
@@ -21,6 +22,8 @@ PREVIEW_EXAMPLE = {
 
 
 class PointsPreviewView(APIView):
+    required_scope = ApiScope.ORDERS
+
     @extend_schema(
         operation_id="points_preview",
         summary="Preview the points an order would earn",

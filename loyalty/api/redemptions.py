@@ -15,6 +15,7 @@ from loyalty.api.serializers.redemptions import (
     RedemptionSerializer,
 )
 from loyalty.errors import MemberNotMatched
+from loyalty.models import ApiScope
 from loyalty.rewards import redemption_capture, redemption_data, redemption_release, redemption_reserve
 from loyalty.shops import member_find
 from loyalty.shops.auth import phone_context, request_shop
@@ -38,6 +39,8 @@ NOT_FOUND = error_response(
 
 
 class RedemptionsView(APIView):
+    required_scope = ApiScope.REDEMPTIONS
+
     @extend_schema(
         operation_id="redemptions_create",
         summary="Reserve points for a checkout",
@@ -112,6 +115,8 @@ class RedemptionsView(APIView):
 
 
 class RedemptionCaptureView(APIView):
+    required_scope = ApiScope.REDEMPTIONS
+
     @extend_schema(
         operation_id="redemptions_capture",
         summary="Capture a reservation: the order was placed",
@@ -153,6 +158,8 @@ class RedemptionCaptureView(APIView):
 
 
 class RedemptionReleaseView(APIView):
+    required_scope = ApiScope.REDEMPTIONS
+
     @extend_schema(
         operation_id="redemptions_release",
         summary="Release a reservation: the checkout was abandoned",

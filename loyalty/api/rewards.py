@@ -11,6 +11,7 @@ from loyalty import selectors
 from loyalty.api.schema import BAD_REQUEST, TOO_LARGE, UNAUTHORIZED, error_response
 from loyalty.api.serializers.rewards import VoucherRedeemInputSerializer, VoucherSerializer
 from loyalty.errors import VoucherNotFound
+from loyalty.models import ApiScope
 from loyalty.rewards import voucher_use
 from loyalty.shops.auth import request_shop
 
@@ -34,6 +35,8 @@ VOUCHER_NOT_FOUND = error_response(
 
 
 class VoucherDetailView(APIView):
+    required_scope = ApiScope.VOUCHERS
+
     @extend_schema(
         operation_id="vouchers_retrieve",
         summary="Check a voucher",
@@ -55,6 +58,8 @@ class VoucherDetailView(APIView):
 
 
 class VoucherRedeemView(APIView):
+    required_scope = ApiScope.VOUCHERS
+
     @extend_schema(
         operation_id="vouchers_redeem",
         summary="Use a voucher on an order",

@@ -1,14 +1,17 @@
 """drf-spectacular helpers for the shop API: error responses, paged lists, and additions to the generated schema
-that hold for every operation (``add_throttled_response``, a ``POSTPROCESSING_HOOKS`` entry)."""
+that hold for every operation (``add_throttled_response``, a ``POSTPROCESSING_HOOKS`` entry; ``ScopedAutoSchema``,
+the ``DEFAULT_SCHEMA_CLASS``, which says each operation's API key scope)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from loyalty.api.errors import ErrorSerializer
+from loyalty.shops.auth import view_scope
 
 
 def error_response(description: str, code: str, message: str, field: str | None = None) -> OpenApiResponse:
@@ -74,3 +77,40 @@ def add_throttled_response(result: dict[str, Any], generator: Any, request: Any,
         for operation in operations.values():
             operation.setdefault("responses", {}).setdefault("429", THROTTLED)
     return result
+
+
+def scope_missing_response(scope: str) -> dict[str, Any]:
+    """The 403 every operation may answer: the key lacks the scope it needs."""
+    return {
+        "description": f"This API key does not have the scope `{scope}` (`scope_missing`).",
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"},
+                "examples": {
+                    "scope_missing": {
+                        "value": {
+                            "code": "scope_missing",
+                            "message": f"This API key does not have the scope {scope}.",
+                            "field": None,
+                        },
+                    }
+                },
+            }
+        },
+    }
+
+
+class ScopedAutoSchema(AutoSchema):
+    """Every operation's description ends with the API key scope it needs (the view's ``required_scope``), which
+    is also in ``x-klubb-scope``, and it may answer 403 ``scope_missing``."""
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        scope = view_scope(self.view, self.method)
+        if operation is None or scope is None:
+            return operation
+        needs = f"API key scope: `{scope}`."
+        operation["description"] = f"{operation['description']}\n\n{needs}" if operation.get("description") else needs
+        operation["x-klubb-scope"] = scope
+        operation.setdefault("responses", {}).setdefault("403", scope_missing_response(scope))
+        return operation

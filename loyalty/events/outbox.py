@@ -6,13 +6,14 @@ subscription wants it. Delivery happens after commit (``loyalty.tasks.deliver_we
 retried with exponential backoff for up to ``WEBHOOK_RETRY_WINDOW`` after the event; a periodic
 sweep (``loyalty.tasks.webhooks_retry_due``) re-enqueues due deliveries so a lost task loses nothing.
 
-Events are club-wide: every active subscription of any shop that subscribed to the type receives
-it. Payloads therefore carry ids (the member's public UUID), never names, emails or phones.
+Who receives an event: an active subscription to its type, when every member the event names is the
+subscription's shop's customer (``loyalty.models.customers``: the rule the shop API follows too), or when staff
+made the subscription club-wide. Payloads carry ids (the member's public UUID), never names, emails or phones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import Any
 
@@ -23,6 +24,7 @@ from loyalty.models import (
     OutboxEvent,
     WebhookDelivery,
     WebhookSubscription,
+    customer_pairs,
 )
 
 # Every change that publishes an event looks the subscribers up; kept per process (config/snapshots.py), so a
@@ -37,9 +39,25 @@ def subscriptions_to(type: str) -> list[WebhookSubscription]:
     return [s for s in _subscriptions.get() if type in (s.events or [])]
 
 
-def webhooks_publish(*, type: str, payloads: Sequence[dict[str, Any]]) -> list[OutboxEvent]:
-    """Write an outbox event per payload and a pending delivery per active subscription to ``type``, and send
-    them after commit; write nothing when no active subscription wants ``type``.
+def webhook_audiences(
+    *, subscriptions: Sequence[WebhookSubscription], members: Sequence[Collection[int]]
+) -> list[list[WebhookSubscription]]:
+    """For each event, named by the member primary keys in ``members``, the subscriptions that may receive it:
+    the club-wide ones, and those whose shop has every one of the members as its customer (two queries, only
+    when a subscription is not club-wide)."""
+    scoped = {s.shop_id for s in subscriptions if not s.club_wide}
+    pairs = customer_pairs(shop_ids=scoped, member_ids={pk for named in members for pk in named}) if scoped else set()
+    return [
+        [s for s in subscriptions if s.club_wide or all((s.shop_id, pk) in pairs for pk in named)] for named in members
+    ]
+
+
+def webhooks_publish(
+    *, type: str, payloads: Sequence[dict[str, Any]], members: Sequence[Collection[int]]
+) -> list[OutboxEvent]:
+    """Write an outbox event per payload and a pending delivery per active subscription to ``type`` that may
+    receive it (``webhook_audiences``: ``members[i]`` are the primary keys of the members ``payloads[i]`` names),
+    and send them after commit; write nothing for an event no subscription receives.
 
     Call it inside the transaction that makes the change: if that rolls back, so do the events. A constant
     number of queries for any number of payloads (the scheduled jobs publish a batch at once).
@@ -47,16 +65,20 @@ def webhooks_publish(*, type: str, payloads: Sequence[dict[str, Any]]) -> list[O
     subscriptions = subscriptions_to(type)
     if not payloads or not subscriptions:
         return []
+    audiences = webhook_audiences(subscriptions=subscriptions, members=members)
+    kept = [(payload, audience) for payload, audience in zip(payloads, audiences, strict=True) if audience]
+    if not kept:
+        return []
     with transaction.atomic(savepoint=False):  # inside the change's transaction: no savepoint of its own
-        if len(payloads) == 1:  # the common case, an order: its event id comes back without a bulk insert
-            events = [OutboxEvent.objects.create(type=type, payload=payloads[0])]
+        if len(kept) == 1:  # the common case, an order: its event id comes back without a bulk insert
+            events = [OutboxEvent.objects.create(type=type, payload=kept[0][0])]
         else:
-            events = OutboxEvent.objects.bulk_create([OutboxEvent(type=type, payload=p) for p in payloads])
+            events = OutboxEvent.objects.bulk_create([OutboxEvent(type=type, payload=p) for p, _a in kept])
         deliveries = WebhookDelivery.objects.bulk_create(
             [
                 WebhookDelivery(event=event, subscription=subscription, next_attempt_at=event.created_at)
-                for event in events
-                for subscription in subscriptions
+                for event, (_payload, audience) in zip(events, kept, strict=True)
+                for subscription in audience
             ]
         )
         for delivery in deliveries:

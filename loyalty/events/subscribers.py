@@ -36,6 +36,7 @@ def points_changed_webhooks(events: Sequence[PointsChanged]) -> None:
             points_changed_payload(member_public_id=e.member_public_id or public_ids[e.entry.member_id], entry=e.entry)
             for e in events
         ],
+        members=[{e.entry.member_id} for e in events],
     )
 
 
@@ -54,14 +55,16 @@ def tier_changed_webhooks(events: Sequence[TierChanged]) -> None:
             }
             for e in events
         ],
+        members=[{e.member_id} for e in events],
     )
 
 
 def member_enrolled_webhooks(events: Sequence[MemberEnrolled]) -> None:
-    """No personal data: events go to every subscriber."""
+    """The enrolling shop has the new member as its customer already: its own subscriptions hear of it."""
     webhooks_publish(
         type=WebhookEventType.MEMBER_ENROLLED,
         payloads=[{"member_id": str(e.member.public_id), "shop": e.shop.slug, "source": str(e.source)} for e in events],
+        members=[{e.member.pk} for e in events],
     )
 
 
@@ -78,6 +81,7 @@ def reward_redeemed_webhooks(events: Sequence[RewardRedeemed]) -> None:
             }
             for e in events
         ],
+        members=[{e.member.pk} for e in events],
     )
 
 

@@ -25,14 +25,20 @@ def webhook_secret_new() -> str:
 
 
 def webhook_subscription_create(
-    *, shop: Shop, url: str, events: Sequence[str], is_active: bool = True
+    *, shop: Shop, url: str, events: Sequence[str], is_active: bool = True, club_wide: bool = False
 ) -> tuple[WebhookSubscription, str]:
     """Subscribe ``url`` to ``events`` with a new secret; returns the subscription and the secret to show once.
+    It hears of the shop's own customers only, or of every member when ``club_wide``.
 
     Raises ``ValidationError`` for a URL that is not https outside development (``WebhookURLValidator``).
     """
     subscription = WebhookSubscription(
-        shop=shop, url=url, events=list(events), is_active=is_active, secret=webhook_secret_new()
+        shop=shop,
+        url=url,
+        events=list(events),
+        is_active=is_active,
+        club_wide=club_wide,
+        secret=webhook_secret_new(),
     )
     subscription.full_clean()
     subscription.save()

@@ -9,15 +9,18 @@ Modules (each imports only the ones above it, so there are no cycles):
 
 - ``programme``: ``Currency``, ``AmountBasis`` and ``Programme``, the club's one settings row.
 - ``tiers``: ``Tier`` and its ``colour_validator``; ``TierChange``, the history of members' moves.
-- ``shops``: ``Shop``, ``ApiKey`` (hashed shop API keys) and ``ShopCustomer`` (a shop's own id for a member).
+- ``shops``: ``Shop``, ``ApiKey`` (hashed shop API keys), ``ApiScope`` and ``OPERATIONAL_SCOPES`` (what a key may
+  do) and ``ShopCustomer`` (a member a shop enrolled or named by its own customer id).
 - ``orders``: ``OrderSource``, ``Order``, ``Refund`` and ``InboundWebhook`` (received platform webhooks, by source).
+- ``customers``: ``customer_of`` and ``customer_pairs``, the rule for who is a shop's customer.
 - ``ledger``: ``PointsAccount`` (balance and tier), ``LedgerEntry`` with ``LedgerEntryQuerySet``, ``EntryKind`` and
   ``ImmutableEntryError``, and ``PointsLot`` (FIFO spending and expiry).
 - ``redemptions``: ``Redemption`` and ``RedemptionStatus``: points spent at a shop's checkout, held on the ledger,
   and the checkout code's prefix and length.
 - ``rewards``: ``Reward``, ``WinbackOffer``, ``VoucherStatus``, ``Voucher`` and the voucher code alphabet and length.
 - ``events``: outbound webhooks: ``WebhookEventType``, ``WebhookSubscription``, ``OutboxEvent``,
-  ``WebhookDeliveryStatus``, ``WebhookDelivery`` and ``WebhookAttempt``.
+  ``WebhookDeliveryStatus``, ``WebhookDelivery``, ``WebhookAttempt`` and the URL rule (``webhook_url_allowed``, https
+  outside development).
 - ``campaigns``: ``RuleKind``, ``codes_parse``, ``EarningRule``, ``EarningRuleUse``, ``ActionKind``, ``PointsAction``,
   ``ActionAward``, ``BirthdayBonus``, ``ConsentFilter``, ``ReferralFilter``, ``Segment`` and ``SegmentSend``.
 """
@@ -28,8 +31,9 @@ from __future__ import annotations
 # isort: off
 from loyalty.models.programme import AmountBasis, Currency, Programme
 from loyalty.models.tiers import Tier, TierChange, TierChangeReason, colour_validator
-from loyalty.models.shops import ApiKey, Country, Shop, ShopCustomer
+from loyalty.models.shops import OPERATIONAL_SCOPES, ApiKey, ApiScope, Country, Shop, ShopCustomer
 from loyalty.models.orders import InboundWebhook, Order, OrderSource, Refund
+from loyalty.models.customers import customer_of, customer_pairs
 from loyalty.models.ledger import (
     EntryKind,
     ImmutableEntryError,
@@ -67,6 +71,7 @@ from loyalty.models.campaigns import (
 # isort: on
 
 __all__ = [
+    "OPERATIONAL_SCOPES",
     "REDEMPTION_CODE_LENGTH",
     "REDEMPTION_CODE_PREFIX",
     "VOUCHER_ALPHABET",
@@ -75,6 +80,7 @@ __all__ = [
     "ActionKind",
     "AmountBasis",
     "ApiKey",
+    "ApiScope",
     "BirthdayBonus",
     "ConsentFilter",
     "Country",
@@ -117,5 +123,7 @@ __all__ = [
     "WinbackOffer",
     "codes_parse",
     "colour_validator",
+    "customer_of",
+    "customer_pairs",
     "webhook_url_allowed",
 ]

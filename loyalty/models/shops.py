@@ -1,4 +1,5 @@
-"""The shops that report orders: their settings, API keys and their own ids for members."""
+"""The shops that report orders: their settings, API keys (with their scopes) and the members who are their
+customers."""
 
 from __future__ import annotations
 
@@ -93,8 +94,33 @@ class Shop(models.Model):
         return str(self.name)
 
 
+class ApiScope(models.TextChoices):
+    """What an API key may do. The values are part of the API contract: never rename one."""
+
+    ORDERS = "orders", _("Orders, refunds and the points preview")
+    MEMBERS_READ = "members:read", _("Look members up and read them")
+    MEMBERS_WRITE = "members:write", _("Enrol members")
+    CONSENTS = "consents", _("Read and change marketing consents")
+    REDEMPTIONS = "redemptions", _("Spend points at the checkout")
+    VOUCHERS = "vouchers", _("Check and use vouchers")
+    EVENTS = "events", _("Points for actions")
+    REFERRALS = "referrals", _("Members' referral codes")
+    MEMBERS_ALL = "members:all", _("Every member of the club, not only this shop's customers")
+
+
+# What a new key gets unless it is given others: every operation, for this shop's own customers.
+OPERATIONAL_SCOPES: tuple[str, ...] = tuple(scope for scope in ApiScope.values if scope != ApiScope.MEMBERS_ALL)
+
+
+def default_scopes() -> list[str]:
+    return list(OPERATIONAL_SCOPES)
+
+
 class ApiKey(models.Model):
-    """A shop's API key. Only its SHA-256 is stored; the key itself is shown once, at creation."""
+    """A shop's API key. Only its SHA-256 is stored; the key itself is shown once, at creation.
+
+    ``scopes`` (``ApiScope`` values) are chosen at creation and never widened: a key for more is a new key.
+    """
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("shop"))
     name = models.CharField(_("name"), max_length=100, default="default")
@@ -106,6 +132,7 @@ class ApiKey(models.Model):
     )
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+    scopes = models.JSONField(_("scopes"), default=default_scopes, editable=False)
 
     class Meta:
         verbose_name = _("API key")
@@ -119,21 +146,35 @@ class ApiKey(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or ())
+
+    @property
+    def sees_all_members(self) -> bool:
+        """Club-wide: the key sees members who are not its shop's customers (``members:all``)."""
+        return self.has_scope(ApiScope.MEMBERS_ALL)
+
 
 class ShopCustomer(models.Model):
-    """A shop's own id for a member (its customer id), where the shop told us."""
+    """A member who is a shop's customer because the shop enrolled them or named them by its own customer id
+    (``external_id``, empty where the shop gave none). A member with an order at the shop is its customer too,
+    row or not: ``loyalty.models.customers`` has the rule."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="customers")
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="shop_customers")
-    external_id = models.CharField(_("shop's customer id"), max_length=100)
+    external_id = models.CharField(_("shop's customer id"), max_length=100, blank=True, default="")
 
     class Meta:
         verbose_name = _("shop customer id")
         verbose_name_plural = _("shop customer ids")
         constraints = [
-            models.UniqueConstraint(fields=["shop", "external_id"], name="shopcustomer_external_id_unique"),
+            models.UniqueConstraint(
+                fields=["shop", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="shopcustomer_external_id_unique",
+            ),
             models.UniqueConstraint(fields=["shop", "member"], name="shopcustomer_member_unique"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.shop}: {self.external_id}"
+        return f"{self.shop}: {self.external_id or self.member_id}"

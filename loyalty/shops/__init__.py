@@ -1,9 +1,11 @@
 """Shops: the club's shops, their API keys, and the members they name.
 
-- ``keys``: ``shop_create``, ``api_key_create``/``api_key_revoke``/``api_key_authenticate``.
+- ``keys``: ``shop_create``, ``api_key_create``/``api_key_revoke``/``api_key_authenticate``,
+  ``api_key_scope_withdraw`` (a key's scopes only ever narrow).
 - ``customers``: ``MemberRef``, ``member_find`` and ``member_resolve`` (who an order or request is about),
-  ``shop_member_enrol``.
-- ``auth``: DRF authentication, permission and throttle by API key (HTTP; imported by settings).
+  ``shop_member_enrol``, ``shop_customer_link`` and ``shop_customer_is`` (whose data a shop may see).
+- ``auth``: DRF authentication, permissions (the key's scopes) and throttle by API key (HTTP; imported by
+  settings).
 
 This ``__init__`` exports the services only. Shopify's and WooCommerce's own webhooks, which record orders,
 live above ``orders`` in ``loyalty.platforms``.
@@ -11,8 +13,22 @@ live above ``orders`` in ``loyalty.platforms``.
 
 from __future__ import annotations
 
-from loyalty.shops.customers import MemberRef, member_find, member_resolve, shop_customer_link, shop_member_enrol
-from loyalty.shops.keys import api_key_authenticate, api_key_create, api_key_hash, api_key_revoke, shop_create
+from loyalty.shops.customers import (
+    MemberRef,
+    member_find,
+    member_resolve,
+    shop_customer_is,
+    shop_customer_link,
+    shop_member_enrol,
+)
+from loyalty.shops.keys import (
+    api_key_authenticate,
+    api_key_create,
+    api_key_hash,
+    api_key_revoke,
+    api_key_scope_withdraw,
+    shop_create,
+)
 
 __all__ = [
     "MemberRef",
@@ -20,9 +36,11 @@ __all__ = [
     "api_key_create",
     "api_key_hash",
     "api_key_revoke",
+    "api_key_scope_withdraw",
     "member_find",
     "member_resolve",
     "shop_create",
+    "shop_customer_is",
     "shop_customer_link",
     "shop_member_enrol",
 ]

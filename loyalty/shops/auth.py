@@ -1,7 +1,8 @@
-"""Shop API authentication: ``Authorization: Bearer <api key>``."""
+"""Shop API authentication: ``Authorization: Bearer <api key>``, and what the key may do (its scopes)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from loyalty.errors import ScopeMissing
 from loyalty.models import ApiKey, Shop
 from loyalty.shops import api_key_authenticate
 
@@ -57,6 +59,34 @@ class IsShop(BasePermission):
         return isinstance(request.auth, ApiKey)
 
 
+def view_scope(view: Any, method: str) -> str | None:
+    """The scope an API view needs for an HTTP method: its ``required_scope``, one ``ApiScope`` for every method
+    or a mapping from method to scope (HEAD needs what GET needs). ``None`` when the view names none."""
+    required = getattr(view, "required_scope", None)
+    if isinstance(required, Mapping):
+        required = required.get("GET" if method == "HEAD" else method)
+    return str(required) if required else None
+
+
+class HasScope(BasePermission):
+    """The key must have the scope the view names for the method (``view_scope``); without it the answer is 403
+    ``scope_missing`` naming the scope. An operation that names no scope is refused to every key, so a new view
+    cannot be reached by accident. OPTIONS tells what the operation takes, nothing about members: any key may."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            return False
+        if request.method == "OPTIONS":
+            return True
+        scope = view_scope(view, request.method or "")
+        if scope is None:
+            return False
+        if not key.has_scope(scope):
+            raise ScopeMissing(scope)
+        return True
+
+
 class ApiKeyRateThrottle(SimpleRateThrottle):
     """Requests per API key, ``settings.KLUBB_API_RATE_LIMIT`` (read per request, so it can change in tests).
 
@@ -79,6 +109,12 @@ def request_shop(request: Request) -> Shop:
     """The shop whose key authenticated this request."""
     assert isinstance(request.auth, ApiKey)
     return request.auth.shop
+
+
+def request_sees_all_members(request: Request) -> bool:
+    """Whether this request's key sees every member of the club (``members:all``), not only its shop's customers."""
+    assert isinstance(request.auth, ApiKey)
+    return request.auth.sees_all_members
 
 
 class ApiKeySchema(OpenApiAuthenticationExtension):

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from loyalty import hooks
-from loyalty.errors import MemberNotEnrollable, PhoneInUse
+from loyalty.errors import MemberNotCustomer, MemberNotEnrollable, PhoneInUse
 from loyalty.events import MemberEnrolled, emit
-from loyalty.models import Shop, ShopCustomer
+from loyalty.models import Shop, ShopCustomer, customer_of
 from members import services as member_services
 from members.emails import email_canonical
 from members.models import Member
@@ -68,23 +68,41 @@ def member_resolve(*, shop: Shop, ref: MemberRef, enrol: bool, source: str) -> t
                 )
         except member_services.PhoneInUse as exc:
             raise PhoneInUse() from exc
-        if created:
-            emit(MemberEnrolled(member=member, shop=shop, source=source))
-    if ref.external_id:
+    if created and not ref.external_id:
+        ShopCustomer.objects.create(shop=shop, member=member)  # a new member: no link to collide with
+    elif created or ref.external_id:
         shop_customer_link(shop=shop, member=member, external_id=ref.external_id)
+    if created:  # after the link: the shop's webhooks hear of its own customer
+        emit(MemberEnrolled(member=member, shop=shop, source=source))
     return member, created
 
 
-def shop_customer_link(*, shop: Shop, member: Member, external_id: str) -> None:
-    """Remember the shop's customer id for the member, unless the member already has one there."""
-    if ShopCustomer.objects.filter(shop=shop, member=member).exists():
+def shop_customer_link(*, shop: Shop, member: Member, external_id: str = "") -> None:
+    """Make the member the shop's customer, with the shop's own customer id where it gave one. A member who
+    has an id at the shop keeps it; one linked without an id gets this one."""
+    link = ShopCustomer.objects.filter(shop=shop, member=member).first()
+    if link is not None:
+        if external_id and not link.external_id:
+            try:
+                with transaction.atomic():
+                    ShopCustomer.objects.filter(pk=link.pk, external_id="").update(external_id=external_id)
+            except IntegrityError:
+                pass  # the id belongs to another member already: keep the first link
         return
-    try:
-        with transaction.atomic():
-            ShopCustomer.objects.create(shop=shop, member=member, external_id=external_id)
-    except IntegrityError:
-        # Linked concurrently, or the id belongs to another member already: keep the first link.
-        pass
+    for candidate in dict.fromkeys([external_id, ""]):
+        try:
+            with transaction.atomic():
+                ShopCustomer.objects.create(shop=shop, member=member, external_id=candidate)
+            return
+        except IntegrityError:
+            # Linked concurrently (then the next try fails too), or the id belongs to another member already:
+            # keep that link, and make the member a customer without an id.
+            continue
+
+
+def shop_customer_is(*, shop: Shop, member: Member) -> bool:
+    """Whether the member is the shop's customer (``loyalty.models.customers`` has the rule)."""
+    return Member.objects.filter(customer_of(shop), pk=member.pk).exists()
 
 
 def shop_member_enrol(
@@ -99,11 +117,15 @@ def shop_member_enrol(
     external_id: str = "",
     source: str = Member.Source.API,
     referral_code: str = "",
+    sees_all_members: bool = False,
 ) -> tuple[Member, bool]:
-    """Enrol a member on a shop's behalf; an existing member (by email) is returned unchanged.
+    """Enrol a member on a shop's behalf, who becomes the shop's customer; an existing member (by email) is
+    returned unchanged.
 
-    A ``referral_code`` is handed to the hooks (``referrals``), which may refuse it with a ``LoyaltyError``:
-    then nothing is written.
+    An existing member who is not the shop's customer is refused with ``MemberNotCustomer`` and nothing is
+    written, unless the shop ``sees_all_members`` (its key has ``members:all``): enrolling an address must not be
+    a way to read a stranger's personal data. A ``referral_code`` is handed to the hooks (``referrals``), which
+    may refuse it with a ``LoyaltyError``: then nothing is written.
     """
     with transaction.atomic():
         try:
@@ -118,9 +140,12 @@ def shop_member_enrol(
             )
         except member_services.PhoneInUse as exc:
             raise PhoneInUse() from exc
-        if external_id:
+        seen = created or sees_all_members or shop_customer_is(shop=shop, member=member)
+        if seen:
             shop_customer_link(shop=shop, member=member, external_id=external_id)
         if created:
             emit(MemberEnrolled(member=member, shop=shop, source=source))
         hooks.member_enrolled(member=member, created=created, shop=shop, extra={"referral_code": referral_code})
+        if not seen:  # after the hooks: a refused referral code says more precisely why
+            raise MemberNotCustomer()
     return member, created

@@ -1,17 +1,19 @@
-"""Shops and their API keys."""
+"""Shops and their API keys, with the scopes each key was given."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from config.snapshots import Snapshot
-from loyalty.models import ApiKey, Shop
+from loyalty.models import OPERATIONAL_SCOPES, ApiKey, ApiScope, Shop
 
 KEY_PREFIX = "klb_"
 PREFIX_LENGTH = len(KEY_PREFIX) + 8
@@ -40,20 +42,47 @@ def shop_create(*, name: str, currency: str, slug: str = "", webhook_secret: str
 
 
 def api_key_create(
-    *, shop: Shop, name: str = "default", created_by: Any = None, raw_key: str = ""
+    *,
+    shop: Shop,
+    name: str = "default",
+    created_by: Any = None,
+    raw_key: str = "",
+    scopes: Collection[str] = OPERATIONAL_SCOPES,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its one and only plain-text copy.
 
-    ``raw_key`` lets the demo data use a documented, fixed key; everything else gets a random one.
+    ``scopes`` (``ApiScope`` values) are what it may do, for good: by default every operation, for the shop's own
+    customers (``members:all`` is the explicit grant to see every member of the club). ``raw_key`` lets the demo
+    data use a documented, fixed key; everything else gets a random one.
     """
+    unknown = set(scopes) - set(ApiScope.values)
+    if unknown:
+        raise ValueError(f"Unknown API key scopes: {', '.join(sorted(unknown))}.")
     if not raw_key:
         raw_key = f"{KEY_PREFIX}{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
     elif not (raw_key.startswith(KEY_PREFIX) and len(raw_key) > PREFIX_LENGTH + 16 and raw_key[PREFIX_LENGTH] == "_"):
         raise ValueError("An API key looks like klb_XXXXXXXX_<at least 16 more characters>.")
     key = ApiKey.objects.create(
-        shop=shop, name=name, prefix=raw_key[:PREFIX_LENGTH], key_hash=api_key_hash(raw_key), created_by=created_by
+        shop=shop,
+        name=name,
+        prefix=raw_key[:PREFIX_LENGTH],
+        key_hash=api_key_hash(raw_key),
+        created_by=created_by,
+        scopes=[scope for scope in ApiScope.values if scope in scopes],
     )
     return key, raw_key
+
+
+def api_key_scope_withdraw(*, key: ApiKey, scope: str) -> bool:
+    """Take ``scope`` away from a key (narrowing only: a key never gains a scope after it is made). Returns
+    whether the key had it. Bites at once in this process, within seconds in the others."""
+    with transaction.atomic():
+        locked = ApiKey.objects.select_for_update().get(pk=key.pk)
+        if not locked.has_scope(scope):
+            return False
+        key.scopes = [kept for kept in locked.scopes if kept != scope]
+        key.save(update_fields=["scopes"])  # the signal clears the kept keys
+    return True
 
 
 def api_key_revoke(*, key: ApiKey) -> None:

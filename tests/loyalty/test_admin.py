@@ -350,9 +350,11 @@ def test_an_orders_page_shows_the_tier_it_earned_at(admin_client, shop, tiers, p
 
 def test_api_key_is_shown_once_stored_hashed_works_and_can_be_revoked(admin_client, admin_user, shop):
     add = admin_client.get(url("loyalty_apikey_add"), {"shop": shop.pk})
-    assert set(add.context["adminform"].form.fields) == {"shop", "name"}
+    assert set(add.context["adminform"].form.fields) == {"shop", "name", "scopes"}
 
-    response = admin_client.post(url("loyalty_apikey_add"), {"shop": shop.pk, "name": "checkout"}, follow=True)
+    response = admin_client.post(
+        url("loyalty_apikey_add"), {"shop": shop.pk, "name": "checkout", "scopes": ["orders"]}, follow=True
+    )
 
     assert response.status_code == 200
     shown = [str(m) for m in response.context["messages"] if RAW_KEY.search(str(m))]

@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from loyalty.ledger import lot_mismatches, points_adjust
 from loyalty.models import EntryKind, LedgerEntry, PointsAccount, Redemption, RedemptionStatus
 from loyalty.rewards.checkout import redemption_release, redemption_reserve, redemptions_expire
-from loyalty.shops import api_key_create
+from loyalty.shops import api_key_create, shop_customer_link
 from members.models import Member
 from tests.conftest import order_payload
 from tests.factories import MemberFactory
@@ -41,8 +41,10 @@ def raw_key(shop):
 
 
 @pytest.fixture
-def kari(member, programme):
-    """Kari with 1000 points; the programme's defaults: spend at least 100 points, in steps of 100."""
+def kari(member, shop, programme):
+    """Kari, the shop's customer, with 1000 points; the programme's defaults: spend at least 100 points, in steps
+    of 100."""
+    shop_customer_link(shop=shop, member=member)  # the shop reads her standing
     assert (programme.redeem_min_points, programme.redeem_step_points) == (100, 100)
     points_adjust(member=member, points=1000, staff=None, reason="test setup")
     return member

@@ -24,6 +24,7 @@ from loyalty.models import (
     VoucherStatus,
 )
 from loyalty.rewards import checkout_terms, redemptions_expire, reward_redeem
+from loyalty.shops import shop_customer_link
 from loyalty.tasks import redemptions_expire_task
 from tests.conftest import order_payload
 
@@ -33,8 +34,10 @@ REDEMPTIONS = "/api/v1/redemptions/"
 
 
 @pytest.fixture
-def kari(member, programme):
-    """Kari with 1000 points; 100 points pay 10.00 NOK (0.10 each), spent from 100 in steps of 50."""
+def kari(member, shop, programme):
+    """Kari, the shop's customer, with 1000 points; 100 points pay 10.00 NOK (0.10 each), spent from 100 in steps
+    of 50."""
+    shop_customer_link(shop=shop, member=member)  # the shop reads her standing
     programme.point_value = Decimal("0.10")
     programme.redeem_min_points = 100
     programme.redeem_step_points = 50

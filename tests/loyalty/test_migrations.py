@@ -10,8 +10,13 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone, translation
+from rest_framework.test import APIClient
 
+from config.snapshots import Snapshot
 from loyalty.models import (
+    OPERATIONAL_SCOPES,
+    ApiKey,
+    ApiScope,
     EarningRule,
     EarningRuleUse,
     LedgerEntry,
@@ -21,8 +26,10 @@ from loyalty.models import (
     RuleKind,
     Tier,
     TierChange,
+    WebhookSubscription,
 )
 from loyalty.orders import refund_record
+from loyalty.shops import api_key_create
 from tests.conftest import make_order
 from tests.factories import MemberFactory
 
@@ -111,3 +118,28 @@ def test_0020_keeps_the_tier_moves_the_outbox_held_matching_tier_names_in_any_la
         (bronze, None, False, "review", start + 33 * DAY),
     ]
     assert TierChange.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_afterwards")
+def test_keys_and_subscriptions_made_before_0032_keep_seeing_every_member(shop, other_shop, tiers, programme):
+    make_order(other_shop, order_id="B-1", email="kari@example.com")  # the other shop's customer, not this one's
+    make_order(shop, order_id="A-1", email="ola@example.com")
+    make_order(shop, order_id="A-2", email="per@example.com")  # two links without a shop's id: gone backwards
+    _key, raw = api_key_create(shop=shop, name="before scopes")
+    subscription = WebhookSubscription.objects.create(
+        shop=shop, url="https://shop.example.com/hook", secret="whsec_s", events=["points.changed"]
+    )
+
+    migrate(("loyalty", "0031_webhook_hardening"))
+    migrate()
+    Snapshot.clear_all()  # the kept keys and subscriptions of before the migration
+
+    key = ApiKey.objects.get(name="before scopes")
+    assert key.scopes == [*OPERATIONAL_SCOPES, ApiScope.MEMBERS_ALL]
+    assert WebhookSubscription.objects.get(pk=subscription.pk).club_wide
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/members/?email=kari@example.com").json()["count"] == 1
+    assert client.post("/api/v1/members/", {"email": "kari@example.com"}, format="json").status_code == 200
+    assert api_key_create(shop=shop)[0].scopes == list(OPERATIONAL_SCOPES)  # new keys: no members:all

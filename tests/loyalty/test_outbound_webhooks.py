@@ -232,17 +232,18 @@ def test_unsubscribed_types_and_inactive_subscriptions_get_nothing(
     assert httpserver.log == []
 
 
-def test_events_are_club_wide_every_shops_subscription_receives_them(
+def test_a_shop_hears_of_its_customers_and_a_club_wide_subscription_of_every_member(
     api, shop, other_shop, member, tiers, programme, httpserver, django_capture_on_commit_callbacks
 ):
     subscribe(shop, httpserver, path="/own", events=["points.changed"])
-    subscribe(other_shop, httpserver, path="/other", events=["points.changed"])
-    httpserver.expect_request("/own").respond_with_data("ok")
-    httpserver.expect_request("/other").respond_with_data("ok")
+    subscribe(other_shop, httpserver, path="/other", events=["points.changed"])  # not its customer: nothing
+    subscribe(other_shop, httpserver, path="/other-club-wide", events=["points.changed"], club_wide=True)
+    for path in ("/own", "/other", "/other-club-wide"):
+        httpserver.expect_request(path).respond_with_data("ok")
 
     post_order(api, django_capture_on_commit_callbacks, amount="100.00")
 
-    assert sorted(request.path for request, _r in httpserver.log) == ["/other", "/own"]
+    assert sorted(request.path for request, _r in httpserver.log) == ["/other-club-wide", "/own"]
     assert len({body["id"] for body, _h in received(httpserver)}) == 1
 
 

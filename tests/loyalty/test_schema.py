@@ -9,6 +9,7 @@ from django.core.management import call_command
 from loyalty.api.serializers.events import EventResultSerializer
 from loyalty.api.serializers.orders import OrderResultSerializer, RefundResultSerializer
 from loyalty.campaigns.actions import ActionOutcome
+from loyalty.models import ApiScope
 from loyalty.orders import OrderOutcome, RefundOutcome
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +45,12 @@ def test_schema_generates_without_warnings_and_describes_every_operation(tmp_pat
         operation = schema["paths"][path][method]
         assert operation["security"] == [{"ApiKey": []}]
         assert "401" in operation["responses"]
+        # The API key scope it needs, said in its description and refused with 403 scope_missing
+        scope = operation["x-klubb-scope"]
+        assert scope in ApiScope.values and scope != ApiScope.MEMBERS_ALL
+        assert operation["description"].endswith(f"API key scope: `{scope}`.")
+        refused = operation["responses"]["403"]["content"]["application/json"]
+        assert refused["examples"]["scope_missing"]["value"]["code"] == "scope_missing"
         throttled = operation["responses"]["429"]
         assert "Retry-After" in throttled["headers"]
         assert throttled["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}

@@ -205,7 +205,7 @@ def test_reward_and_member_changes_are_audited(admin_client, admin_user, member)
 
 def test_points_adjustments_and_api_keys_are_audited(admin_client, admin_user, member, shop, tiers, programme):
     points_adjust(member=member, points=40, staff=admin_user, reason="Goodwill")
-    admin_client.post(url("loyalty_apikey_add"), {"shop": shop.pk, "name": "till"})
+    admin_client.post(url("loyalty_apikey_add"), {"shop": shop.pk, "name": "till", "scopes": ["orders"]})
     key = ApiKey.objects.get(name="till")
     admin_client.post(url("loyalty_apikey_changelist"), {"action": "revoke_selected", "_selected_action": [key.pk]})
     adjust, created, revoked = AuditEntry.objects.order_by("id")

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from loyalty.models import Currency
+from loyalty.models import OPERATIONAL_SCOPES, ApiScope, Currency
 from loyalty.shops import api_key_create, shop_create
 
 
@@ -18,6 +18,14 @@ class Command(BaseCommand):
         parser.add_argument("--currency", required=True, choices=Currency.values)
         parser.add_argument("--slug", default="", help="Used in webhook addresses; derived from the name if empty.")
         parser.add_argument("--webhook-secret", default="", help="Shared secret for Shopify and WooCommerce webhooks.")
+        parser.add_argument(
+            "--scope",
+            action="append",
+            choices=ApiScope.values,
+            dest="scopes",
+            help="What the key may do; repeat for more. Default: every operation, for the shop's own customers "
+            "(all but members:all).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"].strip()
@@ -26,6 +34,11 @@ class Command(BaseCommand):
         shop = shop_create(
             name=name, currency=options["currency"], slug=options["slug"], webhook_secret=options["webhook_secret"]
         )
-        _key, raw_key = api_key_create(shop=shop, name="created by create_shop")
-        self.stderr.write(f"Created shop {shop.name!r} (slug {shop.slug}, {shop.currency}). Its API key, shown once:")
+        key, raw_key = api_key_create(
+            shop=shop, name="created by create_shop", scopes=options["scopes"] or OPERATIONAL_SCOPES
+        )
+        self.stderr.write(
+            f"Created shop {shop.name!r} (slug {shop.slug}, {shop.currency}). Its API key, with the scopes "
+            f"{' '.join(key.scopes)}, shown once:"
+        )
         self.stdout.write(raw_key)

@@ -1,5 +1,6 @@
 """Shops, their API keys (created and revoked through ``api_key_create``/``api_key_revoke``, the key shown
-once), the shops' customer ids, and the webhooks shops sent (read-only)."""
+once; scopes chosen at creation, and ``members:all`` the only one staff can take away later), the shops' customer
+ids, and the webhooks shops sent (read-only)."""
 
 from __future__ import annotations
 
@@ -13,25 +14,43 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.models import ApiKey, InboundWebhook, Shop, ShopCustomer
-from loyalty.shops import api_key_create, api_key_revoke
+from loyalty.models import OPERATIONAL_SCOPES, ApiKey, ApiScope, InboundWebhook, Shop, ShopCustomer
+from loyalty.shops import api_key_create, api_key_revoke, api_key_scope_withdraw
 from loyalty.staff.admin.common import ReadOnlyAdminMixin
 from members.admin import AuditedAdminMixin
 from members.audit import audit_record, audit_snapshot
 from members.models import AuditAction
 
+CLUB_WIDE_WARNING = _("Sees every member of the club, not only this shop's customers.")
+
+
+def scopes_html(key: ApiKey) -> SafeString:
+    """A key's scopes, ``members:all`` marked as the club-wide grant it is."""
+    names = [str(scope) for scope in ApiScope.values if key.has_scope(scope)]
+    shown = [
+        format_html('<strong style="color: var(--error-fg, #ba2121)" title="{}">{} ⚠</strong>', CLUB_WIDE_WARNING, name)
+        if name == ApiScope.MEMBERS_ALL
+        else format_html("<code>{}</code>", name)
+        for name in names
+    ]
+    return format_html_join(", ", "{}", ((item,) for item in shown)) if shown else format_html("—")
+
 
 class ApiKeyInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ApiKey
-    fields = ("prefix", "name", "created_at", "last_used_at", "revoked_at")
+    fields = ("prefix", "name", "scopes_list", "created_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     extra = 0
     show_change_link = True
+
+    @admin.display(description=_("scopes"))
+    def scopes_list(self, obj: ApiKey) -> SafeString:
+        return scopes_html(obj)
 
 
 SHOP_SECRET_FIELDS = ("shopify_webhook_secret", "woocommerce_webhook_secret")
@@ -118,19 +137,66 @@ class ApiKeyStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ApiKeyClubWideFilter(admin.SimpleListFilter):
+    title = _("every member (members:all)")
+    parameter_name = "club_wide"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", gettext("Yes")), ("no", gettext("No"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
+        # The JSON list's text: no other scope's name contains this one's.
+        has_it = {"scopes__icontains": f'"{ApiScope.MEMBERS_ALL}"'}
+        if self.value() == "yes":
+            return queryset.filter(**has_it)
+        if self.value() == "no":
+            return queryset.exclude(**has_it)
+        return queryset
+
+
+class ApiKeyCreateForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        label=_("scopes"),
+        choices=ApiScope.choices,
+        initial=list(OPERATIONAL_SCOPES),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "What the key may do, for good: for other scopes, create another key. Leave members:all off unless the "
+            "shop must see members who are not its customers."
+        ),
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("shop", "name")
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    """Keys are created by ``api_key_create`` (the key is shown once) and never edited; revoke instead."""
+    """Keys are created by ``api_key_create`` (the key is shown once, its scopes chosen) and never edited: revoke
+    instead, and make a new key for other scopes. The one change is narrowing: staff may take ``members:all`` away,
+    which never gives a key more than it had."""
 
-    list_display = ("prefix", "shop", "name", "created_at", "created_by", "last_used_at", "revoked_at", "active")
+    form = ApiKeyCreateForm
+    list_display = (
+        "prefix", "shop", "name", "scopes_list", "club_wide", "created_at", "created_by", "last_used_at", "revoked_at",
+        "active",
+    )  # fmt: skip
     list_select_related = ("shop", "created_by")
-    list_filter = (ApiKeyStatusFilter, "shop")
+    list_filter = (ApiKeyStatusFilter, ApiKeyClubWideFilter, "shop")
     search_fields = ("prefix", "name", "shop__name", "shop__slug")
-    actions = ("revoke_selected",)
-    shown_fields = ("shop", "name", "prefix", "created_at", "created_by", "last_used_at", "revoked_at")
+    actions = ("revoke_selected", "withdraw_members_all")
+    shown_fields = (
+        "shop", "name", "prefix", "scopes_list", "club_wide", "created_at", "created_by", "last_used_at", "revoked_at",
+    )  # fmt: skip
 
     def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
-        return ("shop", "name") if obj is None else self.shown_fields
+        return ("shop", "name", "scopes") if obj is None else self.shown_fields
+
+    def get_form(self, request: HttpRequest, obj: ApiKey | None = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:  # ``scopes`` is the form's own field: the model's is not editable
+            kwargs["fields"] = ("shop", "name")
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
         return () if obj is None else self.shown_fields
@@ -148,10 +214,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def active(self, obj: ApiKey) -> bool:
         return obj.is_active
 
+    @admin.display(description=_("scopes"))
+    def scopes_list(self, obj: ApiKey) -> SafeString:
+        return scopes_html(obj)
+
+    @admin.display(description=_("every member (members:all)"), boolean=True)
+    def club_wide(self, obj: ApiKey) -> bool:
+        return obj.sees_all_members
+
     def save_model(self, request: HttpRequest, obj: ApiKey, form: ModelForm, change: bool) -> None:
         if change:  # pragma: no cover - the change permission is never granted
             raise PermissionDenied
-        key, raw_key = api_key_create(shop=obj.shop, name=obj.name, created_by=request.user)
+        key, raw_key = api_key_create(
+            shop=obj.shop, name=obj.name, created_by=request.user, scopes=form.cleaned_data["scopes"]
+        )
         # The admin goes on with ``obj`` (history, redirect): make it the saved key.
         for field in ApiKey._meta.concrete_fields:
             setattr(obj, field.attname, getattr(key, field.attname))
@@ -180,6 +256,22 @@ class ApiKeyAdmin(admin.ModelAdmin):
             )
             self.log_change(request, key, gettext("Revoked"))
         messages.success(request, gettext("Revoked %(count)d API keys.") % {"count": len(keys)})
+
+    @admin.action(description=_("Take away members:all (this shop's customers only)"), permissions=["revoke"])
+    def withdraw_members_all(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        narrowed = 0
+        for key in queryset.select_related("shop"):
+            before = audit_snapshot(key)
+            if not api_key_scope_withdraw(key=key, scope=ApiScope.MEMBERS_ALL):
+                continue
+            narrowed += 1
+            audit_record(
+                staff=request.user, action=AuditAction.CHANGE, obj=key, before=before, after=audit_snapshot(key)
+            )
+            self.log_change(request, key, gettext("Took away members:all"))
+        messages.success(
+            request, gettext("%(count)d API keys now see only their shop's customers.") % {"count": narrowed}
+        )
 
 
 @admin.register(ShopCustomer)

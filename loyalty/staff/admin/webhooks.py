@@ -48,7 +48,7 @@ class WebhookSubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = WebhookSubscription
-        fields = ("shop", "url", "events", "is_active")
+        fields = ("shop", "url", "events", "club_wide", "is_active")
         formfield_callback = staticmethod(_https_url_formfield)
 
 
@@ -68,17 +68,17 @@ class WebhookSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     show. Switching a subscription off stops its pending deliveries."""
 
     form = WebhookSubscriptionForm
-    list_display = ("shop", "url", "events_list", "is_active", "held_until", "created_at")
+    list_display = ("shop", "url", "events_list", "club_wide", "is_active", "held_until", "created_at")
     list_select_related = ("shop",)
-    list_filter = ("is_active", "shop")
+    list_filter = ("is_active", "club_wide", "shop")
     search_fields = ("url", "shop__name")
     actions = ("rotate_secret",)
     shown_fields = ("secret_hint", "created_at", "delivery_counts", "slow_streak", "held_until")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return ("shop", "url", "events", "is_active")
-        return ("shop", "url", "events", "is_active", *self.shown_fields)
+            return ("shop", "url", "events", "club_wide", "is_active")
+        return ("shop", "url", "events", "club_wide", "is_active", *self.shown_fields)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return () if obj is None else self.shown_fields
@@ -117,7 +117,7 @@ class WebhookSubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 messages.info(request, gettext("Pending deliveries stopped: %(count)d.") % {"count": stopped})
             return
         subscription, secret = webhook_subscription_create(
-            shop=obj.shop, url=obj.url, events=obj.events, is_active=obj.is_active
+            shop=obj.shop, url=obj.url, events=obj.events, is_active=obj.is_active, club_wide=obj.club_wide
         )
         # The admin goes on with ``obj`` (history, redirect): make it the saved subscription.
         for field in WebhookSubscription._meta.concrete_fields:
