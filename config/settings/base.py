@@ -324,6 +324,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "loyalty.api.schema.add_throttled_response",
+        "loyalty.api.schema.require_bodies_that_need_a_field",
     ],
 }
 

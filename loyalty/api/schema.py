@@ -1,16 +1,20 @@
 """drf-spectacular helpers for the shop API: error responses, paged lists, and additions to the generated schema
 that hold for every operation (``add_throttled_response``, a ``POSTPROCESSING_HOOKS`` entry; ``ScopedAutoSchema``,
-the ``DEFAULT_SCHEMA_CLASS``, which says each operation's API key scope)."""
+the ``DEFAULT_SCHEMA_CLASS``, which says each operation's API key scope). A rule no single field states, one of
+some fields at least, is in the schema too (``AtLeastOneOfExtension``, and ``require_bodies_that_need_a_field``
+among the hooks)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from loyalty.api.errors import ErrorSerializer
+from loyalty.api.serializers.fields import AtLeastOneOf
 from loyalty.shops.auth import view_scope
 
 
@@ -71,6 +75,22 @@ THROTTLED = {
 }
 
 
+def require_bodies_that_need_a_field(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """A request body whose schema demands at least one of its fields (an ``anyOf``, see ``AtLeastOneOfExtension``)
+    cannot be left out, though drf-spectacular calls a body required only when one of its fields is."""
+    components = result.get("components", {}).get("schemas", {})
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            body = operation.get("requestBody", {})
+            for content in body.get("content", {}).values():
+                name = content.get("schema", {}).get("$ref", "").rpartition("/")[2]
+                if "anyOf" in components.get(name, {}):
+                    body["required"] = True
+    return result
+
+
 def add_throttled_response(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """Every operation counts against the key's rate limit, so every operation may answer 429."""
     for operations in result.get("paths", {}).values():
@@ -114,3 +134,23 @@ class ScopedAutoSchema(AutoSchema):
         operation["x-klubb-scope"] = scope
         operation.setdefault("responses", {}).setdefault("403", scope_missing_response(scope))
         return operation
+
+
+class AtLeastOneOfExtension(OpenApiSerializerExtension):
+    """An ``AtLeastOneOf`` serializer's input says which fields it needs one of: ``anyOf`` them, each present and,
+    unless a boolean, not blank. A client (and the fuzzer) knows that ``{}`` is refused before sending it."""
+
+    target_class = AtLeastOneOf
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            properties = schema["properties"]
+            schema["anyOf"] = [
+                {"required": [name]}
+                if properties[name].get("type") == "boolean"
+                else {"required": [name], "properties": {name: {"minLength": 1}}}
+                for name in self.target.at_least_one_of
+            ]
+        return schema

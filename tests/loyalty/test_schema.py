@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 import yaml
 from django.core.management import call_command
+from drf_spectacular.generators import SchemaGenerator
 
 from loyalty.api.serializers.events import EventResultSerializer
 from loyalty.api.serializers.orders import OrderResultSerializer, RefundResultSerializer
@@ -87,3 +88,19 @@ def test_the_documented_result_has_exactly_the_fields_the_service_returns(outcom
     # The views answer with the outcome's data (stored, so a replay answers the same); the schema documents it
     # with the serializer: they must not drift apart.
     assert list(serializer().fields) == [field.name for field in dataclasses.fields(outcome)]
+
+
+def test_the_schema_says_what_a_member_reference_and_a_consent_change_need_at_least():
+    """One of email, phone or customer id (not blank) names a member; a consent change gives one of the two
+    channels, so its body cannot be left out. A client (and the fuzzer) knows before being refused."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+
+    components = schema["components"]["schemas"]
+    member = components["MemberRefRequest"]["anyOf"]
+    assert [branch["required"] for branch in member] == [["email"], ["phone"], ["external_id"]]
+    assert all(branch["properties"][branch["required"][0]]["minLength"] == 1 for branch in member)
+    assert components["ConsentsRequest"]["anyOf"] == [
+        {"required": ["email_marketing"]},
+        {"required": ["sms_marketing"]},
+    ]
+    assert schema["paths"]["/api/v1/members/{member_id}/consents/"]["put"]["requestBody"]["required"] is True

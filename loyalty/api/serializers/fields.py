@@ -47,6 +47,16 @@ class StrictSlugField(serializers.SlugField):
         return super().to_internal_value(data)
 
 
+class AtLeastOneOf:
+    """A serializer whose input must give at least one of ``at_least_one_of`` (not blank). Its ``validate`` refuses
+    input without one; the schema says so too (``loyalty.api.schema.AtLeastOneOfExtension``: an ``anyOf``)."""
+
+    at_least_one_of: tuple[str, ...] = ()
+
+    def given(self, attrs: dict[str, Any]) -> bool:
+        return any(attrs.get(name) not in (None, "") for name in self.at_least_one_of)
+
+
 class StrictBooleanField(serializers.BooleanField):
     """JSON ``true`` or ``false`` only: DRF's BooleanField would also take 0, 1, "yes" and "off"."""
 

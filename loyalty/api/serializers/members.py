@@ -7,11 +7,16 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from loyalty.api.serializers.fields import PhoneField, StrictCharField, StrictEmailField
+from loyalty.api.serializers.fields import AtLeastOneOf, PhoneField, StrictCharField, StrictEmailField
 from loyalty.selectors import Standing
 
 
-class MemberRefSerializer(serializers.Serializer):
+class MemberRefSerializer(AtLeastOneOf, serializers.Serializer):
+    """How a shop names a member: by email, phone or its own customer id (at least one of them); the names are
+    for enrolling someone new."""
+
+    at_least_one_of = ("email", "phone", "external_id")
+
     email = StrictEmailField(required=False, allow_blank=True, max_length=254)
     phone = PhoneField(required=False, allow_blank=True, max_length=32)
     external_id = StrictCharField(required=False, allow_blank=True, max_length=100)
@@ -19,7 +24,7 @@ class MemberRefSerializer(serializers.Serializer):
     last_name = StrictCharField(required=False, allow_blank=True, max_length=150)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not any(attrs.get(key) for key in ("email", "phone", "external_id")):
+        if not self.given(attrs):
             raise serializers.ValidationError(
                 "Name the member by email, phone or external_id.", code="member_identifier_required"
             )
@@ -127,8 +132,10 @@ class MemberCreateInputSerializer(serializers.Serializer):
 # --- Marketing consents ---------------------------------------------------------------------------------
 
 
-class ConsentsSerializer(serializers.Serializer):
+class ConsentsSerializer(AtLeastOneOf, serializers.Serializer):
     """A member's marketing consents. On PUT, a channel left out is left as it is."""
+
+    at_least_one_of = ("email_marketing", "sms_marketing")
 
     email_marketing = serializers.BooleanField(required=False)
     sms_marketing = serializers.BooleanField(required=False)
@@ -141,7 +148,7 @@ class ConsentsSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "email_marketing" not in attrs and "sms_marketing" not in attrs:
+        if not self.given(attrs):
             raise serializers.ValidationError(
                 {"email_marketing": "Give email_marketing, sms_marketing or both."}, code="required"
             )
