@@ -21,6 +21,8 @@ pytestmark = pytest.mark.django_db
         ({"occurred_at": "2026-11-20T14:03:00"}, "naive", "occurred_at"),
         ({"occurred_at": "0001-01-01T00:00:00Z"}, "too_early", "occurred_at"),
         ({"occurred_at": "1970-01-01T00:00:00Z"}, "too_early", "occurred_at"),
+        ({"occurred_at": "2024-01-01T12:99:00Z"}, "invalid", "occurred_at"),  # no such minute: was a 500
+        ({"occurred_at": "2024-02-30T12:00:00"}, "invalid", "occurred_at"),
     ],
 )
 def test_the_order_is_refused_naming_the_field(api, shop, tiers, programme, change, code, field):

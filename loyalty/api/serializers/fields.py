@@ -134,7 +134,10 @@ class StrictDateTimeField(serializers.DateTimeField):
 
     def to_internal_value(self, value: Any) -> Any:
         if isinstance(value, str):
-            parsed = parse_datetime(value.strip())
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:  # shaped like a time, and none (12:99): DRF's parsing below refuses it as invalid
+                parsed = None
             if parsed is not None and parsed.tzinfo is None:
                 self.fail("naive")
         result = super().to_internal_value(value)
