@@ -83,6 +83,18 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _postgres_outcomes[report.outcome] = _postgres_outcomes.get(report.outcome, 0) + 1
 
 
+# What tests ask to show at the end of the run (the API fuzzer's success shares): lines under a heading, each
+# under a key, so that a test may replace a line it wrote before (a running total).
+RUN_REPORT = pytest.StashKey[dict[str, dict[str, str]]]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    for heading, lines in config.stash.get(RUN_REPORT, {}).items():
+        terminalreporter.section(heading)
+        for line in lines.values():
+            terminalreporter.write_line(line)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not REQUIRE_POSTGRES or session.config.option.collectonly or session.config.getoption("-k"):
         return
