@@ -23,7 +23,7 @@ class PermissionsPolicyMiddleware:
 
 
 # Paths whose callers are programs (the shop API, the platforms' and the SMS provider's webhooks).
-JSON_ERROR_PATHS = ("/api/", "/hooks/")
+JSON_ERROR_PATHS = ("/api/", "/hooks/", "/embed/v1/")
 # The code and message of an error Django answered on its own (no view of ours wrote the body).
 JSON_ERRORS: dict[int, tuple[str, str]] = {
     400: ("bad_request", "The request could not be understood."),

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from loyalty.embed import demo as embed_demo
 from loyalty.platforms import shopify_webhook, woocommerce_webhook
 from loyalty.portal.urls import portal_patterns as points_pages
 from loyalty.staff import views as staff_views
@@ -33,6 +34,8 @@ urlpatterns = [
     *member_public,  # /unsubscribe/{token}/
     path("i18n/setlang/", member_views.language, name="set_language"),
     path("api/v1/", include("loyalty.api.urls")),
+    path("embed/v1/", include("loyalty.embed.urls")),
+    path("demo/storefront/", embed_demo.storefront, name="demo-storefront"),  # DEBUG or KLUBB_DEMO_STOREFRONT
     path("api/v1/", include("referrals.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

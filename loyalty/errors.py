@@ -247,3 +247,35 @@ class RedemptionReleased(LoyaltyError):
     code = "redemption_released"
     default_message = _("This redemption was released; its points went back to the member.")
     default_field = "redemption_id"
+
+
+# The storefront widget
+class StorefrontUnknown(LoyaltyError):
+    code = "storefront_unknown"
+    default_message = _("No active storefront has this key.")
+    default_field = "key"
+
+
+class IdentityRefused(LoyaltyError):
+    """A page's signed customer identity (or the widget's token for it) does not prove a member."""
+
+    code = "identity_refused"
+    default_message = _("The customer's identity could not be verified.")
+    default_field = "signature"
+
+
+class IdentityInvalid(IdentityRefused):
+    code = "identity_invalid"
+    default_message = _("The customer's signature does not match.")
+
+
+class IdentityExpired(IdentityRefused):
+    code = "identity_expired"
+    default_message = _("The customer's signature is too old; reload the page.")
+    default_field = "timestamp"
+
+
+class TokenInvalid(IdentityRefused):
+    code = "token_invalid"
+    default_message = _("The widget's token is not valid here, or it ran out; ask for a new one.")
+    default_field = "token"

@@ -90,3 +90,20 @@ def on_segment_referrals(provider: SegmentReferralsProvider) -> None:
 def segment_referrals() -> list[tuple[QuerySet[Any], QuerySet[Any]]]:
     """Per provider: ``(ids of members who referred someone, ids of members who were referred)``."""
     return [provider() for provider in _segment_referrals]
+
+
+# --- A member's invitation link ---------------------------------------------------------------------------
+# ``referrals`` registers a provider of the path of the member's invitation link (``/r/<code>/``), or ``None``
+# while the referral programme is off; the storefront widget shows it. Without one, there is no link.
+
+ReferralPathProvider = Callable[["Member"], "str | None"]
+_referral_path: list[ReferralPathProvider] = []
+
+
+def on_referral_path(provider: ReferralPathProvider) -> None:
+    if provider not in _referral_path:
+        _referral_path.append(provider)
+
+
+def referral_path(*, member: Member) -> str | None:
+    return next((path for provider in _referral_path if (path := provider(member))), None)

@@ -44,6 +44,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "loyalty.view_apikey",
         "loyalty.add_apikey",
         "loyalty.change_apikey",  # revoke
+        "loyalty.view_storefront",
+        "loyalty.add_storefront",
+        "loyalty.change_storefront",  # origins, looks; rotating its keys
         "loyalty.view_programme",
         "loyalty.change_programme",
         "loyalty.view_dashboard",

@@ -24,6 +24,7 @@ class ReferralsConfig(AppConfig):
         hooks.on_member_enrolled(services.referral_on_enrol)
         hooks.on_dashboard_funnel(selectors.referral_funnel_rows)
         hooks.on_segment_referrals(selectors.segment_referral_members)
+        hooks.on_referral_path(services.member_referral_path)
         referral_message_kinds_register()
         error_status_register(ReferralRefused.code, 422)  # every refusal (a subclass answers with its base's)
         events.subscribers_install()

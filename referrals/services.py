@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from loyalty.events import emit
@@ -345,3 +346,10 @@ def referral_on_enrol(member: Member, created: bool, shop: Any, extra: dict[str,
     code = extra.get("referral_code", "")
     if code:
         referral_attach(friend=member, code=code, source="api", new_member=created)
+
+
+def member_referral_path(member: Member) -> str | None:
+    """The path of ``member``'s invitation link while the programme is on (``loyalty.hooks.referral_path``)."""
+    if not ReferralProgramme.load().is_active:
+        return None
+    return reverse("referral-landing", args=[referral_code_for(member=member).code])

@@ -29,11 +29,12 @@ from django.core import signing
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from loyalty.models import ApiScope, Reward
+from loyalty.models import ApiScope, Reward, Storefront
 from loyalty.rewards import redemption_reserve
 from loyalty.rewards.catalogue import reward_redeem
 from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
 from loyalty.shops import api_key_create
+from loyalty.shops.storefront import storefront_create
 from members.models import Member
 from referrals.services import referral_code_for
 from tests.conftest import give_two_factor, make_order, order_payload
@@ -129,6 +130,13 @@ def unsubscribe_url(world: World) -> str:
     return "/" + signed_link(member=world.member_a, kind="points_earned").split("/", 3)[3]
 
 
+def embed_url(world: World, path: str) -> str:
+    """Shop A's storefront widget endpoint ``path``; the storefront is made on first use."""
+    storefront = Storefront.objects.filter(shop=world.shop_a).first()
+    key = (storefront or storefront_create(shop=world.shop_a).storefront).publishable_key
+    return f"/embed/v1/{key}/{path}"
+
+
 def fresh_voucher_url(world: World) -> str:
     voucher = reward_redeem(member=world.member_a, reward=world.reward)
     return f"/api/v1/vouchers/{voucher.code}/redeem/"
@@ -204,6 +212,27 @@ ROWS: dict[tuple[str, str], Row] = {
     ("api/v1/vouchers/<str:code>/redeem/", "POST"): Row(
         "POST", fresh_voucher_url, API_SHOPS_ONLY, lambda w: {"order_id": f"T-{w.next()}"}, json=True
     ),
+    # --- The storefront widget: a publishable key names the shop; a member only by the token that a signed
+    # identity gets (``session``), never by a portal session or an API key: without a token, 401 ---------------
+    ("embed/v1/klubb.js", "GET"): Row("GET", lambda w: "/embed/v1/klubb.js", every(OK)),
+    ("embed/v1/<str:key>/config/", "GET"): Row("GET", lambda w: embed_url(w, "config/"), every(OK)),
+    ("embed/v1/<str:key>/session/", "POST"): Row(
+        "POST", lambda w: embed_url(w, "session/"), every(REACHED), lambda w: {"customer_id": "1"}, json=True
+    ),
+    ("embed/v1/<str:key>/me/", "GET"): Row("GET", lambda w: embed_url(w, "me/"), every(DENIED)),
+    # Badges need no token, but a bearer that is not a widget token (here a shop's API key) is refused.
+    ("embed/v1/<str:key>/badges/", "POST"): Row(
+        "POST",
+        lambda w: embed_url(w, "badges/"),
+        every(REACHED, shop_a=DENIED, shop_b=DENIED),
+        lambda w: {"items": []},
+        json=True,
+    ),
+    ("embed/v1/<str:key>/redemptions/", "POST"): Row(
+        "POST", lambda w: embed_url(w, "redemptions/"), every(DENIED), lambda w: {"points": 100}, json=True
+    ),
+    # The demo storefront: only with DEBUG on or KLUBB_DEMO_STOREFRONT set (neither here), 404 for all.
+    ("demo/storefront/", "GET"): Row("GET", lambda w: "/demo/storefront/", every(DENIED)),
     # --- Public: docs, health, referral links, the signed unsubscribe link, the language switch -----------------
     ("api/schema/", "GET"): Row("GET", lambda w: "/api/schema/", every(OK)),
     ("api/docs/", "GET"): Row("GET", lambda w: "/api/docs/", every(OK)),

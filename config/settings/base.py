@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "csp",
+    "corsheaders",  # the storefront widget's endpoints answer the origins each storefront lists
     "template_partials",
     "allauth",
     "allauth.account",
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -270,6 +272,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "loyalty.api.schema.ScopedAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
+
+# The storefront widget (/embed/v1/): CORS only there, and only for the origins a storefront lists
+# (loyalty.embed.cors answers django-cors-headers' check_request_enabled); requests per client address.
+CORS_URLS_REGEX = r"^/embed/v1/.*$"
+KLUBB_EMBED_RATE_LIMIT = env.str("EMBED_RATE_LIMIT", default="300/min")
+# The demo storefront (/demo/storefront/, loyalty.embed.demo) is served with DEBUG on, or where this is set.
+KLUBB_DEMO_STOREFRONT = env.bool("KLUBB_DEMO_STOREFRONT", default=False)
 
 # Requests per API key (the shop API), e.g. "600/min", "20/s", "10000/hour"; over it: 429 with Retry-After.
 KLUBB_API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")

@@ -66,6 +66,9 @@ ERROR_STATUS: dict[str, int] = {
     "redemption_released": 409,
     # Points for actions
     "unknown_event_type": 422,
+    # The storefront widget
+    "storefront_unknown": 404,
+    "identity_refused": 401,
 }
 
 

@@ -11,6 +11,8 @@ Modules (each imports only the ones above it, so there are no cycles):
 - ``tiers``: ``Tier`` and its ``colour_validator``; ``TierChange``, the history of members' moves.
 - ``shops``: ``Shop``, ``ApiKey`` (hashed shop API keys), ``ApiScope`` and ``OPERATIONAL_SCOPES`` (what a key may
   do) and ``ShopCustomer`` (a member a shop enrolled or named by its own customer id).
+- ``storefront``: ``Storefront`` (a shop's storefront widget: publishable key, signing secret, origins, looks)
+  and ``LauncherPosition``.
 - ``orders``: ``OrderSource``, ``Order``, ``Refund`` and ``InboundWebhook`` (received platform webhooks, by source).
 - ``customers``: ``customer_of`` and ``customer_pairs``, the rule for who is a shop's customer.
 - ``ledger``: ``PointsAccount`` (balance and tier), ``LedgerEntry`` with ``LedgerEntryQuerySet``, ``EntryKind`` and
@@ -32,6 +34,12 @@ from __future__ import annotations
 from loyalty.models.programme import AmountBasis, Currency, Programme
 from loyalty.models.tiers import Tier, TierChange, TierChangeReason, colour_validator
 from loyalty.models.shops import OPERATIONAL_SCOPES, ApiKey, ApiScope, Country, Shop, ShopCustomer
+from loyalty.models.storefront import (
+    PUBLISHABLE_KEY_PREFIX,
+    STOREFRONT_SECRET_PREFIX,
+    LauncherPosition,
+    Storefront,
+)
 from loyalty.models.orders import InboundWebhook, Order, OrderSource, Refund
 from loyalty.models.customers import customer_of, customer_pairs
 from loyalty.models.ledger import (
@@ -72,8 +80,10 @@ from loyalty.models.campaigns import (
 
 __all__ = [
     "OPERATIONAL_SCOPES",
+    "PUBLISHABLE_KEY_PREFIX",
     "REDEMPTION_CODE_LENGTH",
     "REDEMPTION_CODE_PREFIX",
+    "STOREFRONT_SECRET_PREFIX",
     "VOUCHER_ALPHABET",
     "VOUCHER_CODE_LENGTH",
     "ActionAward",
@@ -90,6 +100,7 @@ __all__ = [
     "EntryKind",
     "ImmutableEntryError",
     "InboundWebhook",
+    "LauncherPosition",
     "LedgerEntry",
     "LedgerEntryQuerySet",
     "Order",
@@ -109,6 +120,7 @@ __all__ = [
     "SegmentSend",
     "Shop",
     "ShopCustomer",
+    "Storefront",
     "Tier",
     "TierChange",
     "TierChangeReason",

@@ -15,12 +15,14 @@ from typing import Any
 
 from django.utils import timezone
 
-from loyalty.campaigns import earning_points, earning_rules_active, earning_rules_used
+from loyalty.campaigns import RuleSpec, earning_points, earning_rules_active, earning_rules_used
+from loyalty.errors import LoyaltyError
 from loyalty.ledger import entry_tier
-from loyalty.models import PointsAccount, Shop
+from loyalty.models import PointsAccount, Shop, Tier
 from loyalty.orders.record import order_programme, order_terms_validate
 from loyalty.orders.types import OrderItem
 from loyalty.shops import MemberRef, member_find
+from members.models import Member
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,7 @@ def earning_preview(
     order_terms_validate(shop=shop, programme=programme, amount=amount, tax=tax, currency=currency, occurred_at=at)
     rules = earning_rules_active(at=at)
     found = member_find(shop=shop, ref=member) if member is not None else None
-    tier, used = entry_tier(), {}
-    if found is not None:
-        account = PointsAccount.objects.select_related("tier").filter(member=found).first()
-        tier = account.tier if account is not None else tier
-        used = earning_rules_used(member_id=found.pk, rules=rules)
+    tier, used = _tier_and_used(member=found, rules=rules)
     earning = earning_points(
         programme=programme, shop=shop, amount=amount, tax=tax, tier=tier, at=at, rules=rules, used=used,
         items=[item.as_line() for item in items], customer_tags=customer_tags,
@@ -71,3 +69,51 @@ def earning_preview(
         lines.append(PreviewLine(rule="tier", points=earning.tier_total - earning.base_points))
     lines += [PreviewLine(rule=str(line.name), points=line.points) for line in earning.rules if line.points]
     return EarningPreview(points=earning.points, lines=tuple(lines), tier=earning.tier)
+
+
+def _tier_and_used(*, member: Member | None, rules: Sequence[RuleSpec]) -> tuple[Tier | None, dict[int, int]]:
+    """The tier ``member`` earns at (the entry tier for no member) and what their capped rules already gave."""
+    if member is None:
+        return entry_tier(), {}
+    account = PointsAccount.objects.select_related("tier").filter(member=member).first()
+    tier = account.tier if account is not None else entry_tier()
+    return tier, earning_rules_used(member_id=member.pk, rules=rules)
+
+
+@dataclass(frozen=True)
+class BadgeItem:
+    """A product on a shop's page: its price in the shop's currency, and its category and SKU where known."""
+
+    price: Decimal
+    category: str = ""
+    sku: str = ""
+
+
+def earning_badges(
+    *, shop: Shop, member: Member | None, items: Sequence[BadgeItem], at: dt.datetime | None = None
+) -> list[int | None]:
+    """What buying each item alone would earn now, for "Earn N points" badges on product pages: for each,
+    exactly the points ``earning_preview`` gives a one-item order of it, for ``member`` (or a new member at the
+    entry tier). ``None`` for a price the club would refuse as an order. One set of queries for the whole page.
+    """
+    at = at or timezone.now()
+    programme = order_programme()
+    rules = earning_rules_active(at=at)
+    tier, used = _tier_and_used(member=member, rules=rules)
+    badges: list[int | None] = []
+    for item in items:
+        try:
+            order_terms_validate(
+                shop=shop, programme=programme, amount=item.price, tax=Decimal("0"), currency=shop.currency,
+                occurred_at=at,
+            )  # fmt: skip
+        except LoyaltyError:
+            badges.append(None)
+            continue
+        line = OrderItem(sku=item.sku, category=item.category, quantity=1, unit_price=item.price).as_line()
+        earning = earning_points(
+            programme=programme, shop=shop, amount=item.price, tax=Decimal("0"), tier=tier, at=at, rules=rules,
+            used=used, items=[line], customer_tags=(),
+        )  # fmt: skip
+        badges.append(earning.points)
+    return badges

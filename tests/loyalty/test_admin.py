@@ -40,6 +40,7 @@ from loyalty.orders import refund_record
 from loyalty.rewards import redemption_reserve
 from loyalty.rewards.catalogue import reward_redeem
 from loyalty.shops import MemberRef, api_key_create, api_key_hash
+from loyalty.shops.storefront import storefront_create
 from loyalty.staff.admin import NEGATIVE_BALANCE_WARNING
 from members.admin import MemberAdmin
 from members.models import Interest, Member, User
@@ -81,6 +82,7 @@ def populated(shop, tiers, programme, admin_user):
     make_order(shop, order_id="1001", amount="1500.00", external_id="cust-1")
     refund_record(shop=shop, order_id="1001", refund_id="r-1", amount=Decimal("100.00"))
     api_key_create(shop=shop, name="checkout", created_by=admin_user)
+    storefront_create(shop=shop, allowed_origins="https://www.nordlys.example")
     InboundWebhook.objects.create(
         shop=shop, platform=OrderSource.SHOPIFY, webhook_id="wh-1", topic="orders/paid", status="processed"
     )

@@ -26,6 +26,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         base = f"http://{options['host']}:{options['port']}"
+        # The demo storefront is meant to be another site than Klubb: the same port under this machine's other name.
+        shop_host = "localhost" if options["host"] in {"127.0.0.1", "0.0.0.0"} else "127.0.0.1"
+        storefront = f"http://{shop_host}:{options['port']}/demo/storefront/"
         lines = [
             "",
             "Klubb is starting:",
@@ -34,6 +37,8 @@ class Command(BaseCommand):
             f"                  then the two-factor code: `.venv/bin/python manage.py demo_totp`"
             f" (or add secret {STAFF_TOTP_SECRET} to an authenticator app)",
             "  Sign-in emails (verification, codes) are printed in this terminal.",
+            f"  Demo storefront {storefront}   a shop's page on another origin, with the Klubb widget"
+            " and points badges; switch between Kari signed in and a visitor",
             f"  API docs        {base}/api/docs/ (schema: {base}/api/schema/)",
             f"  Demo shop API key (Nordlys Sport, NOK): {DEMO_API_KEY}",
             f"  Webhooks        {base}/hooks/shopify/nordlys-sport/ and /hooks/woocommerce/nordlys-sport/"

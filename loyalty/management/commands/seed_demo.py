@@ -1,4 +1,5 @@
-"""Demo data for ``make run``: a programme, four tiers, a shop with a known API key, staff and members.
+"""Demo data for ``make run``: a programme, four tiers, a shop with a known API key and a storefront widget,
+staff and members.
 
 Idempotent: running it again adds nothing. It creates accounts with published passwords, so it
 refuses to run unless DEBUG is on (or ``--force`` is given).
@@ -18,9 +19,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from loyalty.models import ApiKey, Currency, Order, Programme, Reward, Shop, Tier
+from loyalty.models import ApiKey, Currency, Order, Programme, Reward, Shop, Storefront, Tier
 from loyalty.orders import OrderInput, OrderItem, order_record
 from loyalty.shops import MemberRef, api_key_create
+from loyalty.shops.storefront import storefront_create
 from members.models import Interest, Member, User
 from members.services import member_enrol
 
@@ -68,6 +70,13 @@ DEMO_REWARDS = [
     }),
 ]  # fmt: skip
 MEMBER_PASSWORD = "klubb-demo"
+
+
+def demo_origins(port: int | str) -> list[str]:
+    """The sites that may show the demo shop's widget: the demo storefront is opened on one of this machine's
+    names and loads Klubb from the other (loyalty.embed.demo)."""
+    return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+
 
 TIERS = [
     # threshold, multiplier, colour, then name and benefits (one per line) per language
@@ -126,6 +135,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
+        parser.add_argument(
+            "--port",
+            default="8000",
+            help="The port `make run` serves on: its demo storefront's origins may show the widget.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
@@ -153,6 +167,7 @@ class Command(BaseCommand):
             )
             if not ApiKey.objects.filter(prefix=DEMO_API_KEY[:12]).exists():
                 api_key_create(shop=shop, name="demo", raw_key=DEMO_API_KEY)
+            self._storefront(shop=shop, port=options["port"])
             staff = User.objects.filter(email=STAFF_EMAIL).first()
             if staff is None:
                 staff = User.objects.create_superuser(
@@ -204,3 +219,15 @@ class Command(BaseCommand):
                     ),
                 )
         self.stdout.write(self.style.SUCCESS("Demo data is in place."))
+
+    def _storefront(self, *, shop: Shop, port: str) -> None:
+        """The demo shop's storefront widget, its origins for this port added to those it has (``make run
+        PORT=8001`` after ``make run`` keeps both)."""
+        storefront = Storefront.objects.filter(shop=shop).first()
+        if storefront is None:
+            storefront = storefront_create(shop=shop).storefront
+        lines = [line.strip() for line in storefront.allowed_origins.splitlines() if line.strip()]
+        missing = [origin for origin in demo_origins(port) if origin not in storefront.origins]
+        if missing:
+            storefront.allowed_origins = "\n".join([*lines, *missing])
+            storefront.save(update_fields=["allowed_origins"])

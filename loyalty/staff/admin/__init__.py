@@ -6,6 +6,7 @@
   the "Adjust points" page), added to ``members``' ``MemberAdmin`` through ``member_admin_extend``.
 - ``programme``: the programme settings and tiers.
 - ``shops``: shops, API keys, shop customers and received webhooks.
+- ``storefront``: each shop's storefront widget (origins, looks; its keys rotated, the secret shown once).
 - ``ledger``: points accounts and ledger entries (read-only).
 - ``orders``: orders and refunds (read-only).
 - ``rewards``: rewards, win-back offers and vouchers.
@@ -18,7 +19,18 @@ imports what this module exports: ``csv_response`` and ``NEGATIVE_BALANCE_WARNIN
 
 from __future__ import annotations
 
-from loyalty.staff.admin import campaigns, common, ledger, members, orders, programme, rewards, shops, webhooks
+from loyalty.staff.admin import (
+    campaigns,
+    common,
+    ledger,
+    members,
+    orders,
+    programme,
+    rewards,
+    shops,
+    storefront,
+    webhooks,
+)
 from loyalty.staff.admin.common import NEGATIVE_BALANCE_WARNING, csv_response
 
 __all__ = [
@@ -32,5 +44,6 @@ __all__ = [
     "programme",
     "rewards",
     "shops",
+    "storefront",
     "webhooks",
 ]
