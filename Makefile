@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup messages browser run test test-postgres fuzz worker beat lint format check-deploy clean
+.PHONY: setup messages browser php embed run test test-postgres fuzz worker beat lint format check-deploy clean
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,17 +27,29 @@ browser:
 	  $$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq && \
 	  $$(test "$$(id -u)" = 0 || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The README's WooCommerce snippet is run with Debian's PHP in the tests (tests/loyalty/test_storefront_recipes.py).
+PHP ?= /usr/bin/php
+php:
+	@test -x $(PHP) || { echo "Installing Debian's php-cli for the storefront recipe test"; \
+	  $$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq && \
+	  $$(test "$$(id -u)" = 0 || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq php-cli >/dev/null; }
+
+# The storefront widget: frontend/embed/src built with esbuild (pinned in package-lock.json) into
+# static/embed/klubb.js, which is committed; a test checks it is a fresh build of the sources.
+embed:
+	cd frontend/embed && npm ci --no-audit --no-fund && npm run build
+
 run: setup messages
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --port $(PORT)
 	@$(PY) manage.py demo_banner --host $(HOST) --port $(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: setup messages browser
+test: setup messages browser php
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The PostgreSQL half of CI, on the local server (see .ci/run).
-test-postgres: setup messages browser
+test-postgres: setup messages browser php
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/klubb} KLUBB_REQUIRE_POSTGRES=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 # Production-style background processing: needs CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0).

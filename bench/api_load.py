@@ -17,7 +17,11 @@ settings (plus one bare endpoint, ``bench/urls.py``), and drives it with wrk fro
    100,000): the member lookup, the hold's ledger entry spending lots under the row lock, the redemption and its
    code (skipped when the served tree has no such endpoint).
 6. ``hot reservation``: the same for one single member.
-7. ``pgbench``: TPC-B on its own database of the same server, the same number of clients.
+7. ``widget summary``: ``GET /embed/v1/<key>/me/``, the storefront widget's read of a signed-in member (their
+   token from the session endpoint, for a signed identity): balance, tier, progress, pending points, rewards,
+   checkout terms and referral link (skipped when the served tree has no storefront widget).
+8. ``widget badges``: ``POST /embed/v1/<key>/badges/``, "earn N points" for a page of 12 products for that member.
+9. ``pgbench``: TPC-B on its own database of the same server, the same number of clients.
 
 Each prints requests/s, p50 and p99 latency, and the ratios; ``check_ledger`` runs afterwards. Needs wrk
 (``apt-get install wrk``), pgbench (PostgreSQL's client tools) and the Redis at 127.0.0.1:6379 (database
@@ -30,6 +34,8 @@ Each prints requests/s, p50 and p99 latency, and the ratios; ``check_ledger`` ru
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -58,6 +64,14 @@ PORT = 8765
 # wrk's Lua: each thread numbers its own orders, so every order id is new; a tenth go to new members.
 PREVIEW = "/api/v1/points/preview/"  # takes the orders' bodies: it ignores their order id and date
 REDEMPTIONS = "/api/v1/redemptions/"  # takes a reservation's body instead (RESERVE below)
+# The storefront widget: the bench shop's storefront (publishable key and secret) and a product page's badges.
+WIDGET_KEY = "kpk_bench-storefront-key"
+WIDGET_SECRET = "kss_bench-storefront-secret-not-secret"
+WIDGET_MEMBER = "m0@bench.test"
+BADGES = json.dumps(
+    {"items": [{"price": f"{99 + 150 * n}.00", "category": ("running", "outdoor", "")[n % 3], "sku": f"SKU-{n}"}
+               for n in range(12)]}
+)  # fmt: skip
 STARTING_POINTS = 100_000  # every seeded member's balance, so that reservations have points to take
 HOT_POINTS = 1_000_000_000  # the hot member's: hundreds of reservations a second for the whole run
 WRK_SCRIPT = r"""
@@ -72,6 +86,9 @@ function init(args)
   math.randomseed(os.time() + thread_id * 7919)
 end
 request = function()
+  if METHOD then
+    return wrk.format(METHOD, PATH, HEADERS, BODY)
+  end
   counter = counter + 1
   local id = string.format("%s-%d-%d", RUN, thread_id, counter)
   local email
@@ -134,7 +151,7 @@ def seed(members: int) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Shop, Tier
+    from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Shop, Storefront, Tier
     from loyalty.shops import api_key_create
     from members.models import Member, User
 
@@ -144,6 +161,7 @@ def seed(members: int) -> None:
         Tier.objects.create(name="Gold", threshold=8000, multiplier="1.50")
         shop = Shop.objects.create(name="Bench Sport", slug="bench-sport")
         api_key_create(shop=shop, name="bench", raw_key=API_KEY)
+        Storefront.objects.create(shop=shop, publishable_key=WIDGET_KEY, secret=WIDGET_SECRET)
         emails = ["hot@bench.test"] + [f"m{n}@bench.test" for n in range(members)]
         for start in range(0, len(emails), 5000):
             chunk = emails[start : start + 5000]
@@ -190,6 +208,7 @@ def serve(url: str, args: argparse.Namespace) -> subprocess.Popen:
         "KLUBB_BENCH_MEMBERS": str(args.members),
         # The per-key rate limit (600/min by default) would answer most of the load with 429s.
         "API_RATE_LIMIT": "10000000/min",
+        "EMBED_RATE_LIMIT": "10000000/min",  # the widget's, per client address: wrk is one address
     }
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
@@ -242,15 +261,22 @@ def cpu_seconds(server_group: int) -> tuple[float, float]:
 
 
 def wrk(name: str, *, path: str, hot: bool, args: argparse.Namespace, run_tag: str, duration: int,
-        server_group: int | None = None) -> Result:  # fmt: skip
+        server_group: int | None = None, token: str | None = None, body: str | None = None) -> Result:  # fmt: skip
+    """One run. With ``token`` (the storefront widget's), the same request each time: a GET, or a POST of
+    ``body``."""
     reserve = path == REDEMPTIONS
     headers = {"Content-Type": "application/json"}
     if path.startswith("/api/"):
         headers["Authorization"] = f"Bearer {API_KEY}"
+    elif token:
+        headers["Authorization"] = f"Bearer {token}"
     lua_headers = ", ".join(f"[{json.dumps(key)}] = {json.dumps(value)}" for key, value in headers.items())
+    fixed = ""
+    if token:
+        fixed = f'METHOD = "{"POST" if body else "GET"}"\nBODY = {json.dumps(body) if body else "nil"}\n'
     lua = (
         f'RUN = "{run_tag}"\nHOT = {"true" if hot else "false"}\nMEMBERS = {args.members}\n'
-        f"RESERVE = {'true' if reserve else 'false'}\n"
+        f"RESERVE = {'true' if reserve else 'false'}\n{fixed}"
         f'PATH = "{path}"\nHEADERS = {{{lua_headers}}}\n' + WRK_SCRIPT
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -290,6 +316,26 @@ def serves(path: str) -> bool:
     except urllib.error.HTTPError as error:
         return error.code != 404
     return True
+
+
+def widget_token() -> str | None:
+    """The storefront widget's token for ``WIDGET_MEMBER``, from the session endpoint for an identity signed as a
+    shop's theme signs it; ``None`` when the served tree has no storefront widget."""
+    timestamp = int(time.time())
+    message = f":{WIDGET_MEMBER}:{timestamp}".encode()
+    identity = {"customer_id": "", "email": WIDGET_MEMBER, "timestamp": timestamp,
+                "signature": hmac.new(WIDGET_SECRET.encode(), message, hashlib.sha256).hexdigest()}  # fmt: skip
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{PORT}/embed/v1/{WIDGET_KEY}/session/", data=json.dumps(identity).encode(),
+        method="POST", headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)["token"]
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
 
 
 def _latency(out: str, percentile: str) -> float | None:
@@ -364,6 +410,16 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {name} ...", flush=True)
             results.append(wrk(name, path=path, hot=hot, args=args, run_tag=f"{run_tag}{len(results)}",
                                duration=args.duration, server_group=server.pid))  # fmt: skip
+        if token := widget_token():
+            widget = f"/embed/v1/{WIDGET_KEY}/"
+            for name, path, body in (
+                ("widget summary", f"{widget}me/", None),
+                ("widget badges", f"{widget}badges/", BADGES),
+            ):
+                print(f"  {name} ...", flush=True)
+                tag = f"{run_tag}{len(results)}"
+                results.append(wrk(name, path=path, hot=False, args=args, run_tag=tag, duration=args.duration,
+                                   server_group=server.pid, token=token, body=body))  # fmt: skip
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PHONE = {"width": 360, "height": 780}
-SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("KLUBB_SCREENSHOTS") or Path(settings.BASE_DIR) / "test-artifacts" / "screenshots")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -77,9 +77,10 @@ def page(browser: Browser, live_server: Any) -> Iterator[Page]:
     assert not violations, f"the pages broke their own Content-Security-Policy: {violations}"
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot as test-artifacts/screenshots/<name>.png."""
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot (of the whole page, or of what the window shows) as test-artifacts/screenshots/<name>.png,
+    or in the folder ``KLUBB_SCREENSHOTS`` names."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{re.sub(r'[^a-z0-9-]+', '-', name.lower())}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
