@@ -107,3 +107,21 @@ def on_referral_path(provider: ReferralPathProvider) -> None:
 
 def referral_path(*, member: Member) -> str | None:
     return next((path for provider in _referral_path if (path := provider(member))), None)
+
+
+# --- The demo's data (``manage.py seed_demo``) --------------------------------------------------------------
+# ``referrals`` registers a seeder of its part of the demo (friends referred, one waiting in the review queue),
+# called once, inside the demo's transaction, after the members and their orders are in place.
+
+DemoSeeder = Callable[..., None]
+_demo_seeders: list[DemoSeeder] = []
+
+
+def on_demo_seed(seeder: DemoSeeder) -> None:
+    if seeder not in _demo_seeders:
+        _demo_seeders.append(seeder)
+
+
+def demo_seed(*, now: Any, shops: Any, staff: Any) -> None:
+    for seeder in _demo_seeders:
+        seeder(now=now, shops=shops, staff=staff)

@@ -15,6 +15,7 @@ from loyalty.management.commands.seed_demo import (
     STAFF_PASSWORD,
     STAFF_TOTP_SECRET,
 )
+from loyalty.management.demo import SECOND_SHOP_API_KEY
 
 
 class Command(BaseCommand):
@@ -41,6 +42,7 @@ class Command(BaseCommand):
             " and points badges; switch between Kari signed in and a visitor",
             f"  API docs        {base}/api/docs/ (schema: {base}/api/schema/)",
             f"  Demo shop API key (Nordlys Sport, NOK): {DEMO_API_KEY}",
+            f"  Second shop's API key (Fjällbo Outdoor, SEK): {SECOND_SHOP_API_KEY}",
             f"  Webhooks        {base}/hooks/shopify/nordlys-sport/ and /hooks/woocommerce/nordlys-sport/"
             f" (secret: {DEMO_WEBHOOK_SECRET})",
             "",

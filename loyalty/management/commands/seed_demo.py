@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty.management.demo import SECOND_SHOP_SLUG, demo_history_seed
 from loyalty.models import ApiKey, Currency, Order, Programme, Reward, Shop, Storefront, Tier
 from loyalty.orders import OrderInput, OrderItem, order_record
 from loyalty.shops import MemberRef, api_key_create
@@ -116,6 +117,12 @@ def per_language(texts: dict[str, dict[str, str]]) -> dict[str, str]:
     return {f"{field}_{lang}": text for field, by_language in texts.items() for lang, text in by_language.items()}
 
 
+# The demo members' ids in the API (``member_id``), fixed so that the README's examples can name them.
+DEMO_MEMBER_IDS = {
+    "kari@example.com": "5d1c0a7e-3b2f-4c61-9e8a-000000000001",
+    "ola@example.com": "5d1c0a7e-3b2f-4c61-9e8a-000000000002",
+    "astrid@example.com": "5d1c0a7e-3b2f-4c61-9e8a-000000000003",
+}
 # (email, first name, last name, language, [(order id, amount, days ago)])
 MEMBERS = [
     (
@@ -150,6 +157,7 @@ class Command(BaseCommand):
                 programme.name = "Nordlys Klubb"
                 programme.pending_days = 14  # a return window: Kari's newest order's points are pending
                 programme.point_value = Decimal("0.10")  # at checkout, 100 points pay 10.00 NOK
+                programme.points_expire_months = 12  # the history's oldest points have expired
                 programme.save()
             for threshold, multiplier, colour, texts in TIERS:
                 Tier.objects.get_or_create(
@@ -192,6 +200,9 @@ class Command(BaseCommand):
                 email=email, first_name=first, last_name=last, language=language, source=Member.Source.STAFF
             )
             if created:
+                # Members since a week before their first order.
+                joined = now - dt.timedelta(days=max(days for _id, _amount, days in orders) + 7)
+                Member.objects.filter(pk=member.pk).update(public_id=DEMO_MEMBER_IDS[email], enrolled_at=joined)
                 member.user.set_password(MEMBER_PASSWORD)
                 member.user.save(update_fields=["password"])
                 EmailAddress.objects.filter(user=member.user).update(verified=True)
@@ -218,6 +229,15 @@ class Command(BaseCommand):
                         ),
                     ),
                 )
+        if not Shop.objects.filter(slug=SECOND_SHOP_SLUG).exists():  # the year of history, once
+            with transaction.atomic():
+                report = demo_history_seed(now=now, staff=staff)
+            for note in report.notes:
+                self.stderr.write(note)
+            self.stdout.write(
+                f"Demo history: {report.members} members, {report.orders} orders, {report.refunds} refunds, "
+                f"{report.expired} points expired."
+            )
         self.stdout.write(self.style.SUCCESS("Demo data is in place."))
 
     def _storefront(self, *, shop: Shop, port: str) -> None:
