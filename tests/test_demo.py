@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import re
 import shlex
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,18 +143,29 @@ def readme_examples(text: str) -> list[Example]:
             if stripped.endswith("\\") or not _complete(buffer):
                 continue
             command, buffer = re.sub(r"\\\n", " ", buffer).strip(), ""
-            assignment = re.fullmatch(r"([A-Z_]+)=(.*)", command)
+            assignment = re.fullmatch(r"([A-Z_]+)=(.*)", command, flags=re.S)
             if assignment:
-                variables[assignment[1]] = shlex.split(assignment[2])[0]
+                variables[assignment[1]] = _shell_value(assignment[2], variables)
                 continue
             for name, value in variables.items():
-                command = command.replace(f"${name}", value)
-            if command.startswith("curl ") and "/api/v1/" in command:
+                command = command.replace(f'"${name}"', shlex.quote(value)).replace(f"${name}", value)
+            if command.startswith("curl ") and ("/api/v1/" in command or "/hooks/" in command):
                 last = Example(command=command)
                 examples.append(last)
             else:
                 last = None
     return examples
+
+
+def _shell_value(value: str, variables: dict[str, str]) -> str:
+    """A variable's value: a quoted string, or what a command substitution prints (a webhook's signature by
+    ``openssl``, run by the shell as a reader's would run it)."""
+    if value.startswith("$(") and value.endswith(")"):
+        done = subprocess.run(
+            ["bash", "-c", value[2:-1]], env={**os.environ, **variables}, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+    return shlex.split(value)[0]
 
 
 def _complete(text: str) -> bool:
@@ -183,13 +196,12 @@ def _request(client: APIClient, command: str) -> Any:
     assert url is not None, command
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    extra = {"HTTP_AUTHORIZATION": headers["Authorization"]} if "Authorization" in headers else {}
-    if body is not None:
-        json.loads(body)  # the README's bodies are JSON a reader can paste
+    content_type = headers.pop("Content-Type", "application/json")
     call = getattr(client, method.lower())
     if body is None:
-        return call(path, **extra)
-    return call(path, data=body, content_type=headers.get("Content-Type", "application/json"), **extra)
+        return call(path, headers=headers)
+    json.loads(body)  # the README's bodies are JSON a reader can paste
+    return call(path, data=body.encode(), content_type=content_type, headers=headers)
 
 
 # Values an example's answer shows that differ on every run (ids, codes, times): not compared.
@@ -226,8 +238,11 @@ def _readme_examples_run(settings: Any) -> None:
     _seed(settings)
     examples = readme_examples(README.read_text())
     paths = " ".join(example.command for example in examples)
-    for operation in ("/api/v1/orders/", "/refunds/", "/api/v1/members/?email=", "/consents/", "/api/v1/events/",
-                      "/api/v1/points/preview/", "/api/v1/redemptions/"):  # fmt: skip
+    operations = (
+        "/api/v1/orders/", "/refunds/", "/api/v1/members/?email=", "/consents/", "/api/v1/events/",
+        "/api/v1/points/preview/", "/api/v1/redemptions/", "/hooks/shopify/", "/hooks/woocommerce/",
+    )  # fmt: skip
+    for operation in operations:
         assert operation in paths, f"the README has no example for {operation}"
     client = APIClient()
     codes: dict[str, str] = {}  # a code the README shows -> the one the demo gave (a reader pastes theirs)
