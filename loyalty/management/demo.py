@@ -297,6 +297,9 @@ def _rich_members(*, minimum: int, count: int) -> list[Member]:
 def _vouchers(*, rng: random.Random, now: dt.datetime, shop: Shop) -> None:
     """Rewards redeemed for vouchers; about half of them used at the shop."""
     rewards = list(Reward.objects.order_by("points_cost"))
+    # Kari, the portal's demo login, has free shipping waiting: the README's voucher example checks and uses it.
+    kari = Member.objects.get(user__email="kari@example.com")
+    reward_redeem(member=kari, reward=Reward.objects.get(name_en="Free shipping"), request_key="demo-kari")
     for number, member in enumerate(_rich_members(minimum=1500, count=16), start=1):
         reward = rewards[number % len(rewards)]
         voucher = reward_redeem(member=member, reward=reward, request_key=f"demo-{number}")
