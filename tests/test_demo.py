@@ -113,6 +113,13 @@ def test_demo_is_a_year_of_two_shops_and_loads_twice_without_change(settings):
     assert orders["count"] == by_shop["SEK"] and orders["results"][0]["currency"] == "SEK"
 
 
+def test_demo_without_history_is_the_one_shop_and_the_logins(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", "--no-history", stdout=io.StringIO())
+    assert list(Shop.objects.values_list("slug", flat=True)) == ["nordlys-sport"]
+    assert Member.objects.count() == 3 and not Referral.objects.exists()
+
+
 # --- The README's examples ----------------------------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ def demo(live_server, settings):
     """``make run``'s demo data, for the live server's port; the shop's page on localhost, Klubb on 127.0.0.1."""
     settings.KLUBB_DEMO_STOREFRONT = True
     port = urlsplit(live_server.url).port
-    call_command("seed_demo", "--force", "--port", str(port), stdout=io.StringIO())
+    call_command("seed_demo", "--force", "--no-history", "--port", str(port), stdout=io.StringIO())
     kari = Member.objects.select_related("user").get(user__email=DEMO_EMAIL)
     return SimpleNamespace(
         page=f"http://localhost:{port}/demo/storefront/",

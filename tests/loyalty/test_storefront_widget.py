@@ -124,9 +124,9 @@ def test_the_demo_without_its_storefront_says_how_to_make_it(client, demo, setti
 @pytest.mark.django_db
 def test_seed_demo_lets_the_demo_storefront_call_klubb_at_the_port_it_serves_on(settings):
     settings.DEBUG = True
-    call_command("seed_demo", "--port", "8123", stdout=io.StringIO())
-    call_command("seed_demo", "--port", "8123", stdout=io.StringIO())
-    call_command("seed_demo", "--port", "9000", stdout=io.StringIO())
+    call_command("seed_demo", "--no-history", "--port", "8123", stdout=io.StringIO())
+    call_command("seed_demo", "--no-history", "--port", "8123", stdout=io.StringIO())
+    call_command("seed_demo", "--no-history", "--port", "9000", stdout=io.StringIO())
 
     storefront = Storefront.objects.get(shop__slug="nordlys-sport")
     assert storefront.allowed_origins.splitlines() == [

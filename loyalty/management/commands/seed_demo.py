@@ -1,5 +1,6 @@
 """Demo data for ``make run``: a programme, four tiers, a shop with a known API key and a storefront widget,
-staff and members.
+staff and members; then, once, a year of history of about 200 members at two shops (``loyalty.management.demo``;
+``--no-history`` leaves it out, for tests that need only the rest).
 
 Idempotent: running it again adds nothing. It creates accounts with published passwords, so it
 refuses to run unless DEBUG is on (or ``--force`` is given).
@@ -143,6 +144,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
         parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="Only the programme, the demo shop, the logins and the storefront: not the year of history.",
+        )
+        parser.add_argument(
             "--port",
             default="8000",
             help="The port `make run` serves on: its demo storefront's origins may show the widget.",
@@ -229,7 +235,7 @@ class Command(BaseCommand):
                         ),
                     ),
                 )
-        if not Shop.objects.filter(slug=SECOND_SHOP_SLUG).exists():  # the year of history, once
+        if not options["no_history"] and not Shop.objects.filter(slug=SECOND_SHOP_SLUG).exists():  # once
             with transaction.atomic():
                 report = demo_history_seed(now=now, staff=staff)
             for note in report.notes:
