@@ -223,3 +223,32 @@ def test_activity_is_in_the_order_things_happened_and_a_refund_has_its_own_date(
     assert refund < june_order < may_order
     dates = re.findall(r'<time datetime="([^"]+)"', html)
     assert [d[:10] for d in dates] == ["2026-08-03", "2026-06-20", "2026-05-10"]
+
+
+# --- 4. "300 points to go", never "300 left" ------------------------------------------------------------------------
+
+TO_GO = {
+    "en": ("700 points to go", "500 points to Silver"),
+    "nb": ("700 poeng til", "500 poeng til Silver"),
+    "da": ("700 point til", "500 point til Silver"),
+    "sv": ("700 poäng till", "500 poäng till Silver"),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", TO_GO)
+def test_points_still_needed_read_as_points_to_go_in_every_language(client, shop, tiers, programme, language):
+    make_order(shop, order_id="1", amount="500.00")  # 500 points, Bronze; Silver at 1,000
+    member = Member.objects.get()
+    Member.objects.filter(pk=member.pk).update(language=language)
+    Reward.objects.create(name="Jacket", points_cost=1200)
+    client.force_login(member.user)
+    client.cookies["django_language"] = language
+    to_reward, to_tier = TO_GO[language]
+    rewards = client.get(reverse("portal:rewards")).content.decode()
+    home = client.get(reverse("portal:home")).content.decode()
+    assert to_reward in rewards
+    assert to_tier in home
+    for left in ("igjen", "tilbage", "kvar"):  # "300 left", the wrong meaning
+        assert f"poeng {left}" not in rewards + home and f"point {left}" not in rewards + home
+        assert f"poäng {left}" not in rewards + home
