@@ -337,11 +337,11 @@ def reward_offers(*, member: Member, standing: Standing) -> list[RewardOffer]:
 
 
 def member_vouchers(*, member: Member, unused_only: bool = False) -> QuerySet[Voucher]:
-    """The member's vouchers: unused first, then newest first (only the unused ones if asked)."""
+    """The member's vouchers: unused first, then newest first (only the unused ones still valid if asked)."""
     unused_first = Case(When(status=VoucherStatus.ISSUED, then=0), default=1)
     vouchers = Voucher.objects.filter(member=member)
     if unused_only:
-        vouchers = vouchers.filter(status=VoucherStatus.ISSUED)
+        vouchers = vouchers.filter(status=VoucherStatus.ISSUED).exclude(expires_at__lte=timezone.now())
     vouchers = vouchers.select_related("reward", "winback_offer", "used_by_shop")
     return vouchers.order_by(unused_first, "-created_at", "-id")
 

@@ -193,6 +193,7 @@ def test_the_vouchers_page_shows_value_dates_and_state_and_is_in_the_navigation(
 
     home = client.get(reverse("portal:home")).content.decode()
     assert f'href="{reverse("portal:vouchers")}"' in home.split('class="tabs"')[1].split("</nav>")[0]
+    assert unused.code in home and expired.code not in home  # "ready to use" lists no expired voucher
     html = client.get(reverse("portal:vouchers")).content.decode()
     rows = {code: row for row in html.split('data-testid="voucher-row"')[1:] for code in [used.code, expired.code,
             unused.code] if code in row}  # fmt: skip
