@@ -39,6 +39,9 @@ php:
 embed:
 	cd frontend/embed && npm ci --no-audit --no-fund && npm run build
 
+# Links in the messages the demo sends (points, tier, unsubscribe, vouchers) point at the server this starts:
+# `make run PORT=8101` gives http://127.0.0.1:8101/ links, unless KLUBB_PORTAL_URL is set already.
+run: export KLUBB_PORTAL_URL ?= http://$(HOST):$(PORT)/
 run: setup messages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --port $(PORT)

@@ -124,25 +124,25 @@ DEFAULTS: dict[str, DefaultTexts] = {
         "en": (
             "Your level is now {{ tier }}",
             "Your level in {{ club }} is now {{ tier }}. Earn points to move up again: "
-            "see how far you have to go at {{ portal_url }}",
+            "see how many points you need for the next level at {{ portal_url }}",
             "{{ club }}: Your level is now {{ tier }}. See how to move up again: {{ portal_url }}",
         ),
         "nb": (
             "Nivået ditt er nå {{ tier }}",
             "Nivået ditt i {{ club }} er nå {{ tier }}. Tjen poeng for å komme opp igjen: "
-            "se hvor langt du har igjen på {{ portal_url }}",
+            "se hvor mange poeng du trenger til neste nivå på {{ portal_url }}",
             "{{ club }}: Nivået ditt er nå {{ tier }}. Se hvordan du kommer opp igjen: {{ portal_url }}",
         ),
         "da": (
             "Dit niveau er nu {{ tier }}",
             "Dit niveau i {{ club }} er nu {{ tier }}. Optjen point for at rykke op igen: "
-            "se, hvor langt du har igen, på {{ portal_url }}",
+            "se, hvor mange point du skal bruge til næste niveau, på {{ portal_url }}",
             "{{ club }}: Dit niveau er nu {{ tier }}. Se, hvordan du rykker op igen: {{ portal_url }}",
         ),
         "sv": (
             "Din nivå är nu {{ tier }}",
             "Din nivå i {{ club }} är nu {{ tier }}. Tjäna poäng för att gå upp igen: "
-            "se hur långt du har kvar på {{ portal_url }}",
+            "se hur många poäng du behöver till nästa nivå på {{ portal_url }}",
             "{{ club }}: Din nivå är nu {{ tier }}. Se hur du går upp igen: {{ portal_url }}",
         ),
     },

@@ -114,10 +114,17 @@ def member_standing(*, member: Member, programme: Programme | None = None, tiers
 
 
 def member_entries(*, member: Member) -> QuerySet[LedgerEntry]:
-    """The member's ledger, newest first, with what each entry refers to; confirmations, which move no points
-    (an order's tier points counting once its return window passed), are for staff."""
+    """The member's ledger by when each thing happened (``occurred``), newest first, with what each entry refers
+    to; confirmations, which move no points (an order's tier points counting once its return window passed), are
+    for staff.
+
+    An entry happened at its ``effective_at`` (an order's points: the order's date, not when the shop reported it),
+    except a refund's: its ``effective_at`` is the order's date, so that a tier loses the points in the window that
+    counted them, but the member saw the refund on the day it was made.
+    """
     return (
         LedgerEntry.objects.filter(member=member)
+        .annotate(occurred=Coalesce("refund__created_at", "effective_at"))
         .exclude(kind=EntryKind.CONFIRM)
         .select_related(
             "order__shop",
@@ -129,7 +136,7 @@ def member_entries(*, member: Member) -> QuerySet[LedgerEntry]:
             "redemption__shop",
             "corrects__redemption__shop",
         )
-        .order_by("-id")
+        .order_by("-occurred", "-id")
     )
 
 
@@ -330,11 +337,11 @@ def reward_offers(*, member: Member, standing: Standing) -> list[RewardOffer]:
 
 
 def member_vouchers(*, member: Member, unused_only: bool = False) -> QuerySet[Voucher]:
-    """The member's vouchers: unused first, then newest first (only the unused ones if asked)."""
+    """The member's vouchers: unused first, then newest first (only the unused ones still valid if asked)."""
     unused_first = Case(When(status=VoucherStatus.ISSUED, then=0), default=1)
     vouchers = Voucher.objects.filter(member=member)
     if unused_only:
-        vouchers = vouchers.filter(status=VoucherStatus.ISSUED)
+        vouchers = vouchers.filter(status=VoucherStatus.ISSUED).exclude(expires_at__lte=timezone.now())
     vouchers = vouchers.select_related("reward", "winback_offer", "used_by_shop")
     return vouchers.order_by(unused_first, "-created_at", "-id")
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
-from allauth.account.signals import password_reset, user_logged_in
+from allauth.account.signals import email_confirmed, password_reset, user_logged_in
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
@@ -26,7 +27,7 @@ from django.utils import translation
 from config.proxies import client_ip
 from members.emails import email_canonical
 from members.models import Member, User
-from members.services import member_join
+from members.services import member_join, member_welcome
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,14 @@ class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request: HttpRequest, user: User, form: BaseForm, commit: bool = True) -> User:
         user = super().save_user(request, user, form, commit=commit)
         if commit:
-            member_join(user=user, language=translation.get_language() or "", source=Member.Source.PORTAL)
+            # With mandatory verification the welcome goes once the address is confirmed (``welcome_on_confirmation``).
+            confirm_first = account_settings.EMAIL_VERIFICATION == account_settings.EmailVerificationMethod.MANDATORY
+            member_join(
+                user=user,
+                language=translation.get_language() or "",
+                source=Member.Source.PORTAL,
+                welcome=not confirm_first,
+            )
         return user
 
 
@@ -113,6 +121,22 @@ def remember_language_on_login(
 def password_reset_verifies_the_address(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     """The reset link reached the member at this address: it is theirs (how a shop-enrolled member claims it)."""
     EmailAddress.objects.filter(user=user, email__iexact=user.email).update(verified=True)
+    _welcome(user_id=user.pk)
+
+
+@receiver(email_confirmed)
+def welcome_on_confirmation(
+    sender: Any, request: HttpRequest | None, email_address: EmailAddress, **kwargs: Any
+) -> None:
+    """A member who signed up in the portal is welcomed once they confirmed their address (only once: a member
+    enrolled by a shop, welcomed when enrolled, or an address confirmed again, gets no second welcome)."""
+    _welcome(user_id=email_address.user_id)
+
+
+def _welcome(*, user_id: int) -> None:
+    member = Member.objects.select_related("user").filter(user_id=user_id).first()
+    if member is not None:
+        member_welcome(member=member)
 
 
 def remember_language(response: HttpResponse, language: str) -> None:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from members.emails import email_canonical
 from members.models import Interest, Member
 from members.phones import normalize_phone
+from members.signup import EMAIL_MARKETING_LABEL
 
 OLDEST_AGE_YEARS = 120
 
@@ -67,9 +68,7 @@ class ProfileForm(forms.Form):
 
 
 class ConsentForm(forms.Form):
-    email_marketing = forms.BooleanField(
-        label=_("Yes, send me offers and news from the club by email."), required=False
-    )
+    email_marketing = forms.BooleanField(label=EMAIL_MARKETING_LABEL, required=False)
     sms_marketing = forms.BooleanField(label=_("Yes, send me offers and news from the club by SMS."), required=False)
     notify_email = forms.BooleanField(label=_("Email me when my points, level or rewards change."), required=False)
     notify_sms = forms.BooleanField(label=_("Send me an SMS when my points, level or rewards change."), required=False)

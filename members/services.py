@@ -206,16 +206,32 @@ def members_enrol_many(*, people: Mapping[str, tuple[str, str]], source: str) ->
     return found, len(members)
 
 
-def member_join(*, user: User, language: str = "", source: str = Member.Source.PORTAL) -> Member:
-    """Make a newly signed-up user a club member (idempotent: an existing membership is returned as is)."""
+def member_join(*, user: User, language: str = "", source: str = Member.Source.PORTAL, welcome: bool = True) -> Member:
+    """Make a newly signed-up user a club member (idempotent: an existing membership is returned as is).
+
+    ``welcome=False`` when the address is still to be confirmed: the welcome waits for ``member_welcome``, so the
+    first thing the club sends is not a welcome to an address that may not be the member's.
+    """
     languages = {code for code, _name in settings.LANGUAGES}
     language = language if language in languages else settings.LANGUAGE_CODE
     with transaction.atomic():
         member, created = Member.objects.get_or_create(user=user, defaults={"language": language, "source": source})
         if created:
-            _welcome_queue(member)
+            if welcome:
+                _welcome_queue(member)
             signals.member_joined.send(sender=Member, member=member)
     return member
+
+
+def member_welcome(*, member: Member) -> bool:
+    """Welcome a member whose address was just confirmed; at most once per member and channel, however often it
+    is confirmed (the message's key is the member's). Returns whether a welcome was queued now."""
+    if member.erased_at is not None or not member.user.is_active:
+        return False
+    with transaction.atomic():
+        before = Message.objects.filter(member=member, kind=messaging.MemberMessage.WELCOME).count()
+        _welcome_queue(member)
+        return Message.objects.filter(member=member, kind=messaging.MemberMessage.WELCOME).count() > before
 
 
 # --- Profile, preferences and consents ---------------------------------------------------------------

@@ -15,9 +15,12 @@ portal_patterns = [
     path("goodbye/", views.goodbye, name="goodbye"),
 ]
 
-# Reached from a message without logging in: the signed token says who and what.
+# Reached from a message without logging in: the signed token says who and what. And the built-in privacy policy
+# and terms, linked from sign-up when the club has no pages of its own (KLUBB_PRIVACY_URL, KLUBB_TERMS_URL).
 public_patterns = [
     path("unsubscribe/<str:token>/", messaging_views.unsubscribe, name="unsubscribe"),
+    path("privacy-policy/", views.privacy_policy, name="privacy-policy"),
+    path("terms/", views.terms, name="terms"),
 ]
 
 # Signing in without an account yet: a shop enrolled the member by phone alone.

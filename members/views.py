@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
@@ -177,3 +178,14 @@ def claim_code(request: HttpRequest) -> HttpResponse:
             return redirect("account_email")
     context = {"form": form, "phone": phone, "minutes": PHONE_CODE_MINUTES}
     return render(request, "members/claim_code.html", context)
+
+
+# --- The club's privacy policy and terms, when it has no pages of its own (KLUBB_PRIVACY_URL, KLUBB_TERMS_URL) ---
+
+
+def privacy_policy(request: HttpRequest) -> HttpResponse:
+    return render(request, "members/privacy_policy.html", {"club": settings.KLUBB_CLUB_NAME})
+
+
+def terms(request: HttpRequest) -> HttpResponse:
+    return render(request, "members/terms.html", {"club": settings.KLUBB_CLUB_NAME})

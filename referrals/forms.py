@@ -1,4 +1,5 @@
-"""The referral field on the sign-up form ("Who invited you?"), plus the new member's first name.
+"""The referral field on the sign-up form ("Who invited you?"), plus the new member's first name, on top of the
+member's part (``members.signup.MemberSignupForm``: the marketing opt-in).
 
 Plugged into allauth with ``ACCOUNT_SIGNUP_FORM_CLASS``; allauth calls ``signup`` once the member exists.
 """
@@ -12,15 +13,16 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from config.proxies import client_ip
+from members.signup import MemberSignupForm
 from referrals.attribution import attribution_code, attribution_forget
 from referrals.errors import ReferralRefused
 from referrals.models import ReferralProgramme
 from referrals.services import code_lookup, referral_attach, referral_check
 
 
-class SignupForm(forms.Form):
-    # allauth adds email and password to this form; the friend's code comes last, as it is optional.
-    field_order = ["first_name", "email", "password1", "password2", "referral_code"]
+class SignupForm(MemberSignupForm):
+    # allauth adds email and password to this form; the friend's code is optional, the opt-in comes last.
+    field_order = ["first_name", "email", "password1", "password2", "referral_code", "email_marketing"]
 
     first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
     referral_code = forms.CharField(
@@ -48,6 +50,7 @@ class SignupForm(forms.Form):
         return data
 
     def signup(self, request: HttpRequest, user: Any) -> None:
+        super().signup(request, user)
         if self.cleaned_data.get("first_name"):
             user.first_name = self.cleaned_data["first_name"]
             user.save(update_fields=["first_name"])

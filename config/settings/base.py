@@ -186,6 +186,10 @@ ACCOUNT_FORMS = {
 SOCIALACCOUNT_ADAPTER = "members.auth.SocialAccountAdapter"
 # The club's name in emails ("Hello from Nordlys Klubb!") and their subjects.
 KLUBB_CLUB_NAME = env.str("KLUBB_CLUB_NAME", default="Klubb")
+# The club's privacy policy and membership terms, linked from sign-up and log-in; empty: Klubb's built-in pages
+# (/privacy-policy/ and /terms/).
+KLUBB_PRIVACY_URL = env.str("KLUBB_PRIVACY_URL", default="")
+KLUBB_TERMS_URL = env.str("KLUBB_TERMS_URL", default="")
 # Proxies in front of the site that append the client's address to X-Forwarded-For (1 for the TLS proxy of
 # README's Production; 0: none, X-Forwarded-For is ignored). Read by config.proxies.client_ip, which every
 # use of the client's address goes through: allauth's per-address rate limits, referral rules, consent proofs.

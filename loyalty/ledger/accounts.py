@@ -23,6 +23,14 @@ def entry_tier() -> Tier | None:
     return next(iter(_tiers.get()), None)
 
 
+def account_open(*, member: Member) -> None:
+    """Open a new member's points account at the entry tier, so they have a level from the day they join (the
+    portal, the admin and the dashboard all read it from the account); an existing account is left as it is."""
+    PointsAccount.objects.bulk_create(
+        [PointsAccount(member_id=member.pk, tier=entry_tier(), tier_since=timezone.now())], ignore_conflicts=True
+    )
+
+
 def account_lock(*, member: Member | int) -> PointsAccount:
     """Return the member's points account, locked for update until the transaction ends.
 

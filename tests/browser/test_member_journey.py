@@ -48,7 +48,7 @@ def test_a_new_member_joins_earns_redeems_and_switches_to_norwegian(page: Page, 
     screenshot(page, "01-welcome")
     page.get_by_role("link", name="Join the club").click()
 
-    page.get_by_label("Email").fill("nora@example.com")
+    page.get_by_role("textbox", name="Email").fill("nora@example.com")
     page.get_by_label("Password").fill("gr0nn-eple-tre-17")
     screenshot(page, "02-sign-up")
     page.get_by_role("button", name="Sign Up").click()

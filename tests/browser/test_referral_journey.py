@@ -59,7 +59,7 @@ def test_a_friend_joins_through_a_link_and_both_get_their_points(
     screenshot(page, "21-referral-landing")
     page.get_by_role("link", name="Join the club").click()
     expect(page.get_by_test_id("invited-by")).to_contain_text("Kari invited you")
-    page.get_by_label("Email").fill("nora@example.com")
+    page.get_by_role("textbox", name="Email").fill("nora@example.com")
     page.get_by_label("Password").fill("gr0nn-eple-tre-17")
     page.get_by_label("First name").fill("Nora")
     screenshot(page, "22-sign-up-invited")

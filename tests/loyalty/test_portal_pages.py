@@ -89,7 +89,7 @@ def test_activity_describes_every_kind_of_entry_in_plain_words(logged_in, kari, 
     assert "Reward: Coffee mug" in html
     assert f"Voucher {voucher.code} cancelled, points returned" in html
     assert "Adjusted by the club: Sorry for the late parcel" in html
-    assert "NOK1,500.00" in html  # the order's amount in its currency
+    assert "NOK\xa01,500.00" in html  # the order's amount in its currency
 
 
 def test_activity_names_birthday_and_referral_bonuses_in_the_members_language(client, logged_in, kari, shop, programme):
@@ -191,7 +191,7 @@ def test_redeeming_with_one_confirmation_shows_the_voucher_and_debits_points(log
     html = response.content.decode()
     assert voucher.code in html and "Show the code at the till." in html and "Ready to use" in html
     assert "Done! Here is your voucher. You have 1,000 points left." in html
-    assert '<a href="/rewards/" aria-current="page">Rewards</a>' in html  # vouchers belong to the rewards tab
+    assert '<a href="/vouchers/" aria-current="page">Vouchers</a>' in html  # a voucher is under its own tab
     kari.points.refresh_from_db()
     assert kari.points.balance == 1000
     assert Reward.objects.get(pk=mug.pk).stock == 1
@@ -254,10 +254,19 @@ def test_my_vouchers_lists_unused_first(logged_in, kari, mug, shop):
 
 
 @pytest.mark.parametrize(
-    ("language", "expected"),
-    [("nb", "1\xa0250,00\xa0kr"), ("sv", "1\xa0250,00\xa0€"), ("da", "1.250,00\xa0kr."), ("en", "€1,250.00")],
+    ("language", "currency", "expected"),
+    [
+        ("nb", "NOK", "1\xa0250,00\xa0kr"),
+        ("da", "DKK", "1.250,00\xa0kr"),
+        ("sv", "SEK", "1\xa0250,00\xa0kr"),
+        ("sv", "NOK", "1\xa0250,00\xa0NOK"),
+        ("nb", "EUR", "1\xa0250,00\xa0EUR"),
+        ("en", "NOK", "NOK\xa01,250.00"),
+        ("en", "EUR", "EUR\xa01,250.00"),
+    ],
 )
-def test_money_is_written_the_members_way(language, expected):
-    currency = "NOK" if language == "nb" else "DKK" if language == "da" else "EUR"
+def test_money_is_written_one_way_per_language(language, currency, expected):
+    """A Nordic language writes its own crown as "kr" after the number and other currencies by their code (not
+    "Nkr"); English puts the code first with a space (not "NOK1,250.00")."""
     with translation.override(language):
         assert money(Decimal("1250"), currency) == expected

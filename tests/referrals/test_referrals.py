@@ -320,7 +320,7 @@ def test_the_invite_page_shows_link_qr_share_and_results_by_first_name(client, k
     assert "sms:?&amp;body=" in html and "mailto:?subject=" in html  # the fallbacks
     assert f"http%3A//testserver/r/{kari.referral_code.code}/" in html  # the link travels in SMS and email
     assert "<svg" in html and "</svg>" in html
-    assert "first order of at least NOK300.00 and keeps it for 14 days" in html
+    assert "first order of at least NOK\xa0300.00 and keeps it for 14 days" in html
     assert "Your friend gets 200 points for joining." in html
     assert re.search(r"Clicked</dt><dd>1<", html) and re.search(r"Joined</dt><dd>1<", html)
     assert re.search(r"Qualified</dt><dd>1<", html)

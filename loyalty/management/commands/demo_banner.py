@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from loyalty.management.commands.seed_demo import (
@@ -38,6 +39,7 @@ class Command(BaseCommand):
             f"                  then the two-factor code: `.venv/bin/python manage.py demo_totp`"
             f" (or add secret {STAFF_TOTP_SECRET} to an authenticator app)",
             "  Sign-in emails (verification, codes) are printed in this terminal.",
+            f"  Links in emails and SMS  {settings.KLUBB_PORTAL_URL}   (KLUBB_PORTAL_URL)",
             f"  Demo storefront {storefront}   a shop's page on another origin, with the Klubb widget"
             " and points badges; switch between Kari signed in and a visitor",
             f"  API docs        {base}/api/docs/ (schema: {base}/api/schema/)",
