@@ -19,7 +19,7 @@ LEFT, RIGHT, TOP, BOTTOM = 72, 16, 16, 56  # the plot area's margins: room for t
 
 def _labels(width: int) -> int:
     """At most this many dates under a time axis of ``width``."""
-    return 6 if width > NARROW else 3
+    return 5 if width > NARROW else 3
 
 
 @dataclass(frozen=True)
