@@ -38,8 +38,9 @@ def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobR
         with transaction.atomic():
             accounts = accounts_lock(member_ids=member_ids)
             lots_by_member: dict[int, list[PointsLot]] = defaultdict(list)
-            for lot in due.filter(member_id__in=member_ids).order_by().only("id", "member_id", "remaining"):
+            for lot in due.filter(member_id__in=member_ids).order_by().only("id", "member_id", "remaining", "expired"):
                 lots_by_member[lot.member_id].append(lot)
+            expired: list[PointsLot] = []
             ledger = LedgerBatch(accounts=accounts, programme=programme, now=now)
             for member_id, lots in lots_by_member.items():
                 account = accounts.get(member_id)
@@ -53,7 +54,11 @@ def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobR
                     member_id=member_id, kind=EntryKind.EXPIRE, points=-total, reason="Points expired",
                     takes=[LotTake(lot=lot, points=lot.remaining) for lot in lots],
                 )  # fmt: skip
+                for lot in lots:  # what each lot lost to expiry: the breakage the dashboard estimates
+                    lot.expired += lot.remaining
+                    expired.append(lot)
             entries = ledger.write()
+            PointsLot.objects.bulk_update(expired, ["expired"])
             emit(*(PointsChanged(entry=entry) for entry in entries))
             members += len(entries)
             points += sum(-entry.points for entry in entries)

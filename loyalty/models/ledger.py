@@ -126,6 +126,8 @@ class LedgerEntry(models.Model):
             models.Index(fields=["kind", "created_at"], name="entry_kind_created_idx"),
             # The staff dashboard's period figures and points flow
             models.Index(fields=["created_at"], name="entry_created_idx"),
+            # The dashboard's points by when they happened (an order's points at the order's date)
+            models.Index(fields=["effective_at"], name="entry_effective_idx"),
         ]
         constraints = [
             # Every entry moves points, except a confirmation, which only adds the tier points an order held back.
@@ -183,6 +185,11 @@ class PointsLot(models.Model):
         help_text=_("Earned by an order within its return window: not spendable, nor expiring, until then."),
     )
     warned_at = models.DateTimeField(_("expiry warning sent"), null=True, blank=True)
+    expired = models.PositiveIntegerField(
+        _("expired"),
+        default=0,
+        help_text=_("Points of this lot that expired unspent (the expiry job): the breakage the dashboard estimates."),
+    )
     tier_points_waiting = models.PositiveIntegerField(
         _("tier points waiting"),
         default=0,
@@ -215,6 +222,7 @@ class PointsLot(models.Model):
                 condition=models.Q(remaining__lte=models.F("points")), name="lot_remaining_le_points"
             ),
             models.CheckConstraint(condition=models.Q(points__gt=0), name="lot_points_positive"),
+            models.CheckConstraint(condition=models.Q(expired__lte=models.F("points")), name="lot_expired_le_points"),
         ]
 
     def __str__(self) -> str:

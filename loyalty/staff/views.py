@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
+from dateutil.relativedelta import relativedelta
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -21,6 +22,7 @@ from loyalty.staff.dashboard import CACHE_SECONDS, Period, dashboard_cached
 
 DASHBOARD_PERMISSION = "loyalty.view_dashboard"
 LONGEST_PERIOD = dt.timedelta(days=3 * 366)
+CHART_WIDTHS = (charts.WIDTH, charts.NARROW)
 
 
 class PeriodForm(forms.Form):
@@ -65,11 +67,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "previous_last": (board.previous.end - dt.timedelta(days=1)).date(),
         "currency": programme.currency,
         "point_value": programme.point_value,
-        "members_chart": charts.line_chart(board.members_series),
-        "flow_chart": charts.flow_bars(board.points_series),
-        "flow_colours": charts.FLOW_COLOURS,
-        "tier_chart": charts.distribution_bars(board.tier_distribution),
-        "chart": {"width": charts.WIDTH, "height": charts.HEIGHT, "pad": charts.PAD},
+        # Each chart twice: for wide screens, and narrower with fewer dates for phones (CSS shows one).
+        "members_charts": [charts.line_chart(board.members_series, width) for width in CHART_WIDTHS],
+        "flow_charts": [charts.flow_bars(board.points_series, width) for width in CHART_WIDTHS],
+        "tier_charts": [charts.distribution_bars(board.tier_distribution, width) for width in CHART_WIDTHS],
+        "health_tables": board.tables_of("clv", "members_buying", "rewards", "retention"),
+        "books_tables": board.tables_of("accounting", "breakage"),
+        "other_tables": board.tables_of("summary", "tiers", "tier_movement", "tier_revenue", "referral_funnel"),
+        "series_tables": board.tables_of("members_series", "points_series"),
         "query": urlencode({"first": period_dates["first"], "last": period_dates["last"]}),
+        "presets": {
+            "days30": urlencode({"first": today - dt.timedelta(days=29), "last": today}),
+            "months12": urlencode({"first": today - relativedelta(months=12) + dt.timedelta(days=1), "last": today}),
+        },
     }
     return TemplateResponse(request, "admin/loyalty/dashboard.html", context)

@@ -30,7 +30,10 @@ pytestmark = pytest.mark.django_db
 DASHBOARD = "/admin/dashboard/"
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 PERIOD = {"first": "2026-10-26", "last": "2026-11-24"}  # 30 days; the previous period is 2026-09-26 to 10-25
-TABLES = ["summary", "tiers", "tier_movement", "tier_revenue", "referral_funnel", "members_series", "points_series"]
+TABLES = [
+    "summary", "clv", "members_buying", "rewards", "retention", "accounting", "breakage", "tiers", "tier_movement",
+    "tier_revenue", "referral_funnel", "members_series", "points_series",
+]  # fmt: skip
 
 
 def staff(role: str) -> Client:
@@ -94,13 +97,16 @@ def test_figures_for_the_period_and_the_one_before(admin_client, club):
     assert got["revenue_nok"] == (Decimal("1700.00"), Decimal("300.00"))
     assert got["average_order_nok"] == (Decimal("566.67"), Decimal("300.00"))
     assert got["repeat_rate"] == (Decimal("50.0"), Decimal("0"))  # Kari ordered twice, Ola once
-    # All points were entered today (the orders were recorded now, whatever their date)
-    assert got["points_issued"] == (300 + 1000 + 625 + 200, 0)  # Kari's second order at Silver, x1.25
+    # All points were recorded today; they count when their orders were placed: old@'s 40 days ago, before.
+    assert got["points_issued"] == (1000 + 625 + 200, 300)  # Kari's second order at Silver, x1.25
     assert got["points_redeemed"] == (100, 0)
     assert got["points_expired"] == (300, 0)
-    assert got["redemption_rate"] == (Decimal("4.7"), Decimal("0"))
+    assert got["redemption_rate"] == (Decimal("5.5"), Decimal("0"))  # 100 / 1825
+    assert got["frequency"] == (Decimal("1.50"), Decimal("1.00"))  # 3 orders by 2 members; 1 by 1
     assert got["outstanding"] == (1725, 0)
     assert got["liability"] == (Decimal("86.25"), Decimal("0.00"))
+    labels = {figure.key: figure.label for figure in admin_client.get(DASHBOARD, PERIOD).context["board"].figures}
+    assert labels["liability"] == "Liability of outstanding points (NOK)"
 
 
 def test_tier_tables_and_referral_funnel(admin_client, club, tiers):
