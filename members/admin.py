@@ -290,7 +290,7 @@ class MemberAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Member | None = None) -> Any:
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None:
-            fieldsets.append((_("Messages sent"), {"fields": ("messages_sent",)}))
+            fieldsets.append((_("Messages sent"), {"fields": ("messages_sent",), "classes": ("klubb-360-section",)}))
             for extension in _extensions:
                 at = extension.fieldsets_at if extension.fieldsets_at is not None else len(fieldsets)
                 fieldsets[at:at] = extension.fieldsets

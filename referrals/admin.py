@@ -37,7 +37,7 @@ def member_referrals_both_ways(obj: Member) -> SafeString:
 member_admin_extend(
     MemberAdminExtension(
         readonly_fields=(member_referrals_both_ways,),
-        fieldsets=((_("Referrals"), {"fields": (member_referrals_both_ways,)}),),
+        fieldsets=((_("Referrals"), {"fields": (member_referrals_both_ways,), "classes": ("klubb-360-section",)}),),
     )
 )
 

@@ -47,9 +47,9 @@ member_admin_extend(
     MemberAdminExtension(
         readonly_fields=OVERVIEW_FIELDS,
         fieldsets=(
-            (_("Orders and spend"), {"fields": (spend, recent_orders, refunds)}),
-            (_("Vouchers"), {"fields": (vouchers,)}),
-            (_("Adjustments by staff"), {"fields": (adjustments,)}),
+            (_("Orders and spend"), {"fields": (spend, recent_orders, refunds), "classes": ("klubb-360-section",)}),
+            (_("Vouchers"), {"fields": (vouchers,), "classes": ("klubb-360-section",)}),
+            (_("Adjustments by staff"), {"fields": (adjustments,), "classes": ("klubb-360-section",)}),
         ),
         fieldsets_at=2,  # after the person and the points
     )
