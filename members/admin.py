@@ -22,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template import TemplateSyntaxError
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern
 from django.utils.html import format_html
@@ -44,6 +45,7 @@ from members.models import (
     MessageTemplate,
     User,
 )
+from members.selectors import member_messages
 from members.services import ErasureRefused, consent_set, member_erase
 
 
@@ -215,6 +217,8 @@ class MemberAdminExtension:
 
 
 _extensions: list[MemberAdminExtension] = []
+RECENT_MESSAGES = 10
+MESSAGES_TEMPLATE = "admin/members/member/messages_sent.html"
 
 
 def member_admin_extend(extension: MemberAdminExtension) -> None:
@@ -249,9 +253,24 @@ class MemberAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Member | None = None) -> Any:
-        # Consents change only through the actions above, which record proof; erasure only through its action.
+        # Consents change only through the actions above, which record proof; erasure only through its action;
+        # how and when someone joined are facts of the enrolment.
         extended = (field for extension in _extensions for field in extension.readonly_fields)
-        return (*self.readonly_fields, *extended, "email_marketing", "sms_marketing", "erased_at")
+        return (
+            *self.readonly_fields,
+            *extended,
+            "email_marketing",
+            "sms_marketing",
+            "erased_at",
+            "source",
+            "enrolled_at",
+            "messages_sent",
+        )
+
+    @admin.display(description=_("messages sent"))
+    def messages_sent(self, obj: Member) -> str:
+        messages_ = list(member_messages(member=obj)[:RECENT_MESSAGES])
+        return render_to_string(MESSAGES_TEMPLATE, {"member": obj, "messages": messages_, "limit": RECENT_MESSAGES})
 
     # Extensions (see MemberAdminExtension): applied on every request, in the order they were registered.
 
@@ -271,6 +290,7 @@ class MemberAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Member | None = None) -> Any:
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None:
+            fieldsets.append((_("Messages sent"), {"fields": ("messages_sent",), "classes": ("klubb-360-section",)}))
             for extension in _extensions:
                 at = extension.fieldsets_at if extension.fieldsets_at is not None else len(fieldsets)
                 fieldsets[at:at] = extension.fieldsets

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from members.emails import email_canonical
-from members.models import Member, User
+from members.models import Member, Message, User
 
 
 def member_by_email(*, email: str) -> Member | None:
@@ -12,6 +14,11 @@ def member_by_email(*, email: str) -> Member | None:
 
 def member_by_phone(*, phone: str) -> Member | None:
     return Member.objects.select_related("user").filter(phone=phone).first() if phone else None
+
+
+def member_messages(*, member: Member) -> QuerySet[Message]:
+    """The messages sent (or queued) to the member, newest first."""
+    return Message.objects.filter(member=member).order_by("-created_at", "-id")
 
 
 def email_collisions() -> list[list[User]]:

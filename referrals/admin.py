@@ -9,18 +9,37 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from members.admin import MemberAdminExtension, member_admin_extend
+from members.models import Member
 from referrals.models import Referral, ReferralClick, ReferralCode, ReferralProgramme, ReferralStatus
-from referrals.selectors import referral_funnel, top_referrers
+from referrals.selectors import member_referrals, referral_funnel, top_referrers
 from referrals.services import referral_approve, referral_reject
 
 FUNNEL_DEFAULT_DAYS = 30
+MEMBER_REFERRALS_TEMPLATE = "admin/referrals/member_referrals.html"
+
+
+@admin.display(description=_("referrals"))
+def member_referrals_both_ways(obj: Member) -> SafeString:
+    """On the member's page in the admin: who referred them, and the friends they referred."""
+    return render_to_string(MEMBER_REFERRALS_TEMPLATE, {"member": obj, "referrals": member_referrals(member=obj)})
+
+
+member_admin_extend(
+    MemberAdminExtension(
+        readonly_fields=(member_referrals_both_ways,),
+        fieldsets=((_("Referrals"), {"fields": (member_referrals_both_ways,), "classes": ("klubb-360-section",)}),),
+    )
+)
 
 
 @admin.register(ReferralProgramme)

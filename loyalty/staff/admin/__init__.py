@@ -4,6 +4,7 @@
   ``tier_badge`` and ``csv_response`` (a streamed CSV download).
 - ``members``: the points part of the member admin (balance and tier columns and filters, the "Points" fieldset,
   the "Adjust points" page), added to ``members``' ``MemberAdmin`` through ``member_admin_extend``.
+- ``member_360``: the rest of the member's page: spend, orders, refunds, vouchers and staff adjustments.
 - ``programme``: the programme settings and tiers.
 - ``shops``: shops, API keys, shop customers and received webhooks.
 - ``storefront``: each shop's storefront widget (origins, looks; its keys rotated, the secret shown once).
@@ -23,6 +24,7 @@ from loyalty.staff.admin import (
     campaigns,
     common,
     ledger,
+    member_360,
     members,
     orders,
     programme,
@@ -39,6 +41,7 @@ __all__ = [
     "common",
     "csv_response",
     "ledger",
+    "member_360",
     "members",
     "orders",
     "programme",

@@ -48,7 +48,8 @@ class PointsAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class LedgerEntryAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The ledger is append-only: staff correct it with "Adjust points" on the member page."""
 
-    list_display = ("created_at", "kind", "points", "balance_after", "member", "order", "staff", "reason")
+    # What the entry is about in one column (the order, or the staff member and why), so the list fits 1280 px.
+    list_display = ("created_at", "kind", "points", "balance_after", "member", "about")
     list_select_related = ("member__user", "order__shop", "staff")
     list_filter = ("kind", "created_at")
     search_fields = ("member__user__email", "order__external_id")
@@ -74,6 +75,11 @@ class LedgerEntryAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
             .get_queryset(request)
             .select_related("member__user", "order__shop", "refund__shop", "staff", "corrects")
         )
+
+    @admin.display(description=_("about"))
+    def about(self, obj: LedgerEntry) -> str:
+        parts = [str(obj.order) if obj.order_id else "", obj.staff.email if obj.staff_id else "", obj.reason]
+        return " · ".join(part for part in parts if part) or "—"
 
 
 @admin.register(TierChange)

@@ -122,7 +122,18 @@ def _standing(obj: Member) -> Standing:
 
 @admin.display(description=_("balance"))
 def balance_detail(obj: Member) -> SafeString:
-    points = _standing(obj).balance
+    standing = _standing(obj)
+    points = standing.balance
+    parts = format_html(
+        '<ul class="klubb-standing"><li>{}: <strong data-key="spendable">{}</strong></li>'
+        '<li>{}: <strong data-key="pending">{}</strong></li><li>{}: <strong data-key="reserved">{}</strong></li></ul>',
+        gettext("Spendable now"),
+        standing.spendable,
+        gettext("Pending (return window open)"),
+        standing.pending,
+        gettext("Reserved at checkouts"),
+        standing.reserved,
+    )
     if points < 0:
         return format_html(
             '<strong style="color: var(--error-fg, #ba2121)">{}</strong>'
@@ -130,7 +141,7 @@ def balance_detail(obj: Member) -> SafeString:
             points,
             NEGATIVE_BALANCE_WARNING,
         )
-    return format_html("<strong>{}</strong>", points)
+    return format_html("<strong>{}</strong>{}", points, parts)
 
 
 @admin.display(description=_("tier"))

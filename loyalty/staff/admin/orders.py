@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.models import Order, Refund
 from loyalty.staff.admin.common import ReadOnlyAdminMixin
+from loyalty.templatetags.klubb_format import money
 from members.admin_site import LargeTableAdminMixin
 
 
@@ -32,12 +33,11 @@ class OrderAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "external_id",
         "shop",
         "member",
-        "amount",
-        "currency",
+        "amount_column",
         "points_awarded",
-        "refunded_amount",
+        "refunded_column",
         "occurred_at",
-    )
+    )  # amounts with their currency, so the list fits a 1280 px screen
     list_select_related = ("shop", "member__user")
     list_filter = ("shop", "source", "currency", "tier", "occurred_at")
     search_fields = ("external_id", "member__user__email")
@@ -65,6 +65,14 @@ class OrderAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return super().get_queryset(request).select_related("shop", "member__user", "tier")
+
+    @admin.display(description=_("qualifying amount"), ordering="amount")
+    def amount_column(self, obj: Order) -> str:
+        return money(obj.amount, obj.currency)
+
+    @admin.display(description=_("refunded amount"), ordering="refunded_amount")
+    def refunded_column(self, obj: Order) -> str:
+        return money(obj.refunded_amount, obj.currency) if obj.refunded_amount else "—"
 
     @admin.display(description=_("ledger entries"))
     def ledger_link(self, obj: Order) -> SafeString:
