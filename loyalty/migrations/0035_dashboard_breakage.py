@@ -22,7 +22,7 @@ def expired_from_entries(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("loyalty", "0033_storefront"),
+        ("loyalty", "0034_accounts_for_every_member"),
     ]
 
     operations = [
