@@ -46,7 +46,7 @@ from loyalty.models import (
 from loyalty.orders import OrderInput, OrderItem, order_record, orders_import, refund_record
 from loyalty.rewards import redemption_release, redemption_reserve, reward_redeem, voucher_use
 from loyalty.rewards.winback import winback_send
-from loyalty.shops import MemberRef, api_key_create
+from loyalty.shops import MemberRef, api_key_create, shop_customer_link
 from members.models import ConsentChannel, ConsentSource, Member, User
 from members.services import consent_set, member_enrol
 
@@ -266,6 +266,8 @@ def _live_members(*, rng: random.Random, now: dt.datetime, shops: tuple[Shop, Sh
         member, _created = member_enrol(email=email, first_name=first, last_name=last, source=Member.Source.PORTAL,
                                         language="sv" if shop.currency == Currency.SEK else "nb")  # fmt: skip
         report.members += 1
+        # They signed up in the shop's checkout: the shop knows them by its own customer id.
+        shop_customer_link(shop=shop, member=member, external_id=f"{shop.slug[:3]}-cust-{1000 + number}")
         if rng.random() < 0.6:
             consent_set(member=member, channel=ConsentChannel.EMAIL, granted=True, source=ConsentSource.PORTAL,
                         wording="Yes, send me offers and news from Nordlys Klubb by email.")  # fmt: skip
