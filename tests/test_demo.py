@@ -36,6 +36,7 @@ from loyalty.models import (
     RedemptionStatus,
     Refund,
     Shop,
+    ShopCustomer,
     Voucher,
     VoucherStatus,
 )
@@ -102,6 +103,7 @@ def test_demo_is_a_year_of_two_shops_and_loads_twice_without_change(settings):
     assert ActionAward.objects.filter(action__kind="event", points__gt=0).count() >= 10
     assert EarningRule.objects.count() >= 3 and EarningRuleUse.objects.exists()
     assert first["messages"] >= 50 and first["consents"] >= 50
+    assert ShopCustomer.objects.exclude(external_id="").count() >= 10
     # Every tier has members; Kari, the demo's login, is Silver.
     assert PointsAccount.objects.filter(tier__isnull=True).count() == 0
     assert PointsAccount.objects.values("tier").distinct().count() == 4

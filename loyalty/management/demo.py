@@ -46,7 +46,7 @@ from loyalty.models import (
 from loyalty.orders import OrderInput, OrderItem, order_record, orders_import, refund_record
 from loyalty.rewards import redemption_release, redemption_reserve, reward_redeem, voucher_use
 from loyalty.rewards.winback import winback_send
-from loyalty.shops import MemberRef, api_key_create
+from loyalty.shops import MemberRef, api_key_create, shop_customer_link
 from members.models import ConsentChannel, ConsentSource, Member, User
 from members.services import consent_set, member_enrol
 
@@ -70,6 +70,20 @@ CATEGORIES = [
     ("skiing", "Ski gloves", 449), ("clothing", "Base layer", 499),
 ]  # fmt: skip
 EVENT_TYPE = "product_review"
+# What members read in the win-back message, in their language (django-modeltranslation's offer_nb, ...).
+WINBACK_TEXTS = {
+    "offer": {"en": "15 % off your next order", "nb": "15 % rabatt på neste ordre",
+              "da": "15 % rabat på din næste ordre", "sv": "15 % rabatt på din nästa order"},
+    "how_to_use": {"en": "Type the code at checkout.", "nb": "Skriv inn koden i kassen.",
+                   "da": "Indtast koden ved kassen.", "sv": "Skriv in koden i kassan."},
+}  # fmt: skip
+
+
+def per_language(texts: dict[str, dict[str, str]]) -> dict[str, str]:
+    """``{"offer": {"en": ..., "nb": ...}}`` as model fields: ``{"offer_en": ..., "offer_nb": ...}``."""
+    return {f"{name}_{lang}": text for name, by_language in texts.items() for lang, text in by_language.items()}
+
+
 RULE_NAMES = ("Double points weekend (spring)", "Ski season: double points on skiing", "Big basket bonus")
 
 
@@ -133,9 +147,8 @@ def demo_campaigns(*, now: dt.datetime, nok: Shop, sek: Shop) -> None:
         )  # fmt: skip
     WinbackOffer.objects.get_or_create(
         name="We miss you: 15 % off",
-        defaults={"offer": "15 % off your next order", "inactive_days": 150, "valid_days": 45,
-                  "how_to_use": "Type the code at checkout."},
-    )  # fmt: skip
+        defaults={"inactive_days": 150, "valid_days": 45, **per_language(WINBACK_TEXTS)},
+    )
     segment, created = Segment.objects.get_or_create(
         name="Platinum members who said yes to email",
         defaults={"description": "For the spring collection preview.", "email_consent": "yes"},
@@ -266,6 +279,8 @@ def _live_members(*, rng: random.Random, now: dt.datetime, shops: tuple[Shop, Sh
         member, _created = member_enrol(email=email, first_name=first, last_name=last, source=Member.Source.PORTAL,
                                         language="sv" if shop.currency == Currency.SEK else "nb")  # fmt: skip
         report.members += 1
+        # They signed up in the shop's checkout: the shop knows them by its own customer id.
+        shop_customer_link(shop=shop, member=member, external_id=f"{shop.slug[:3]}-cust-{1000 + number}")
         if rng.random() < 0.6:
             consent_set(member=member, channel=ConsentChannel.EMAIL, granted=True, source=ConsentSource.PORTAL,
                         wording="Yes, send me offers and news from Nordlys Klubb by email.")  # fmt: skip

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from loyalty.management.demo import SECOND_SHOP_SLUG, demo_history_seed
+from loyalty.management.demo import SECOND_SHOP_SLUG, demo_history_seed, per_language
 from loyalty.models import ApiKey, Currency, Order, Programme, Reward, Shop, Storefront, Tier
 from loyalty.orders import OrderInput, OrderItem, order_record
 from loyalty.shops import MemberRef, api_key_create
@@ -111,11 +111,6 @@ TIERS = [
                      "sv": "Dubbla poäng på varje order\nFri frakt\nPersonlig shoppare"},
     }),
 ]  # fmt: skip
-
-
-def per_language(texts: dict[str, dict[str, str]]) -> dict[str, str]:
-    """``{"name": {"en": ..., "nb": ...}}`` as model fields: ``{"name_en": ..., "name_nb": ...}``."""
-    return {f"{field}_{lang}": text for field, by_language in texts.items() for lang, text in by_language.items()}
 
 
 # The demo members' ids in the API (``member_id``), fixed so that the README's examples can name them.
