@@ -240,6 +240,9 @@ ROWS: dict[tuple[str, str], Row] = {
     ("r/<str:code>/", "GET"): Row("GET", lambda w: f"/r/{referral_code_for(member=w.member_a).code}/", every(OK)),
     ("r/<str:code>", "GET"): Row("GET", lambda w: f"/r/{referral_code_for(member=w.member_a).code}", every(OK)),
     ("unsubscribe/<str:token>/", "GET"): Row("GET", unsubscribe_url, every(OK)),
+    # The built-in privacy policy and membership terms, linked from sign-up and log-in.
+    ("privacy-policy/", "GET"): Row("GET", lambda w: "/privacy-policy/", every(OK)),
+    ("terms/", "GET"): Row("GET", lambda w: "/terms/", every(OK)),
     # Claiming a membership a shop made by phone: open to all, and it tells nobody who is a member.
     ("claim/", "GET"): Row("GET", lambda w: "/claim/", every(OK)),
     ("claim/code/", "GET"): Row("GET", lambda w: "/claim/code/", every(OK)),  # no number asked for: to claim/

@@ -4,6 +4,7 @@ when, what is reserved at a checkout, what points pay at each shop, and the hist
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -40,7 +41,8 @@ def logged_in(client, kari):
 
 
 def text(response) -> str:
-    return " ".join(response.content.decode().split())
+    """The page with its whitespace folded, a non-breaking space (as in "NOK 10.00") kept as it is."""
+    return re.sub(r"[ \t\n\r\f\v]+", " ", response.content.decode())
 
 
 def test_home_shows_what_can_be_spent_now_and_what_is_pending_until_when(logged_in, kari):
