@@ -1,5 +1,5 @@
-"""The privacy policy's and the terms' addresses: the club's own (``KLUBB_PRIVACY_URL``, ``KLUBB_TERMS_URL``) or,
-when it has none, Klubb's built-in pages."""
+"""The club's name, and the addresses of its privacy policy and terms: the club's own (``KLUBB_PRIVACY_URL``,
+``KLUBB_TERMS_URL``) or, when it has none, Klubb's built-in pages."""
 
 from __future__ import annotations
 
@@ -18,3 +18,9 @@ def privacy_url() -> str:
 @register.simple_tag
 def terms_url() -> str:
     return settings.KLUBB_TERMS_URL or reverse("terms")
+
+
+@register.simple_tag
+def club_name() -> str:
+    """The club's name (``KLUBB_CLUB_NAME``), as the pages allauth renders call it."""
+    return settings.KLUBB_CLUB_NAME

@@ -253,3 +253,22 @@ def test_points_still_needed_read_as_points_to_go_in_every_language(client, shop
     for left in ("igjen", "tilbage", "kvar"):  # "300 left", the wrong meaning
         assert f"poeng {left}" not in rewards + home and f"point {left}" not in rewards + home
         assert f"poäng {left}" not in rewards + home
+
+
+@pytest.mark.parametrize(
+    ("language", "says", "never"),
+    [
+        ("en", "Is nora@example.com your address?", "is an email address for user"),
+        ("nb", "Er nora@example.com adressen din?", "er en e-postadresse for bruker"),
+        ("da", "Er nora@example.com din adresse?", "er en e-mailadresse for bruger"),
+        ("sv", "Är nora@example.com din adress?", "är en e-postadress för användare"),
+    ],
+)
+def test_the_confirmation_page_asks_in_plain_words_in_each_language(client, tiers, programme, language, says, never):
+    client.cookies["django_language"] = language
+    sign_up(client)
+
+    page = client.get(confirm_link()).content.decode()
+
+    assert says in page
+    assert never not in page.lower()
