@@ -57,7 +57,7 @@ def test_a_new_member_joins_earns_redeems_and_switches_to_norwegian(page: Page, 
     link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mail.outbox[-1].body).group(0)
     page.goto(re.sub(r"^https?://[^/]+", "", link))
     screenshot(page, "03-confirm-email")
-    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name="Yes, this is my address").click()
 
     page.goto("/")
     expect(page.get_by_test_id("balance")).to_have_text("0")

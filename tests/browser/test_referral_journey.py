@@ -66,7 +66,7 @@ def test_a_friend_joins_through_a_link_and_both_get_their_points(
     page.get_by_role("button", name="Sign Up").click()
     confirm = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mail.outbox[-1].body).group(0)
     page.goto(re.sub(r"^https?://[^/]+", "", confirm))
-    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name="Yes, this is my address").click()
     page.goto("/")
     expect(page.get_by_test_id("balance")).to_have_text("200")  # the welcome bonus
 
