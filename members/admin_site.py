@@ -176,6 +176,12 @@ def _model_key(model: dict[str, Any]) -> str:
 
 
 _GROUPED = frozenset(key for group in ADMIN_GROUPS for key in group.models)
+_GROUP_OF = {key: group for group in ADMIN_GROUPS for key in group.models}
+
+
+def admin_group_of(app_label: str, model_name: str) -> AdminGroup:
+    """The navigation group a model's pages belong to (for their breadcrumbs): "System" for an internal table."""
+    return _GROUP_OF.get(f"{app_label}.{model_name}") or AdminGroup(SYSTEM_GROUP, _("System"), ())
 
 
 class EstimatedCountPaginator(Paginator):

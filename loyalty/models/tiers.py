@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -71,11 +72,13 @@ class Tier(models.Model):
             typed.append(TierBenefit("free_shipping", None, gettext("Free shipping")))
         if self.percent_off:
             percent = f"{self.percent_off.normalize():f}"
-            text = gettext("%(percent)s %% off every order") % {"percent": percent}
+            text = gettext("%(percent)s %% off every order") % {"percent": number_format(self.percent_off.normalize())}
             typed.append(TierBenefit("percent_off", percent, text))
         if self.multiplier != 1:
             multiplier = f"{self.multiplier.normalize():f}"
-            text = gettext("%(multiplier)s times the points") % {"multiplier": multiplier}
+            text = gettext("%(multiplier)s times the points") % {
+                "multiplier": number_format(self.multiplier.normalize())
+            }
             typed.append(TierBenefit("points_multiplier", multiplier, text))
         return typed + [TierBenefit("text", None, line) for line in self.benefit_list]
 

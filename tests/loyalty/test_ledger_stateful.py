@@ -25,9 +25,8 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import transaction
-from django.db.models import Count, F, Sum
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule, run_state_machine_as_test
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, multiple, rule, run_state_machine_as_test
 
 from loyalty.errors import (
     IdempotencyConflict,
@@ -38,24 +37,14 @@ from loyalty.errors import (
     VoucherNotCancellable,
 )
 from loyalty.ledger import (
-    hold_mismatches,
-    ledger_mismatches,
-    lot_mismatches,
     points_adjust,
     points_expire,
     points_redeem,
 )
 from loyalty.models import (
     EarningRule,
-    EarningRuleUse,
-    EntryKind,
-    LedgerEntry,
-    Order,
-    PointsAccount,
-    PointsLot,
     Programme,
     Redemption,
-    Refund,
     Reward,
     RuleKind,
     Voucher,
@@ -69,6 +58,7 @@ from members.models import Member
 from referrals.models import ReferralProgramme
 from referrals.services import referral_code_for, referrals_reward_due
 from tests.factories import ShopFactory, TierFactory, UserFactory
+from tests.loyalty.ledger_invariants import LedgerInvariants
 from tests.loyalty.ledger_model import (
     BONUS,
     BONUS_CAP,
@@ -93,7 +83,7 @@ START = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
 MEMBERS = ("ada@example.com", "bo@example.com")
 
 
-class LedgerMachine(RuleBasedStateMachine):
+class LedgerMachine(LedgerInvariants, RuleBasedStateMachine):
     orders = Bundle("orders")
     refunds = Bundle("refunds")
     vouchers = Bundle("vouchers")
@@ -482,76 +472,6 @@ class LedgerMachine(RuleBasedStateMachine):
         before = self.snapshot()
         assert points_expire(now=self.now).points == 0
         assert self.snapshot() == before
-
-    # --- what must hold after every step -----------------------------------------------------------------------
-
-    def snapshot(self) -> tuple:
-        return (
-            LedgerEntry.objects.count(),
-            tuple(PointsAccount.objects.order_by("member_id").values_list("member_id", "balance")),
-            PointsLot.objects.aggregate(open=Sum("remaining"))["open"],
-            Order.objects.count(),
-            Refund.objects.count(),
-            Voucher.objects.count(),
-            tuple(Voucher.objects.order_by("pk").values_list("status", flat=True)),
-            Reward.objects.get(pk=self.reward.pk).stock,
-        )
-
-    @invariant()
-    def ledger_and_lots_add_up(self) -> None:
-        assert ledger_mismatches() == []
-        assert lot_mismatches() == []
-        assert hold_mismatches() == []
-
-    @invariant()
-    def balances_and_lots_match_the_model(self) -> None:
-        balances = dict(PointsAccount.objects.values_list("member__user__email", "balance"))
-        lots = dict(
-            PointsLot.objects.values("member__user__email")
-            .annotate(open=Sum("remaining"))
-            .values_list("member__user__email", "open")
-        )
-        for email, account in self.accounts.items():
-            assert balances.get(email, 0) == account.balance, email
-            assert (lots.get(email) or 0) == account.open_points, email
-        assert Reward.objects.get(pk=self.reward.pk).stock == self.stock
-
-    @invariant()
-    def only_a_clawback_takes_a_balance_below_zero(self) -> None:
-        below = LedgerEntry.objects.filter(points__lt=0, balance_after__lt=0).exclude(kind=EntryKind.CLAWBACK)
-        assert not below.exists()
-
-    @invariant()
-    def refunds_never_take_back_more_than_was_earned(self) -> None:
-        for order in Order.objects.only("points_awarded", "points_clawed_back", "amount", "refunded_amount"):
-            assert 0 <= order.points_clawed_back <= order.points_awarded
-            assert order.refunded_amount <= order.amount
-        clawed = LedgerEntry.objects.filter(kind=EntryKind.CLAWBACK).values("order_id").annotate(total=Sum("points"))
-        awarded = dict(Order.objects.values_list("pk", "points_awarded"))
-        for row in clawed:
-            assert -row["total"] <= awarded[row["order_id"]]
-
-    @invariant()
-    def a_campaigns_cap_counts_the_bonus_points_members_kept(self) -> None:
-        kept = dict(
-            EarningRuleUse.objects.values("member__user__email")
-            .annotate(kept=Sum(F("points") - F("clawed_back")))
-            .values_list("member__user__email", "kept")
-        )
-        for email in self.accounts:
-            assert (kept.get(email) or 0) == self.bonus_kept(email) <= BONUS_CAP, email
-
-    @invariant()
-    def every_idempotency_key_had_one_effect(self) -> None:
-        assert Order.objects.count() == len(self.model_orders)
-        assert Refund.objects.count() == len(self.model_refunds)
-        per_order = LedgerEntry.objects.filter(kind=EntryKind.EARN).values("order_id").annotate(n=Count("id"))
-        assert all(row["n"] == 1 for row in per_order)
-        per_refund = LedgerEntry.objects.filter(refund__isnull=False).values("refund_id").annotate(n=Count("id"))
-        assert all(row["n"] == 1 for row in per_refund)
-        keyed = Voucher.objects.exclude(request_key="").values("member_id", "request_key").annotate(n=Count("id"))
-        assert all(row["n"] == 1 for row in keyed)
-        assert Voucher.objects.count() == len(self.voucher_status)
 
 
 def test_the_ledger_agrees_with_a_simple_model_through_random_sequences_of_events(db):

@@ -46,3 +46,24 @@ def test_a_tier_without_benefits_has_none(api, shop, tiers, programme):
 def test_the_database_refuses_a_discount_over_100_percent(tiers):
     with pytest.raises(IntegrityError):
         Tier.objects.filter(name="Gold").update(percent_off=Decimal("120"))
+
+
+@pytest.mark.parametrize(
+    ("language", "multiplier", "percent"),
+    [("nb", "1,25", "7,5"), ("sv", "1,25", "7,5"), ("da", "1,25", "7,5"), ("en", "1.25", "7.5")],
+)
+def test_benefit_texts_write_numbers_as_the_members_language_does(
+    api, shop, tiers, programme, language, multiplier, percent
+):
+    Tier.objects.filter(name="Silver").update(percent_off=Decimal("7.50"))
+    make_order(shop, amount="1200.00")
+    member = Member.objects.get()
+
+    benefits = api.get(f"/api/v1/members/{member.public_id}/", HTTP_ACCEPT_LANGUAGE=language).json()["tier"][
+        "typed_benefits"
+    ]
+
+    texts = {benefit["type"]: benefit for benefit in benefits}
+    assert multiplier in texts["points_multiplier"]["text"]
+    assert percent in texts["percent_off"]["text"]
+    assert (texts["points_multiplier"]["value"], texts["percent_off"]["value"]) == ("1.25", "7.5")  # machine values

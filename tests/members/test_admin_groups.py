@@ -10,7 +10,7 @@ from django.urls import reverse
 from loyalty.roles import PROGRAMME_MANAGER, ROLE_PERMISSIONS, SUPPORT
 from members.admin_site import ADMIN_GROUPS
 from tests.conftest import give_two_factor
-from tests.factories import UserFactory
+from tests.factories import MemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +112,33 @@ def test_each_group_has_its_own_page_with_its_models(client):
         ]
         assert listed == [key for key in group.models if key in listed] and listed
     assert client.get(reverse("admin:group", kwargs={"slug": "nothing"})).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("url_name", "args", "group"),
+    [
+        ("admin:loyalty_order_changelist", (), "Orders and points"),
+        ("admin:loyalty_tier_add", (), "Settings"),
+        ("admin:members_member_changelist", (), "Members"),
+        ("admin:loyalty_outboxevent_changelist", (), "System"),
+    ],
+)
+def test_breadcrumbs_lead_back_to_the_group_a_page_is_in(client, url_name, args, group):
+    staff_client(client, superuser=True)
+
+    page = client.get(reverse(url_name, args=args)).content.decode()
+
+    crumbs = page.split('<div class="breadcrumbs">', 1)[1].split("</div>", 1)[0]
+    assert f">{group}</a>" in crumbs
+    assert "/admin/group/" in crumbs
+    assert ">Loyalty</a>" not in crumbs and ">Members</a> &rsaquo; Members" not in crumbs
+
+
+def test_a_members_page_breadcrumbs_name_its_group(client):
+    member = MemberFactory()
+    staff_client(client, superuser=True)
+
+    page = client.get(reverse("admin:members_member_change", args=[member.pk])).content.decode()
+    crumbs = page.split('<div class="breadcrumbs">', 1)[1].split("</div>", 1)[0]
+
+    assert 'href="/admin/group/members/"' in crumbs
