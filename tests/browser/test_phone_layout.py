@@ -47,4 +47,6 @@ def test_member_pages_fit_a_phone_in_every_language(page: Page, live_server, sho
             )
             assert widths["page"] <= 360, (language, path, widths)
             assert widths["tabs"] <= widths["room"], (language, path, widths)
+            if language in ("en", "nb"):
+                screenshot(page, f"30-portal-{language}-360{path.rstrip('/').replace('/', '-') or '-home'}")
         screenshot(page, f"30-reward-{language}")

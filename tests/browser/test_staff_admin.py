@@ -27,7 +27,7 @@ from tests.factories import MemberFactory, ShopFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-WIDTHS = (1280, 768)
+WIDTHS = (1280, 768, 360)
 
 
 def fits_the_window(page: Page) -> bool:

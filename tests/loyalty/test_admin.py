@@ -151,7 +151,7 @@ def test_member_changelist_makes_the_same_number_of_queries_for_3_or_30_members(
     content = response.content.decode()
     assert content.count("Bronze") >= 30
     assert "Silver" in content
-    assert ">1200<" in content
+    assert ">1,200<" in content
 
 
 def test_member_changelist_filters_by_tier_and_sorts_by_balance(admin_client, shop, tiers, programme):
@@ -171,7 +171,7 @@ def test_member_change_page_shows_balance_tier_progress_and_recent_entries(admin
         points_adjust(member=member, points=1, staff=None, reason=f"Entry number {n:02d}")
     response = admin_client.get(member_change_url(member))
     content = response.content.decode()
-    assert "<strong>1221</strong>" in content
+    assert "<strong>1,221</strong>" in content
     assert "Silver" in content and "#6e7781" in content
     assert 'role="progressbar"' in content and "points to Gold" in content
     assert "Entry number 20" in content

@@ -90,7 +90,7 @@ def test_each_section_of_the_member_page_shows_the_members_own_data(admin_client
     html = response.content.decode()
 
     points = section(html, "Points")
-    assert re.search(r"<strong>\d+</strong>", points)
+    assert re.search(r"<strong>[\d,]+</strong>", points)
     assert 'data-key="spendable"' in points and 'data-key="pending"' in points
     assert "progressbar" in points
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.http import HttpRequest, StreamingHttpResponse
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -35,9 +36,14 @@ def balance_html(balance: int) -> SafeString:
         return format_html(
             '<strong style="color: var(--error-fg, #ba2121)" title="{}">{} ⚠</strong>',
             NEGATIVE_BALANCE_WARNING,
-            balance,
+            points_text(balance),
         )
-    return format_html("{}", balance)
+    return format_html("{}", points_text(balance))
+
+
+def points_text(points: int) -> str:
+    """Points as the staff member's language groups them ("6,834"; "6 834" in nb), as the admin's tables do."""
+    return number_format(points, force_grouping=True)
 
 
 def tier_badge(tier: Tier | None) -> SafeString | str:

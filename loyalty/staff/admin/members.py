@@ -28,7 +28,7 @@ from loyalty.errors import LoyaltyError
 from loyalty.ledger import points_adjust
 from loyalty.models import PointsAccount, Tier
 from loyalty.selectors import Standing, member_entries, member_standing
-from loyalty.staff.admin.common import NEGATIVE_BALANCE_WARNING, balance_html, tier_badge
+from loyalty.staff.admin.common import NEGATIVE_BALANCE_WARNING, balance_html, points_text, tier_badge
 from loyalty.staff.forms import PointsAdjustForm
 from members.admin import MemberAdmin, MemberAdminExtension, member_admin_extend
 from members.models import Member
@@ -128,20 +128,20 @@ def balance_detail(obj: Member) -> SafeString:
         '<ul class="klubb-standing"><li>{}: <strong data-key="spendable">{}</strong></li>'
         '<li>{}: <strong data-key="pending">{}</strong></li><li>{}: <strong data-key="reserved">{}</strong></li></ul>',
         gettext("Spendable now"),
-        standing.spendable,
+        points_text(standing.spendable),
         gettext("Pending (return window open)"),
-        standing.pending,
+        points_text(standing.pending),
         gettext("Reserved at checkouts"),
-        standing.reserved,
+        points_text(standing.reserved),
     )
     if points < 0:
         return format_html(
             '<strong style="color: var(--error-fg, #ba2121)">{}</strong>'
             '<p class="errornote" style="margin-top: .5em">⚠ {}</p>',
-            points,
+            points_text(points),
             NEGATIVE_BALANCE_WARNING,
         )
-    return format_html("<strong>{}</strong>{}", points, parts)
+    return format_html("<strong>{}</strong>{}", points_text(points), parts)
 
 
 @admin.display(description=_("tier"))
