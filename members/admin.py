@@ -45,7 +45,7 @@ from members.models import (
     MessageTemplate,
     User,
 )
-from members.selectors import member_messages
+from members.selectors import member_messages, members_matching
 from members.services import ErasureRefused, consent_set, member_erase
 
 
@@ -282,6 +282,15 @@ class MemberAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
             at = columns.index(after) + 1 if after is not None else len(columns)
             columns[at:at] = extension.list_display
         return tuple(columns)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Member], search_term: str
+    ) -> tuple[QuerySet[Member], bool]:
+        """Django's search over ``search_fields`` ORs across two tables, which PostgreSQL answers by scanning every
+        member (1.5 s at a million); ``members_matching`` asks each table's trigram index instead."""
+        if not search_term:
+            return queryset, False
+        return members_matching(queryset, terms=search_term), False
 
     def get_list_filter(self, request: HttpRequest) -> Any:
         extended = (item for extension in _extensions for item in extension.list_filter)

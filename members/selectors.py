@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import uuid
+
+from django.db.models import Q, QuerySet
+from django.utils.text import smart_split, unescape_string_literal
 
 from members.emails import email_canonical
 from members.models import Member, Message, User
@@ -14,6 +17,35 @@ def member_by_email(*, email: str) -> Member | None:
 
 def member_by_phone(*, phone: str) -> Member | None:
     return Member.objects.select_related("user").filter(phone=phone).first() if phone else None
+
+
+def members_matching(members: QuerySet[Member], *, terms: str) -> QuerySet[Member]:
+    """``members`` whose email, first or last name or phone holds every word of ``terms`` (any case), or whose
+    member id is a word: the admin's member search.
+
+    Each word is one ``id IN (... UNION ...)`` of single-table matches rather than one ``OR`` across the user and
+    member tables, so that PostgreSQL answers every branch from its trigram index (migration 0015) instead of
+    scanning a million rows per search.
+    """
+    for word in smart_split(terms):
+        if word[:1] in "\"'" and word[-1:] == word[:1]:
+            word = unescape_string_literal(word)
+        people = User.objects.filter(
+            Q(email__icontains=word) | Q(first_name__icontains=word) | Q(last_name__icontains=word)
+        ).values("pk")
+        matching = Member.objects.filter(user__in=people).order_by().values("pk")
+        matching = matching.union(Member.objects.filter(phone__icontains=word).order_by().values("pk"))
+        if (public_id := _uuid(word)) is not None:
+            matching = matching.union(Member.objects.filter(public_id=public_id).order_by().values("pk"))
+        members = members.filter(pk__in=matching)
+    return members
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
 
 
 def member_messages(*, member: Member) -> QuerySet[Message]:
