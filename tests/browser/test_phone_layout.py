@@ -1,5 +1,6 @@
-"""Every member page fits a 360 px wide phone in all four languages: nothing scrolls sideways, and the
-tab bar shows every tab (a Danish "Profil" once slid off the edge, where a member would never find it)."""
+"""Every member page fits a 360 px wide phone in all four languages, and a 1280 px desktop: nothing scrolls
+sideways, and the tab bar shows every tab (a Danish "Profil" once slid off the edge, where a member would never
+find it)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,10 @@ def test_member_pages_fit_a_phone_in_every_language(page: Page, live_server, sho
             if language in ("en", "nb"):
                 screenshot(page, f"30-portal-{language}-360{path.rstrip('/').replace('/', '-') or '-home'}")
         screenshot(page, f"30-reward-{language}")
+
+    # The same pages on a desktop: the layout keeps its reading width and nothing spills past the window.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    for path in [*PAGES, f"/vouchers/{voucher.code}/", f"/rewards/{reward.pk}/"]:
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280, path
+        screenshot(page, f"30-portal-sv-1280{path.rstrip('/').replace('/', '-') or '-home'}")
