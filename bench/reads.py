@@ -72,7 +72,7 @@ def prepare() -> dict[str, object]:
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
     from django.db import connection
 
-    from loyalty.models import ApiKey, Shop
+    from loyalty.models import OPERATIONAL_SCOPES, ApiKey, ApiScope, Shop
     from loyalty.shops import api_key_create
     from members.models import Member, User
 
@@ -82,8 +82,9 @@ def prepare() -> dict[str, object]:
     if not Authenticator.objects.filter(user=staff, type=Authenticator.Type.TOTP).exists():
         TOTP.activate(staff, generate_totp_secret())
     shop, _ = Shop.objects.get_or_create(slug="bench-reads", defaults={"name": "Bench Reads"})
-    if not ApiKey.objects.filter(prefix=API_KEY[:12]).exists():
-        api_key_create(shop=shop, name="bench", raw_key=API_KEY)
+    ApiKey.objects.filter(prefix=API_KEY[:12]).delete()  # one made before keys had scopes would see nobody
+    # It reads members who never bought at its shop: members:all.
+    api_key_create(shop=shop, name="bench", raw_key=API_KEY, scopes=[*OPERATIONAL_SCOPES, ApiScope.MEMBERS_ALL])
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT member_id FROM loyalty_ledgerentry GROUP BY member_id ORDER BY count(*) DESC, member_id LIMIT 1"
