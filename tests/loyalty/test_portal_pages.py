@@ -118,7 +118,7 @@ def test_activity_names_birthday_and_referral_bonuses_in_the_members_language(cl
     assert "Takk for at du vervet en venn som handlet hos oss" in norwegian
 
     client.force_login(nora.user)  # the same client: now Nora, still in Norwegian
-    assert "Velkomstbonus fordi du ble med via en venn" in client.get(reverse("portal:activity")).content.decode()
+    assert "Velkomstbonus fordi du ble medlem via en venn" in client.get(reverse("portal:activity")).content.decode()
 
 
 def test_activity_says_when_points_expired(logged_in, kari, programme):

@@ -238,7 +238,7 @@ def test_the_46elks_backend_sends_with_basic_auth_and_records_the_id(elks):
     assert form["from"] == ["Nordlys"] and form["to"] == ["+4790000040"]
     assert form["message"] == [
         "Klubb: Nivået ditt er nå Sølv. Se hvordan du kommer opp igjen: http://127.0.0.1:8000/\n\n"
-        "Svar STOPP for å stoppe SMS fra Klubb."
+        "Svar STOPP for å avslutte SMS fra Klubb."
     ]
     sent = Message.objects.get()
     assert (sent.status, sent.provider_id, sent.attempts) == (MessageStatus.SENT, "s7a3f", 1)
