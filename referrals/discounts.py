@@ -160,12 +160,18 @@ def friend_code_check(code: str, shop: Shop, email: str) -> dict[str, Any] | Non
 
 
 def _first_order_possible(referral_code: ReferralCode, email: str) -> bool:
+    """The rules ``referral_attach_at_checkout`` applies, as far as an email can tell before the order."""
     if email_identity(email) == email_identity(referral_code.member.user.email) or mailbox_had_discount(email=email):
         return False
     member = Member.objects.filter(user__email=email_canonical(email)).first()
     if member is None:
         return True
-    return not (Referral.objects.filter(friend=member).exists() or Order.objects.filter(member=member).exists())
+    window = dt.timedelta(days=ReferralProgramme.load().attribution_days)
+    return not (
+        member.enrolled_at < timezone.now() - window
+        or Referral.objects.filter(friend=member).exists()
+        or Order.objects.filter(member=member).exists()
+    )
 
 
 def _answer(*, code: str, terms: DiscountTerms, **fields: Any) -> dict[str, Any]:

@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
-from referrals.models import Referral, ReferralClick, ReferralStatus
+from referrals.models import FriendDiscount, FriendDiscountStatus, Referral, ReferralClick, ReferralStatus
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,13 @@ class MemberReferralStats:
     qualified: int
     rewarded: int
     points_earned: int
+
+
+def member_friend_discount(*, member: Member) -> FriendDiscount | None:
+    """The member's own welcome discount code (a friend who joined through an invitation), while it can be used."""
+    return FriendDiscount.objects.filter(
+        referral__friend=member, shared=False, status=FriendDiscountStatus.ISSUED, expires_at__gt=timezone.now()
+    ).first()
 
 
 def member_referral_stats(*, member: Member) -> MemberReferralStats:

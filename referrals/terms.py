@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from loyalty.models import Programme
+from loyalty.templatetags.klubb_format import money
 from referrals.models import DiscountKind, FriendDiscount, ReferralProgramme
 
 
@@ -25,13 +27,16 @@ class DiscountTerms:
         return currency == self.currency or (self.kind == DiscountKind.PERCENT and not self.minimum_order)
 
     def describe(self) -> str:
+        """In the active language: "10% off your first order of NOK 300.00 or more"."""
         if self.kind == DiscountKind.PERCENT:
-            off = _("%(value)s%% off") % {"value": self.value.normalize()}
+            whole = self.value == self.value.to_integral_value()
+            number = formats.number_format(self.value.quantize(Decimal(1)) if whole else self.value.normalize())
+            off = _("%(percent)s%% off") % {"percent": number}
         else:
-            off = _("%(currency)s %(value)s off") % {"currency": self.currency, "value": self.value}
+            off = _("%(amount)s off") % {"amount": money(self.value, self.currency)}
         if self.minimum_order:
-            return _("%(off)s your first order of %(currency)s %(minimum)s or more") % {
-                "off": off, "currency": self.currency, "minimum": self.minimum_order,
+            return _("%(off)s your first order of %(minimum)s or more") % {
+                "off": off, "minimum": money(self.minimum_order, self.currency),
             }  # fmt: skip
         return _("%(off)s your first order") % {"off": off}
 
