@@ -61,10 +61,10 @@ def referrals_seed_demo(*, now: dt.datetime, shops: tuple[Shop, ...], staff: Use
         _first_order(shop=shop, order_id=f"N-R{number:02d}", email=email, when=when, codes=own_code)
         _qualified_when_ordered(friend=friend, when=when, programme=programme)
     email, referrer_email, ordered_days_ago = CHECKOUT_FRIEND
-    if not Order.objects.filter(shop=shop, external_id="N-C01").exists():
+    if not Order.objects.filter(shop=shop, external_id="N-RC01").exists():
         code = referral_code_for(member=Member.objects.get(user__email=referrer_email)).code
         when = now - dt.timedelta(days=ordered_days_ago, hours=5)
-        _first_order(shop=shop, order_id="N-C01", email=email, when=when, codes=(code,))
+        _first_order(shop=shop, order_id="N-RC01", email=email, when=when, codes=(code,))
         _qualified_when_ordered(friend=Member.objects.get(user__email=email), when=when, programme=programme)
     referrals_reward_due()
 
