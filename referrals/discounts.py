@@ -21,6 +21,7 @@ import secrets
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,10 +51,11 @@ _CODE_ATTEMPTS = 5
 def friend_discount_issue(*, referral: Referral, programme: ReferralProgramme) -> FriendDiscount | None:
     """Give the friend a personal single-use code on the programme's terms, once (inside the caller's transaction).
 
-    None when the programme gives no discount or the friend has one already.
+    None when the programme gives no discount, or the friend (or their mailbox, under another account) has one.
     """
     terms = programme_discount_terms(programme)
-    if terms is None or FriendDiscount.objects.filter(referral=referral).exists():
+    identity = email_identity(referral.friend.user.email)
+    if terms is None or _discount_given(referral=referral, identity=identity):
         return None
     now = timezone.now()
     for _attempt in range(_CODE_ATTEMPTS):
@@ -63,18 +65,22 @@ def friend_discount_issue(*, referral: Referral, programme: ReferralProgramme) -
                 discount = FriendDiscount.objects.create(
                     referral=referral,
                     code=code,
-                    email_identity=email_identity(referral.friend.user.email),
+                    email_identity=identity,
                     expires_at=now + dt.timedelta(days=programme.friend_discount_valid_days),
                     created_at=now,
                     **_terms_fields(terms),
                 )
         except IntegrityError:
-            if FriendDiscount.objects.filter(referral=referral).exists():
+            if _discount_given(referral=referral, identity=identity):
                 return None  # given by a concurrent call
             continue  # the code was taken
         emit(FriendDiscountIssued(discount=discount, friend=referral.friend))
         return discount
     raise RuntimeError("Could not find a free friend's discount code.")  # pragma: no cover - 31**10 codes
+
+
+def _discount_given(*, referral: Referral, identity: str) -> bool:
+    return FriendDiscount.objects.filter(Q(referral=referral) | Q(email_identity=identity)).exists()
 
 
 def friend_discount_record(*, referral: Referral, order: Order, terms: DiscountTerms) -> FriendDiscount:

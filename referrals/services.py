@@ -232,9 +232,12 @@ def _checkout_attach(*, order: Order, codes: set[str], phone: str) -> None:
     if referral_code is None:
         return
     try:
-        referral_attach_at_checkout(order=order, referral_code=referral_code, phone=phone)
+        with transaction.atomic():  # a savepoint: a refusal, or a race lost on a unique row, undoes only this
+            referral_attach_at_checkout(order=order, referral_code=referral_code, phone=phone)
     except ReferralRefused as refusal:  # the order stands; the code just refers nobody
         logger.info("Order %s carries referral code %s: %s", order.external_id, referral_code.code, refusal.code)
+    except IntegrityError:  # the same mailbox under another account got its discount in a concurrent order
+        logger.info("Order %s carries referral code %s: lost a race", order.external_id, referral_code.code)
 
 
 def referral_attach_at_checkout(*, order: Order, referral_code: ReferralCode, phone: str = "") -> Referral:
