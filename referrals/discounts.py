@@ -30,7 +30,7 @@ from loyalty.models import Order, Shop
 from members.emails import email_canonical
 from members.models import Member
 from referrals.events import FriendDiscountIssued
-from referrals.identity import email_identity
+from referrals.identity import email_identity, mailbox_hash
 from referrals.models import (
     CODE_ALPHABET,
     FriendDiscount,
@@ -43,8 +43,8 @@ from referrals.terms import DiscountTerms, discount_terms, programme_discount_te
 
 logger = logging.getLogger(__name__)
 
-# Personal codes are longer than referral codes (8): the two never look alike.
-PERSONAL_CODE_LENGTH = 10
+# Between a referral code's 8 characters and a voucher's 10 (same alphabet): no code is ever two kinds of code.
+PERSONAL_CODE_LENGTH = 9
 _CODE_ATTEMPTS = 5
 
 
@@ -54,8 +54,8 @@ def friend_discount_issue(*, referral: Referral, programme: ReferralProgramme) -
     None when the programme gives no discount, or the friend (or their mailbox, under another account) has one.
     """
     terms = programme_discount_terms(programme)
-    identity = email_identity(referral.friend.user.email)
-    if terms is None or _discount_given(referral=referral, identity=identity):
+    mailbox = mailbox_hash(referral.friend.user.email)
+    if terms is None or _discount_given(referral=referral, mailbox=mailbox):
         return None
     now = timezone.now()
     for _attempt in range(_CODE_ATTEMPTS):
@@ -65,13 +65,13 @@ def friend_discount_issue(*, referral: Referral, programme: ReferralProgramme) -
                 discount = FriendDiscount.objects.create(
                     referral=referral,
                     code=code,
-                    email_identity=identity,
+                    mailbox=mailbox,
                     expires_at=now + dt.timedelta(days=programme.friend_discount_valid_days),
                     created_at=now,
                     **_terms_fields(terms),
                 )
         except IntegrityError:
-            if _discount_given(referral=referral, identity=identity):
+            if _discount_given(referral=referral, mailbox=mailbox):
                 return None  # given by a concurrent call
             continue  # the code was taken
         emit(FriendDiscountIssued(discount=discount, friend=referral.friend))
@@ -79,8 +79,8 @@ def friend_discount_issue(*, referral: Referral, programme: ReferralProgramme) -
     raise RuntimeError("Could not find a free friend's discount code.")  # pragma: no cover - 31**10 codes
 
 
-def _discount_given(*, referral: Referral, identity: str) -> bool:
-    return FriendDiscount.objects.filter(Q(referral=referral) | Q(email_identity=identity)).exists()
+def _discount_given(*, referral: Referral, mailbox: str) -> bool:
+    return FriendDiscount.objects.filter(Q(referral=referral) | Q(mailbox=mailbox)).exists()
 
 
 def friend_discount_record(*, referral: Referral, order: Order, terms: DiscountTerms) -> FriendDiscount:
@@ -89,7 +89,7 @@ def friend_discount_record(*, referral: Referral, order: Order, terms: DiscountT
         referral=referral,
         code=referral.code.code,
         shared=True,
-        email_identity=email_identity(referral.friend.user.email),
+        mailbox=mailbox_hash(referral.friend.user.email),
         status=FriendDiscountStatus.USED,
         expires_at=order.occurred_at,
         used_at=timezone.now(),
@@ -125,7 +125,7 @@ def friend_discounts_use(*, order: Order, codes: set[str]) -> list[FriendDiscoun
 
 def mailbox_had_discount(*, email: str) -> bool:
     """Whether the mailbox behind ``email`` was given a friend's discount already (however it was spelled)."""
-    return FriendDiscount.objects.filter(email_identity=email_identity(email)).exists()
+    return FriendDiscount.objects.filter(mailbox=mailbox_hash(email)).exists()
 
 
 def friend_code_check(code: str, shop: Shop, email: str) -> dict[str, Any] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from members.emails import email_canonical
 
 # Providers that deliver "name+tag@" to "name@"; Gmail also ignores dots in the name.
@@ -23,3 +25,9 @@ def email_identity(email: str) -> str:
     if domain in _DOTLESS_DOMAINS:
         local = local.replace(".", "")
     return f"{local}@{domain}"
+
+
+def mailbox_hash(email: str) -> str:
+    """A SHA-256 of the mailbox (``email_identity``): enough to tell one mailbox again, without keeping the
+    address (it outlives the member's erasure, as the rule "one friend's discount per mailbox" must)."""
+    return hashlib.sha256(email_identity(email).encode()).hexdigest()

@@ -30,7 +30,7 @@ VARIABLES: dict[str, list[str]] = {
 SAMPLES: dict[str, dict[str, Any]] = {
     ReferralMessage.REFERRAL_REWARDED: {"points": 1250, "friend": "Ola"},
     ReferralMessage.FRIEND_DISCOUNT: {
-        "code": "7KQH3MZP9A",
+        "code": "7KQH3MZP9",
         "discount": "10% off your first order of NOK 300.00 or more",
         "expires": "6 January 2027",
     },

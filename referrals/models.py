@@ -223,14 +223,14 @@ class FriendDiscount(models.Model):
 
     One per referral, so one per friend. ``shared``: the friend used the referrer's own code at a shop's checkout
     (the row records that use); otherwise the code is the friend's personal one, issued at sign-up.
-    ``email_identity`` is the friend's mailbox (``referrals.identity.email_identity``): the referrer's shared
-    code gives one discount per mailbox, however the address is spelled.
+    ``mailbox`` is a hash of the friend's mailbox (``referrals.identity.mailbox_hash``): one discount per mailbox,
+    however the address is spelled, and under however many accounts.
     """
 
     referral = models.OneToOneField(Referral, on_delete=models.PROTECT, related_name="friend_discount")
     code = models.CharField(_("code"), max_length=16)
     shared = models.BooleanField(_("the referrer's code, used at checkout"), default=False)
-    email_identity = models.CharField(_("friend's mailbox"), max_length=254)
+    mailbox = models.CharField(_("friend's mailbox (hashed)"), max_length=64, editable=False)
     kind = models.CharField(_("discount"), max_length=8, choices=DiscountKind.choices)
     value = models.DecimalField(_("amount or percent"), max_digits=12, decimal_places=2)
     minimum_order = models.DecimalField(_("minimum order"), max_digits=12, decimal_places=2)
@@ -253,7 +253,7 @@ class FriendDiscount(models.Model):
         verbose_name_plural = _("friends' discounts")
         constraints: ClassVar[list[Any]] = [
             models.UniqueConstraint(fields=["code"], condition=models.Q(shared=False), name="friend_discount_code"),
-            models.UniqueConstraint(fields=["email_identity"], name="friend_discount_one_per_mailbox"),
+            models.UniqueConstraint(fields=["mailbox"], name="friend_discount_one_per_mailbox"),
             models.CheckConstraint(
                 condition=models.Q(kind__in=["amount", "percent"], value__gt=0), name="friend_discount_has_value"
             ),
