@@ -39,6 +39,7 @@ from referrals.models import (
     ReferralCode,
     ReferralProgramme,
 )
+from referrals.selectors import code_lookup, code_normalise
 from referrals.terms import DiscountTerms, discount_terms, programme_discount_terms
 
 logger = logging.getLogger(__name__)
@@ -135,10 +136,10 @@ def friend_code_check(code: str, shop: Shop, email: str) -> dict[str, Any] | Non
     gives a discount; with the customer's ``email``, only for a customer it could still be a first order for:
     not the referrer, not a mailbox that had a friend's discount, not a member who ordered or was referred.
     """
-    normalised = "".join(ch for ch in (code or "").upper() if ch.isalnum())
+    normalised = code_normalise(code)
     if not normalised:
         return None
-    personal = FriendDiscount.objects.select_related("referral__friend", "used_by_shop").filter(
+    personal = FriendDiscount.objects.select_related("referral__friend", "used_order").filter(
         code=normalised, shared=False
     )
     if (discount := personal.first()) is not None:
@@ -149,16 +150,11 @@ def friend_code_check(code: str, shop: Shop, email: str) -> dict[str, Any] | Non
             issued_at=discount.created_at, used_at=discount.used_at,
             used_order_id=discount.used_order.external_id if discount.used_by_shop_id == shop.pk else None,
         )  # fmt: skip
-    programme = ReferralProgramme.load()
-    terms = programme_discount_terms(programme)
-    referral_code = (
-        ReferralCode.objects.select_related("member__user")
-        .filter(code=normalised, is_active=True, member__erased_at__isnull=True, member__user__is_active=True)
-        .first()
-    )
+    terms = programme_discount_terms(ReferralProgramme.load())
+    referral_code = code_lookup(code=normalised) if terms else None
     if terms is None or referral_code is None:
         return None
-    valid = terms.usable_in(shop.currency) and not (email and not _first_order_possible(referral_code, email))
+    valid = terms.usable_in(shop.currency) and (not email or _first_order_possible(referral_code, email))
     return _answer(
         code=referral_code.code, terms=terms, valid=valid, status=FriendDiscountStatus.ISSUED, expires_at=None,
         member_id=None, issued_at=referral_code.created_at, used_at=None, used_order_id=None,

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from loyalty.events import subscribe
@@ -74,7 +75,9 @@ def friend_discount_messages(events: Sequence[FriendDiscountIssued]) -> None:
                     context={
                         "code": e.discount.code,
                         "discount": discount_wording(e.discount),
-                        "expires": formats.date_format(e.discount.expires_at, "DATE_FORMAT"),
+                        "expires": formats.date_format(
+                            timezone.localtime(e.discount.expires_at, ZoneInfo(e.friend.time_zone)), "DATE_FORMAT"
+                        ),
                     },
                 )
             )

@@ -50,16 +50,13 @@ from referrals.models import (
     ReferralProgramme,
     ReferralStatus,
 )
+from referrals.selectors import code_lookup, code_normalise
 from referrals.terms import programme_discount_terms
 
 logger = logging.getLogger(__name__)
 
 _CODE_ATTEMPTS = 8
 CHECKOUT = "checkout"  # ``Referral.source`` of a referral made by an order carrying the referrer's code
-
-
-def code_normalise(code: str) -> str:
-    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
 
 
 def referral_code_for(*, member: Member) -> ReferralCode:
@@ -77,18 +74,6 @@ def referral_code_for(*, member: Member) -> ReferralCode:
             if existing is not None:  # made by a concurrent request for the same member
                 return existing
     raise RuntimeError("Could not find a free referral code.")  # pragma: no cover - 31**8 codes
-
-
-def code_lookup(*, code: str) -> ReferralCode | None:
-    """The active code (case-insensitive, spaces and dashes ignored) while the programme is on, else None."""
-    normalised = code_normalise(code)
-    if not normalised or not ReferralProgramme.load().is_active:
-        return None
-    return (
-        ReferralCode.objects.select_related("member__user")
-        .filter(code=normalised, is_active=True, member__erased_at__isnull=True, member__user__is_active=True)
-        .first()
-    )
 
 
 def referral_click_record(*, code: ReferralCode, ip_address: str | None, user_agent: str) -> ReferralClick:
@@ -254,9 +239,8 @@ def referral_attach_at_checkout(*, order: Order, referral_code: ReferralCode, ph
     if referrer.pk == friend.pk:
         raise ReferralSelf()
     referral_check(referrer=referrer, email=friend.user.email, phone=phone or friend.phone)
-    if Order.objects.filter(member=friend).exclude(
-        pk=order.pk
-    ).exists() or friend.enrolled_at < timezone.now() - dt.timedelta(days=programme.attribution_days):
+    ordered_before = Order.objects.filter(member=friend).exclude(pk=order.pk).exists()
+    if ordered_before or friend.enrolled_at < timezone.now() - dt.timedelta(days=programme.attribution_days):
         raise ReferralAlreadyMember()
     if Referral.objects.filter(friend=friend).exists() or mailbox_had_discount(email=friend.user.email):
         raise ReferralAlreadyReferred()

@@ -17,8 +17,8 @@ from members.decorators import member_required
 from members.models import Member
 from referrals.attribution import attribution_code, attribution_remember
 from referrals.models import ReferralProgramme
-from referrals.selectors import member_friend_discount, member_friends, member_referral_stats
-from referrals.services import code_lookup, referral_click_record, referral_code_for
+from referrals.selectors import code_lookup, member_friend_discount, member_friends, member_referral_stats
+from referrals.services import referral_click_record, referral_code_for
 from referrals.terms import discount_terms, programme_discount_terms
 
 
