@@ -313,3 +313,11 @@ def test_staff_see_the_friends_discount_on_the_referral_and_its_terms_in_the_pro
     assert "10% off your first order" in html and "(C-1)" in html
     html = admin_client.get(reverse("admin:referrals_referralprogramme_change", args=[1])).content.decode()
     assert 'name="friend_discount_kind"' in html and 'name="friend_discount_minimum_order"' in html
+
+
+def test_the_friends_email_reads_in_their_language_with_the_money_in_its_format(kari):
+    friend = MemberFactory(user__email="ola@example.com", language="nb")
+    referral_attach(friend=friend, code=kari.referral_code.code, source="portal", new_member=True)
+    message = Message.objects.get(member=friend, kind="friend_discount", channel="email")
+    assert message.subject == f"Velkomstrabatten din: {FriendDiscount.objects.get().code}"
+    assert "10 % rabatt på din første bestilling på 300,00\xa0kr eller mer" in message.body
