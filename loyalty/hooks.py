@@ -109,6 +109,24 @@ def referral_path(*, member: Member) -> str | None:
     return next((path for provider in _referral_path if (path := provider(member))), None)
 
 
+# --- Codes the voucher API checks that are not vouchers ---------------------------------------------------
+# ``referrals`` registers a provider of the voucher API's answer (``VoucherSerializer``'s fields) for a friend's
+# discount code, given the code, the asking shop and the customer's email ("" when not given), or ``None`` for
+# a code it does not know. ``GET /api/v1/vouchers/{code}/`` asks when no voucher has the code.
+
+VoucherLookup = Callable[[str, "Shop", str], "dict[str, Any] | None"]
+_voucher_lookup: list[VoucherLookup] = []
+
+
+def on_voucher_lookup(provider: VoucherLookup) -> None:
+    if provider not in _voucher_lookup:
+        _voucher_lookup.append(provider)
+
+
+def voucher_lookup(*, code: str, shop: Shop, email: str) -> dict[str, Any] | None:
+    return next((answer for provider in _voucher_lookup if (answer := provider(code, shop, email))), None)
+
+
 # --- The demo's data (``manage.py seed_demo``) --------------------------------------------------------------
 # ``referrals`` registers a seeder of its part of the demo (friends referred, one waiting in the review queue),
 # called once, inside the demo's transaction, after the members and their orders are in place.

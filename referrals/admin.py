@@ -20,9 +20,10 @@ from django.utils.translation import gettext_lazy as _
 
 from members.admin import MemberAdminExtension, member_admin_extend
 from members.models import Member
-from referrals.models import Referral, ReferralClick, ReferralCode, ReferralProgramme, ReferralStatus
+from referrals.models import FriendDiscount, Referral, ReferralClick, ReferralCode, ReferralProgramme, ReferralStatus
 from referrals.selectors import member_referrals, referral_funnel, top_referrers
 from referrals.services import referral_approve, referral_reject
+from referrals.terms import discount_terms
 
 FUNNEL_DEFAULT_DAYS = 30
 MEMBER_REFERRALS_TEMPLATE = "admin/referrals/member_referrals.html"
@@ -44,6 +45,14 @@ member_admin_extend(
 
 @admin.register(ReferralProgramme)
 class ReferralProgrammeAdmin(admin.ModelAdmin):
+    fieldsets = (
+        (None, {"fields": ("is_active", "friend_bonus", "referrer_reward", "minimum_order", "confirmation_days",
+                           "attribution_days")}),
+        (_("Friend's discount"), {"fields": ("friend_discount_kind", "friend_discount_value",
+                                             "friend_discount_minimum_order", "friend_discount_valid_days")}),
+        (_("Review"), {"fields": ("monthly_reward_limit", "burst_signups", "burst_minutes")}),
+    )  # fmt: skip
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not ReferralProgramme.objects.exists()
 
@@ -74,7 +83,7 @@ class ReferralAdmin(admin.ModelAdmin):
     readonly_fields = (
         "referrer", "friend", "code", "status", "source", "created_at", "signup_ip", "signup_user_agent",
         "evidence", "qualifying_order", "qualified_at", "reward_due_at", "rewarded_at", "rejection_reason",
-        "rejected_at", "friend_bonus_entry", "referrer_entry", "reviewed_by", "reviewed_at",
+        "rejected_at", "friend_bonus_entry", "friend_discount_shown", "referrer_entry", "reviewed_by", "reviewed_at",
     )  # fmt: skip
     exclude = ("flags",)
 
@@ -87,6 +96,20 @@ class ReferralAdmin(admin.ModelAdmin):
     @admin.display(description=_("fraud signals"))
     def signals(self, obj: Referral) -> str:
         return ", ".join(flag.get("rule", "") for flag in obj.flags) or "-"
+
+    @admin.display(description=_("friend's discount"))
+    def friend_discount_shown(self, obj: Referral) -> str:
+        discount = FriendDiscount.objects.filter(referral=obj).select_related("used_order").first()
+        if discount is None:
+            return "-"
+        used = discount.used_order.external_id if discount.used_order else ""
+        return format_html(
+            "{} · {} · {}{}",
+            discount.code,
+            discount_terms(discount).describe(),
+            discount.get_status_display(),
+            f" ({used})" if used else "",
+        )
 
     @admin.display(description=_("evidence"))
     def evidence(self, obj: Referral) -> str:

@@ -15,7 +15,7 @@ class ReferralsConfig(AppConfig):
         from loyalty import hooks
         from loyalty.api.errors import error_status_register
         from members.models import Member
-        from referrals import demo, events, receivers, selectors, services
+        from referrals import demo, discounts, events, receivers, selectors, services
         from referrals.errors import ReferralRefused
         from referrals.messages import referral_message_kinds_register
 
@@ -25,6 +25,7 @@ class ReferralsConfig(AppConfig):
         hooks.on_dashboard_funnel(selectors.referral_funnel_rows)
         hooks.on_segment_referrals(selectors.segment_referral_members)
         hooks.on_referral_path(services.member_referral_path)
+        hooks.on_voucher_lookup(discounts.friend_code_check)
         hooks.on_demo_seed(demo.referrals_seed_demo)
         referral_message_kinds_register()
         error_status_register(ReferralRefused.code, 422)  # every refusal (a subclass answers with its base's)

@@ -13,12 +13,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from loyalty.models import Shop
+from loyalty.models import Order, Shop
 from loyalty.orders import OrderInput, OrderItem, order_record
 from loyalty.shops import MemberRef
 from members.models import Member, User
 from members.services import member_enrol
-from referrals.models import Referral, ReferralProgramme, ReferralStatus
+from referrals.models import DiscountKind, FriendDiscount, Referral, ReferralProgramme, ReferralStatus
 from referrals.services import referral_attach, referral_click_record, referral_code_for, referrals_reward_due
 
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1"
@@ -34,11 +34,16 @@ FRIENDS = [
     ("siv.moe@example.com", "Siv", "Moe", "ola@example.com", "203.0.113.50", None),
     ("sol.moe@example.com", "Sol", "Moe", "ola@example.com", "203.0.113.50", 2),
 ]
+# The checkout-first friend: email, referrer's email, days ago of the order that carried the referrer's code.
+CHECKOUT_FRIEND = ("nils.berg@example.com", "astrid@example.com", 3)
 
 
 def referrals_seed_demo(*, now: dt.datetime, shops: tuple[Shop, ...], staff: User, **_: Any) -> None:
     shop = shops[0]
     programme = ReferralProgramme.load()
+    programme.friend_discount_kind, programme.friend_discount_value = DiscountKind.PERCENT, Decimal("10.00")
+    programme.friend_discount_minimum_order, programme.friend_discount_valid_days = Decimal("300.00"), 30
+    programme.save()
     for number, (email, first, last, referrer_email, ip_address, ordered_days_ago) in enumerate(FRIENDS, start=1):
         if Referral.objects.filter(friend__user__email=email).exists():
             continue
@@ -52,17 +57,32 @@ def referrals_seed_demo(*, now: dt.datetime, shops: tuple[Shop, ...], staff: Use
         if ordered_days_ago is None:
             continue
         when = now - dt.timedelta(days=ordered_days_ago, hours=3)
-        amount = Decimal("1249.00")
-        order_record(
-            shop=shop,
-            order=OrderInput(
-                order_id=f"N-R{number:02d}", member=MemberRef(email=email), amount=amount,
-                tax=amount / 5, currency=shop.currency, occurred_at=when,
-                items=(OrderItem(sku="RUN-1249", name="Running shoe", category="running", unit_price=amount),),
-            ),
-        )  # fmt: skip
-        # The order qualified the referral when it was placed: its return window runs from then.
-        Referral.objects.filter(friend=friend, status=ReferralStatus.QUALIFIED).update(
-            qualified_at=when, reward_due_at=when + dt.timedelta(days=programme.confirmation_days)
-        )
+        own_code = tuple(FriendDiscount.objects.filter(referral__friend=friend).values_list("code", flat=True))
+        _first_order(shop=shop, order_id=f"N-R{number:02d}", email=email, when=when, codes=own_code)
+        _qualified_when_ordered(friend=friend, when=when, programme=programme)
+    email, referrer_email, ordered_days_ago = CHECKOUT_FRIEND
+    if not Order.objects.filter(shop=shop, external_id="N-RC01").exists():
+        code = referral_code_for(member=Member.objects.get(user__email=referrer_email)).code
+        when = now - dt.timedelta(days=ordered_days_ago, hours=5)
+        _first_order(shop=shop, order_id="N-RC01", email=email, when=when, codes=(code,))
+        _qualified_when_ordered(friend=Member.objects.get(user__email=email), when=when, programme=programme)
     referrals_reward_due()
+
+
+def _first_order(*, shop: Shop, order_id: str, email: str, when: dt.datetime, codes: tuple[str, ...]) -> None:
+    amount = Decimal("1249.00")
+    order_record(
+        shop=shop,
+        order=OrderInput(
+            order_id=order_id, member=MemberRef(email=email), amount=amount, tax=amount / 5, currency=shop.currency,
+            occurred_at=when, discount_codes=codes,
+            items=(OrderItem(sku="RUN-1249", name="Running shoe", category="running", unit_price=amount),),
+        ),
+    )  # fmt: skip
+
+
+def _qualified_when_ordered(*, friend: Member, when: dt.datetime, programme: ReferralProgramme) -> None:
+    """The order qualified the referral when it was placed: its return window runs from then."""
+    Referral.objects.filter(friend=friend, status=ReferralStatus.QUALIFIED).update(
+        qualified_at=when, reward_due_at=when + dt.timedelta(days=programme.confirmation_days)
+    )

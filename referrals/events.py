@@ -1,20 +1,24 @@
 """What the referral programme reports, and who hears it: the ``referral.rewarded`` webhook and the referrer's
-message. Emitted through ``loyalty.events``; subscribed in ``ReferralsConfig.ready``."""
+message; the friend's message with their discount code. Emitted through ``loyalty.events``; subscribed in
+``ReferralsConfig.ready``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from django.utils import translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from loyalty.events import subscribe
 from loyalty.events.outbox import webhooks_publish
 from loyalty.models import WebhookEventType
 from members.messaging import Outgoing, messages_queue
+from members.models import Member
 from referrals.messages import ReferralMessage
-from referrals.models import Referral
+from referrals.models import FriendDiscount, Referral
+from referrals.terms import discount_wording
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,35 @@ def referral_rewarded_messages(events: Sequence[ReferralRewarded]) -> None:
     messages_queue(kind=ReferralMessage.REFERRAL_REWARDED, items=items)
 
 
+@dataclass(frozen=True)
+class FriendDiscountIssued:
+    """A friend who joined through an invitation was given a personal discount code."""
+
+    discount: FriendDiscount
+    friend: Member
+
+
+def friend_discount_messages(events: Sequence[FriendDiscountIssued]) -> None:
+    items = []
+    for e in events:
+        with translation.override(e.friend.language):
+            items.append(
+                Outgoing(
+                    member_id=e.friend.pk,
+                    key=str(e.discount.pk),
+                    context={
+                        "code": e.discount.code,
+                        "discount": discount_wording(e.discount),
+                        "expires": formats.date_format(
+                            timezone.localtime(e.discount.expires_at, ZoneInfo(e.friend.time_zone)), "DATE_FORMAT"
+                        ),
+                    },
+                )
+            )
+    messages_queue(kind=ReferralMessage.FRIEND_DISCOUNT, items=items)
+
+
 def subscribers_install() -> None:
     subscribe(ReferralRewarded, referral_rewarded_webhooks)
     subscribe(ReferralRewarded, referral_rewarded_messages)
+    subscribe(FriendDiscountIssued, friend_discount_messages)

@@ -17,7 +17,8 @@ from members.signup import MemberSignupForm
 from referrals.attribution import attribution_code, attribution_forget
 from referrals.errors import ReferralRefused
 from referrals.models import ReferralProgramme
-from referrals.services import code_lookup, referral_attach, referral_check
+from referrals.selectors import code_lookup
+from referrals.services import referral_attach, referral_check
 
 
 class SignupForm(MemberSignupForm):

@@ -8,17 +8,24 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.models import LedgerEntry, Order
+from loyalty.models import LedgerEntry, Order, Shop
 from members.models import Member
 
 # No 0/O, 1/I/L: codes are read aloud and typed by hand.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
+
+
+class DiscountKind(models.TextChoices):
+    NONE = "", _("No discount")
+    AMOUNT = "amount", _("An amount off")
+    PERCENT = "percent", _("A percent off")
 
 
 class ReferralProgramme(models.Model):
@@ -61,6 +68,39 @@ class ReferralProgramme(models.Model):
         validators=[MinValueValidator(1)],
     )
     burst_minutes = models.PositiveIntegerField(_("… within minutes"), default=60, validators=[MinValueValidator(1)])
+    friend_discount_kind = models.CharField(
+        _("friend's discount"),
+        max_length=8,
+        choices=DiscountKind.choices,
+        default=DiscountKind.NONE,
+        blank=True,
+        help_text=_(
+            "A single-use discount on the friend's first order, instead of or besides the welcome bonus. "
+            "The friend gets a code at sign-up, or uses the referrer's code at the shop's checkout."
+        ),
+    )
+    friend_discount_value = models.DecimalField(
+        _("friend's discount (amount or percent)"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("An amount in the programme's currency, or a percent of the order (at most 100)."),
+    )
+    friend_discount_minimum_order = models.DecimalField(
+        _("friend's discount: minimum order"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_(
+            "In the programme's currency. A shop selling in another currency can use only a percent discount "
+            "without a minimum."
+        ),
+    )
+    friend_discount_valid_days = models.PositiveIntegerField(
+        _("friend's discount valid for (days)"), default=30, validators=[MinValueValidator(1)]
+    )
 
     class Meta:
         verbose_name = _("referral programme")
@@ -68,6 +108,16 @@ class ReferralProgramme(models.Model):
 
     def __str__(self) -> str:
         return str(_("Referral programme"))
+
+    def clean(self) -> None:
+        if self.friend_discount_kind == DiscountKind.PERCENT and self.friend_discount_value > 100:
+            raise ValidationError({"friend_discount_value": _("A percent discount is at most 100.")})
+        if self.friend_discount_kind and self.friend_discount_value <= 0:
+            raise ValidationError({"friend_discount_value": _("Give the discount, or choose no discount.")})
+
+    @property
+    def gives_friend_discount(self) -> bool:
+        return bool(self.is_active and self.friend_discount_kind and self.friend_discount_value > 0)
 
     @classmethod
     def load(cls) -> ReferralProgramme:
@@ -161,3 +211,61 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referrer} → {self.friend}"
+
+
+class FriendDiscountStatus(models.TextChoices):
+    ISSUED = "issued", _("Issued")
+    USED = "used", _("Used")
+
+
+class FriendDiscount(models.Model):
+    """The friend's single-use discount on their first order, with the programme's terms when it was given.
+
+    One per referral, so one per friend. ``shared``: the friend used the referrer's own code at a shop's checkout
+    (the row records that use); otherwise the code is the friend's personal one, issued at sign-up.
+    ``mailbox`` is a hash of the friend's mailbox (``referrals.identity.mailbox_hash``): one discount per mailbox,
+    however the address is spelled, and under however many accounts.
+    """
+
+    referral = models.OneToOneField(Referral, on_delete=models.PROTECT, related_name="friend_discount")
+    code = models.CharField(_("code"), max_length=16)
+    shared = models.BooleanField(_("the referrer's code, used at checkout"), default=False)
+    mailbox = models.CharField(_("friend's mailbox (hashed)"), max_length=64, editable=False)
+    kind = models.CharField(_("discount"), max_length=8, choices=DiscountKind.choices)
+    value = models.DecimalField(_("amount or percent"), max_digits=12, decimal_places=2)
+    minimum_order = models.DecimalField(_("minimum order"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(
+        _("status"), max_length=8, choices=FriendDiscountStatus.choices, default=FriendDiscountStatus.ISSUED
+    )
+    created_at = models.DateTimeField(_("issued"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    used_order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("used on order")
+    )
+    used_by_shop = models.ForeignKey(
+        Shop, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("used at")
+    )
+
+    class Meta:
+        verbose_name = _("friend's discount")
+        verbose_name_plural = _("friends' discounts")
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["code"], condition=models.Q(shared=False), name="friend_discount_code"),
+            models.UniqueConstraint(fields=["mailbox"], name="friend_discount_one_per_mailbox"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["amount", "percent"], value__gt=0), name="friend_discount_has_value"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="used") | models.Q(used_at__isnull=False, used_order__isnull=False),
+                name="friend_discount_used_has_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.code)
+
+    @property
+    def is_valid(self) -> bool:
+        return self.status == FriendDiscountStatus.ISSUED and self.expires_at > timezone.now()

@@ -6,10 +6,35 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
-from referrals.models import Referral, ReferralClick, ReferralStatus
+from referrals.models import (
+    FriendDiscount,
+    FriendDiscountStatus,
+    Referral,
+    ReferralClick,
+    ReferralCode,
+    ReferralProgramme,
+    ReferralStatus,
+)
+
+
+def code_normalise(code: str) -> str:
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
+
+
+def code_lookup(*, code: str) -> ReferralCode | None:
+    """The active code (case-insensitive, spaces and dashes ignored) while the programme is on, else None."""
+    normalised = code_normalise(code)
+    if not normalised or not ReferralProgramme.load().is_active:
+        return None
+    return (
+        ReferralCode.objects.select_related("member__user")
+        .filter(code=normalised, is_active=True, member__erased_at__isnull=True, member__user__is_active=True)
+        .first()
+    )
 
 
 @dataclass(frozen=True)
@@ -19,6 +44,13 @@ class MemberReferralStats:
     qualified: int
     rewarded: int
     points_earned: int
+
+
+def member_friend_discount(*, member: Member) -> FriendDiscount | None:
+    """The member's own welcome discount code (a friend who joined through an invitation), while it can be used."""
+    return FriendDiscount.objects.filter(
+        referral__friend=member, shared=False, status=FriendDiscountStatus.ISSUED, expires_at__gt=timezone.now()
+    ).first()
 
 
 def member_referral_stats(*, member: Member) -> MemberReferralStats:

@@ -12,6 +12,7 @@ Points go through ``loyalty.ledger``; what happened is emitted (``referrals.even
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from decimal import Decimal
 from typing import Any
@@ -24,10 +25,22 @@ from django.utils import timezone
 from loyalty.events import emit
 from loyalty.ledger import points_bonus
 from loyalty.models import Order, Refund
-from members.emails import email_canonical
 from members.models import Member
-from referrals.errors import ReferralAlreadyMember, ReferralAlreadyReferred, ReferralCodeUnknown, ReferralSelf
+from referrals.discounts import (
+    friend_discount_issue,
+    friend_discount_record,
+    friend_discounts_use,
+    mailbox_had_discount,
+)
+from referrals.errors import (
+    ReferralAlreadyMember,
+    ReferralAlreadyReferred,
+    ReferralCodeUnknown,
+    ReferralRefused,
+    ReferralSelf,
+)
 from referrals.events import ReferralRewarded
+from referrals.identity import email_identity
 from referrals.models import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -37,31 +50,13 @@ from referrals.models import (
     ReferralProgramme,
     ReferralStatus,
 )
+from referrals.selectors import code_lookup, code_normalise
+from referrals.terms import programme_discount_terms
+
+logger = logging.getLogger(__name__)
 
 _CODE_ATTEMPTS = 8
-# Providers that deliver "name+tag@" to "name@"; Gmail also ignores dots in the name.
-_PLUS_TAG_DOMAINS = {
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "icloud.com", "me.com",
-    "proton.me", "protonmail.com", "fastmail.com",
-}  # fmt: skip
-_DOTLESS_DOMAINS = {"gmail.com", "googlemail.com"}
-
-
-def code_normalise(code: str) -> str:
-    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
-
-
-def email_identity(email: str) -> str:
-    """The mailbox an address really reaches: its canonical form (``email_canonical``), with Gmail dots and
-    +tags ignored where the provider does."""
-    local, _at, domain = email_canonical(email or "").rpartition("@")
-    if domain == "googlemail.com":
-        domain = "gmail.com"
-    if domain in _PLUS_TAG_DOMAINS:
-        local = local.split("+", 1)[0]
-    if domain in _DOTLESS_DOMAINS:
-        local = local.replace(".", "")
-    return f"{local}@{domain}"
+CHECKOUT = "checkout"  # ``Referral.source`` of a referral made by an order carrying the referrer's code
 
 
 def referral_code_for(*, member: Member) -> ReferralCode:
@@ -79,18 +74,6 @@ def referral_code_for(*, member: Member) -> ReferralCode:
             if existing is not None:  # made by a concurrent request for the same member
                 return existing
     raise RuntimeError("Could not find a free referral code.")  # pragma: no cover - 31**8 codes
-
-
-def code_lookup(*, code: str) -> ReferralCode | None:
-    """The active code (case-insensitive, spaces and dashes ignored) while the programme is on, else None."""
-    normalised = code_normalise(code)
-    if not normalised or not ReferralProgramme.load().is_active:
-        return None
-    return (
-        ReferralCode.objects.select_related("member__user")
-        .filter(code=normalised, is_active=True, member__erased_at__isnull=True, member__user__is_active=True)
-        .first()
-    )
 
 
 def referral_click_record(*, code: ReferralCode, ip_address: str | None, user_agent: str) -> ReferralClick:
@@ -145,22 +128,39 @@ def referral_attach(
             status=ReferralStatus.REVIEW if flags else ReferralStatus.PENDING,
         )
         if not flags:
-            _friend_bonus_pay(referral=referral, programme=programme)
+            _friend_welcome(referral=referral, programme=programme)
     return referral
+
+
+def _friend_welcome(*, referral: Referral, programme: ReferralProgramme) -> None:
+    """What a friend who joined gets once no fraud rule holds them: the welcome bonus and their discount code."""
+    _friend_bonus_pay(referral=referral, programme=programme)
+    if referral.source != CHECKOUT:  # a checkout-first friend used the referrer's code on their order already
+        friend_discount_issue(referral=referral, programme=programme)
 
 
 def _signup_flags(*, programme: ReferralProgramme, ip_address: str | None, user_agent: str) -> list[dict[str, Any]]:
     if not ip_address:
         return []
+    return _burst_flags(
+        programme=programme,
+        rule="signup_burst",
+        same=Referral.objects.filter(signup_ip=ip_address, signup_user_agent=user_agent[:300]),
+        detail=f"referred sign-ups from {ip_address} with one browser",
+    )
+
+
+def _burst_flags(*, programme: ReferralProgramme, rule: str, same: Any, detail: str) -> list[dict[str, Any]]:
+    """``rule`` when this referral makes ``burst_signups`` of ``same`` within ``burst_minutes``."""
     since = timezone.now() - dt.timedelta(minutes=programme.burst_minutes)
-    recent = Referral.objects.filter(signup_ip=ip_address, signup_user_agent=user_agent[:300], created_at__gte=since)
+    recent = same.filter(created_at__gte=since)
     count = recent.count() + 1
     if count < programme.burst_signups:
         return []
     return [
         {
-            "rule": "signup_burst",
-            "detail": f"{count} referred sign-ups from {ip_address} with one browser in {programme.burst_minutes} min",
+            "rule": rule,
+            "detail": f"{count} {detail} in {programme.burst_minutes} min",
             "referral_ids": list(recent.values_list("pk", flat=True)),
         }
     ]
@@ -179,7 +179,12 @@ def _friend_bonus_pay(*, referral: Referral, programme: ReferralProgramme) -> No
 
 
 def referral_on_order(order: Order, order_input: Any) -> None:
-    """Hook (inside the order's transaction): the friend's first order at or above the minimum qualifies."""
+    """Hook (inside the order's transaction): a friend's code on the order is used (and the referrer's code
+    attributes a checkout-first referral); the friend's first order at or above the minimum qualifies."""
+    if order_input.discount_codes:
+        codes = {code_normalise(code) for code in order_input.discount_codes} - {""}
+        friend_discounts_use(order=order, codes=codes)
+        _checkout_attach(order=order, codes=codes, phone=getattr(order_input.member, "phone", "") or "")
     # Runs on every order, and almost every member was not referred: the plainest query that can say so
     # (building a query with joins costs more Python than the database spends answering it).
     open_referrals = Referral.objects.select_for_update().filter(
@@ -205,6 +210,64 @@ def referral_on_order(order: Order, order_input: Any) -> None:
     else:
         referral.status = ReferralStatus.QUALIFIED
     referral.save(update_fields=["qualifying_order", "qualified_at", "reward_due_at", "flags", "status"])
+
+
+def _checkout_attach(*, order: Order, codes: set[str], phone: str) -> None:
+    referral_code = next((found for code in sorted(codes) if (found := code_lookup(code=code))), None)
+    if referral_code is None:
+        return
+    try:
+        with transaction.atomic():  # a savepoint: a refusal, or a race lost on a unique row, undoes only this
+            referral_attach_at_checkout(order=order, referral_code=referral_code, phone=phone)
+    except ReferralRefused as refusal:  # the order stands; the code just refers nobody
+        logger.info("Order %s carries referral code %s: %s", order.external_id, referral_code.code, refusal.code)
+    except IntegrityError:  # the same mailbox under another account got its discount in a concurrent order
+        logger.info("Order %s carries referral code %s: lost a race", order.external_id, referral_code.code)
+
+
+def referral_attach_at_checkout(*, order: Order, referral_code: ReferralCode, phone: str = "") -> Referral:
+    """A checkout-first referral: ``order`` carried the referrer's code, its customer never opened the portal.
+
+    The same rules as a sign-up: not the referrer (account, mailbox, phone), a new customer (no earlier order,
+    joined within the attribution window, no friend's discount to this mailbox before), not referred already;
+    many checkout referrals on one code in a short time wait for review. Records the friend's discount as used
+    on the order. Runs inside the order's transaction, under the member's account lock.
+    """
+    programme = ReferralProgramme.load()
+    friend = Member.objects.select_related("user").get(pk=order.member_id)
+    referrer = referral_code.member
+    if referrer.pk == friend.pk:
+        raise ReferralSelf()
+    referral_check(referrer=referrer, email=friend.user.email, phone=phone or friend.phone)
+    ordered_before = Order.objects.filter(member=friend).exclude(pk=order.pk).exists()
+    if ordered_before or friend.enrolled_at < timezone.now() - dt.timedelta(days=programme.attribution_days):
+        raise ReferralAlreadyMember()
+    if Referral.objects.filter(friend=friend).exists() or mailbox_had_discount(email=friend.user.email):
+        raise ReferralAlreadyReferred()
+    flags = _checkout_flags(programme=programme, referral_code=referral_code)
+    referral = Referral.objects.create(
+        referrer=referrer,
+        friend=friend,
+        code=referral_code,
+        source=CHECKOUT,
+        flags=flags,
+        status=ReferralStatus.REVIEW if flags else ReferralStatus.PENDING,
+    )
+    if (terms := programme_discount_terms(programme)) is not None:
+        friend_discount_record(referral=referral, order=order, terms=terms)
+    if not flags:
+        _friend_welcome(referral=referral, programme=programme)
+    return referral
+
+
+def _checkout_flags(*, programme: ReferralProgramme, referral_code: ReferralCode) -> list[dict[str, Any]]:
+    """A checkout has no IP address of the customer: the burst rule counts new customers on one code instead."""
+    return _burst_flags(
+        programme=programme,
+        rule="checkout_burst",
+        same=Referral.objects.filter(code=referral_code, source=CHECKOUT),
+        detail=f"new customers used {referral_code.code} at checkout",
+    )
 
 
 def _order_flags(*, referral: Referral, order: Order, phone: str) -> list[dict[str, Any]]:
@@ -327,7 +390,7 @@ def referral_approve(*, referral: Referral, staff: Any) -> Referral:
         referral.reviewed_by, referral.reviewed_at = staff, timezone.now()
         referral.status = ReferralStatus.QUALIFIED if referral.qualifying_order_id else ReferralStatus.PENDING
         referral.save(update_fields=["reviewed_by", "reviewed_at", "status"])
-        _friend_bonus_pay(referral=referral, programme=programme)
+        _friend_welcome(referral=referral, programme=programme)
     if referral.status == ReferralStatus.QUALIFIED:
         referral = referral_reward(referral_id=referral.pk)
     return referral

@@ -17,8 +17,9 @@ from members.decorators import member_required
 from members.models import Member
 from referrals.attribution import attribution_code, attribution_remember
 from referrals.models import ReferralProgramme
-from referrals.selectors import member_friends, member_referral_stats
-from referrals.services import code_lookup, referral_click_record, referral_code_for
+from referrals.selectors import code_lookup, member_friend_discount, member_friends, member_referral_stats
+from referrals.services import referral_click_record, referral_code_for
+from referrals.terms import discount_terms, programme_discount_terms
 
 
 def landing(request: HttpRequest, code: str) -> HttpResponse:
@@ -27,7 +28,13 @@ def landing(request: HttpRequest, code: str) -> HttpResponse:
     referral_code = code_lookup(code=code)
     if referral_code is None:
         return render(request, "referrals/unknown_code.html", {"code": code})
-    context = {"referrer": referral_code.member, "code": referral_code.code, "programme": programme}
+    terms = programme_discount_terms(programme)
+    context = {
+        "referrer": referral_code.member,
+        "code": referral_code.code,
+        "programme": programme,
+        "discount": terms.describe() if terms else "",
+    }
     response = render(request, "referrals/landing.html", context)
     if request.user.is_authenticated:
         # Already signed in: a member (often the referrer checking their own link), not a friend to win.
@@ -68,6 +75,8 @@ def invite(request: HttpRequest, member: Member) -> HttpResponse:
     """The member's link, QR code, share buttons and results."""
     programme = ReferralProgramme.load()
     code = referral_code_for(member=member)
+    terms = programme_discount_terms(programme)
+    own_discount = member_friend_discount(member=member)
     link = request.build_absolute_uri(reverse("referral-landing", args=[code.code]))
     context = {
         "member": member,
@@ -80,5 +89,8 @@ def invite(request: HttpRequest, member: Member) -> HttpResponse:
         "share_text_url": quote(link),
         "stats": member_referral_stats(member=member),
         "friends": member_friends(member=member),
+        "friend_discount": terms.describe() if terms else "",
+        "own_discount": own_discount,
+        "own_discount_terms": discount_terms(own_discount).describe() if own_discount else "",
     }
     return render(request, "referrals/invite.html", context)

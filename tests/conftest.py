@@ -198,6 +198,7 @@ def make_order(
     email: str = "kari@example.com",
     amount: str = "1000.00",
     occurred_at: dt.datetime | None = None,
+    discount_codes: tuple[str, ...] = (),
     **member: str,
 ):
     """Record an order through the service, as the API would."""
@@ -212,6 +213,7 @@ def make_order(
             currency=shop.currency,
             occurred_at=occurred_at or timezone.now(),
             items=(OrderItem(sku="SKU-1", name="Shoe", category="running", quantity=1, unit_price=Decimal(amount)),),
+            discount_codes=discount_codes,
         ),
     )
 

@@ -41,7 +41,7 @@ from loyalty.models import (
     VoucherStatus,
 )
 from members.models import ConsentRecord, Member, Message
-from referrals.models import Referral, ReferralStatus
+from referrals.models import FriendDiscount, Referral, ReferralCode, ReferralStatus
 
 pytestmark = pytest.mark.django_db
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -89,6 +89,13 @@ def test_demo_is_a_year_of_two_shops_and_loads_twice_without_change(settings):
     statuses = dict(Referral.objects.values_list("status").annotate(n=Count("id")))
     assert statuses[ReferralStatus.REVIEW] == 1
     assert statuses[ReferralStatus.REWARDED] >= 1 and statuses[ReferralStatus.PENDING] >= 1
+    # Friends' discounts: personal codes used on first orders and still unused, and a checkout-first referral.
+    assert FriendDiscount.objects.filter(shared=False, status="used").count() >= 3
+    assert FriendDiscount.objects.filter(shared=False, status="issued").exists()
+    nils = Referral.objects.get(friend__user__email="nils.berg@example.com")
+    assert (nils.source, nils.referrer.user.email, nils.friend_discount.used_order.external_id) == (
+        "checkout", "astrid@example.com", "N-RC01",
+    )  # fmt: skip
     winback = Voucher.objects.filter(winback_offer__isnull=False)
     assert winback.filter(status=VoucherStatus.ISSUED).exists() and winback.filter(status=VoucherStatus.USED).exists()
     rewards = Voucher.objects.filter(reward__isnull=False)
@@ -257,7 +264,8 @@ def _readme_examples_run(settings: Any) -> None:
     client = APIClient()
     # A code the README shows -> the one the demo gave (a reader pastes theirs): Kari's voucher, checkout codes.
     karis = Voucher.objects.get(member__user__email="kari@example.com", status=VoucherStatus.ISSUED)
-    codes: dict[str, str] = {"KARIS-CODE": karis.code}
+    astrids = ReferralCode.objects.get(member__user__email="astrid@example.com")
+    codes: dict[str, str] = {"KARIS-CODE": karis.code, "ASTRIDS-CODE": astrids.code}
     for example in examples:
         command = example.command
         for shown, real in codes.items():

@@ -58,7 +58,9 @@ class OrdersView(APIView):
         description=(
             "Awards the member points for an order, enrolling an unknown member by email; with a return window "
             "set, they are pending until `available_at`. A Klubb checkout code in `discount_codes` captures its "
-            "redemption; a reward voucher's code marks the voucher used. Idempotent by "
+            "redemption; a reward voucher's code marks the voucher used; a referred friend's discount code (a "
+            "personal one, or a member's referral code: see `GET /api/v1/vouchers/{code}/`) is used, and the "
+            "referral code makes the new customer the member's referred friend. Idempotent by "
             "`order_id`: the same order again answers 200 with the first body and changes nothing; the same "
             "`order_id` with other data answers 409 `idempotency_conflict`."
         ),

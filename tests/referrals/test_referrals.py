@@ -12,37 +12,24 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from loyalty.models import EntryKind, LedgerEntry, PointsAccount
+from loyalty.models import EntryKind, LedgerEntry
 from loyalty.orders import OrderInput, order_record, refund_record
 from loyalty.shops import MemberRef
 from members.models import Member
 from referrals.errors import ReferralAlreadyMember, ReferralAlreadyReferred
-from referrals.models import CODE_ALPHABET, Referral, ReferralClick, ReferralCode, ReferralProgramme, ReferralStatus
+from referrals.models import CODE_ALPHABET, Referral, ReferralClick, ReferralCode, ReferralStatus
 from referrals.services import email_identity, referral_approve, referral_attach, referrals_reward_due
 from tests.conftest import api_client_for, make_order
 from tests.factories import MemberFactory
+from tests.referrals.conftest import balance
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def programme_settings(db):
-    programme = ReferralProgramme.load()
-    programme.friend_bonus, programme.referrer_reward = 200, 500
-    programme.minimum_order, programme.confirmation_days = Decimal("300.00"), 14
-    programme.save()
-    return programme
 
 
 @pytest.fixture
 def kari(shop, tiers, programme, programme_settings):
     make_order(shop, order_id="K-1", amount="100.00", email="kari@example.com", first_name="Kari", phone="+4791111111")
     return Member.objects.select_related("user").get(user__email="kari@example.com")
-
-
-def balance(member: Member) -> int:
-    account = PointsAccount.objects.filter(member=member).first()
-    return account.balance if account else 0
 
 
 def join_by_api(shop, email: str, code: str, **fields):

@@ -14,7 +14,7 @@ from loyalty.models import EntryKind, LedgerEntry
 from loyalty.orders import OrderInput, order_record
 from loyalty.shops import MemberRef
 from members.models import Member
-from referrals.models import Referral, ReferralProgramme, ReferralStatus
+from referrals.models import DiscountKind, FriendDiscount, Referral, ReferralProgramme, ReferralStatus
 from referrals.services import referral_attach, referral_reward
 from tests.conftest import make_order
 from tests.factories import MemberFactory
@@ -77,3 +77,28 @@ def test_one_friend_attached_through_two_codes_at_once_is_referred_once(shop, ti
     assert outcomes == ["ok", "referral_already_referred"]
     assert Referral.objects.count() == 1
     assert LedgerEntry.objects.filter(member=friend, kind=EntryKind.BONUS).count() == 1
+
+
+def test_one_mailbox_ordering_with_the_referrers_code_twice_at_once_gets_one_referral_and_one_discount(
+    shop, tiers, programme
+):
+    referrals = ReferralProgramme.load()
+    referrals.friend_discount_kind, referrals.friend_discount_value = DiscountKind.AMOUNT, Decimal("100.00")
+    referrals.save()
+    make_order(shop, order_id="K-1", amount="10.00", email="kari@example.com", first_name="Kari")
+    code = Member.objects.get(user__email="kari@example.com").referral_code.code
+    when = timezone.now()
+
+    def order(spelling: tuple[str, str]) -> str:
+        order_id, email = spelling
+        make_order(shop, order_id=order_id, email=email, amount="500.00", occurred_at=when, discount_codes=(code,))
+        return order_id
+
+    # One person's mailbox under two accounts (Gmail ignores the dots), and one account's order sent twice.
+    spellings = [("C-1", "nils.berg@gmail.com"), ("C-2", "nilsberg@gmail.com"), ("C-1", "nils.berg@gmail.com")]
+    assert sorted(run_together(order, spellings)) == ["C-1", "C-1", "C-2"]
+    assert Referral.objects.filter(source="checkout").count() == 1
+    assert FriendDiscount.objects.count() == 1
+    friend = Referral.objects.get(source="checkout").friend
+    assert LedgerEntry.objects.filter(member=friend, kind=EntryKind.BONUS).count() == 1
+    assert_ledger_clean()
