@@ -14,10 +14,12 @@ class ReferralsConfig(AppConfig):
 
         from loyalty import hooks
         from loyalty.api.errors import error_status_register
+        from members import privacy
         from members.models import Member
         from referrals import demo, discounts, events, receivers, selectors, services
         from referrals.errors import ReferralRefused
         from referrals.messages import referral_message_kinds_register
+        from referrals.privacy import referrals_erase, referrals_export
 
         hooks.on_order_recorded(services.referral_on_order)
         hooks.on_refund_recorded(services.referral_on_refund)
@@ -28,6 +30,7 @@ class ReferralsConfig(AppConfig):
         hooks.on_voucher_lookup(discounts.friend_code_check)
         hooks.on_demo_seed(demo.referrals_seed_demo)
         referral_message_kinds_register()
+        privacy.register(name="referrals", exporter=referrals_export, eraser=referrals_erase)
         error_status_register(ReferralRefused.code, 422)  # every refusal (a subclass answers with its base's)
         events.subscribers_install()
         post_save.connect(receivers.member_code_give, sender=Member, dispatch_uid="referrals.member_code")
