@@ -25,6 +25,8 @@ Modules (each imports only the ones above it, so there are no cycles):
   outside development).
 - ``campaigns``: ``RuleKind``, ``codes_parse``, ``EarningRule``, ``EarningRuleUse``, ``ActionKind``, ``PointsAction``,
   ``ActionAward``, ``BirthdayBonus``, ``ConsentFilter``, ``ReferralFilter``, ``Segment`` and ``SegmentSend``.
+- ``replenishment``: ``ReplenishmentRule`` (how long a SKU or category lasts), ``ReplenishmentReminder`` and
+  ``ReminderStatus`` (one order item's reminder), and ``ITEM_URL_MAX_LENGTH`` (an order item's product address).
 """
 
 from __future__ import annotations
@@ -76,9 +78,16 @@ from loyalty.models.campaigns import (
     SegmentSend,
     codes_parse,
 )
+from loyalty.models.replenishment import (
+    ITEM_URL_MAX_LENGTH,
+    ReminderStatus,
+    ReplenishmentReminder,
+    ReplenishmentRule,
+)
 # isort: on
 
 __all__ = [
+    "ITEM_URL_MAX_LENGTH",
     "OPERATIONAL_SCOPES",
     "PUBLISHABLE_KEY_PREFIX",
     "REDEMPTION_CODE_LENGTH",
@@ -114,6 +123,9 @@ __all__ = [
     "RedemptionStatus",
     "ReferralFilter",
     "Refund",
+    "ReminderStatus",
+    "ReplenishmentReminder",
+    "ReplenishmentRule",
     "Reward",
     "RuleKind",
     "Segment",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from loyalty.api.serializers.fields import (
@@ -17,6 +18,7 @@ from loyalty.api.serializers.fields import (
     money_field,
 )
 from loyalty.api.serializers.members import MemberRefSerializer
+from loyalty.models import ITEM_URL_MAX_LENGTH
 from loyalty.orders import OrderInput, OrderItem
 from loyalty.shops import MemberRef
 
@@ -29,6 +31,14 @@ class OrderItemSerializer(serializers.Serializer):
     unit_price = money_field()
     gift_card = StrictBooleanField(
         required=False, default=False, help_text="A gift card sold: money, not goods, so it earns nothing."
+    )
+    url = StrictCharField(
+        max_length=ITEM_URL_MAX_LENGTH,
+        allow_blank=True,
+        required=False,
+        default="",
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Optional: the product's page at the shop (http or https). A replenishment reminder links to it.",
     )
 
 
