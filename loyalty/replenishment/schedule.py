@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
+from config.snapshots import Snapshot
 from loyalty.events import OrderRecorded, subscribe
 from loyalty.models import ReminderStatus, ReplenishmentReminder, ReplenishmentRule
 
@@ -24,6 +24,21 @@ FOLLOW_UP_DAYS = 14
 # Reminders fall due at this time of day in the member's time zone: never in the night, by email or SMS.
 REMIND_AT = dt.time(10, 0)
 
+Rules = dict[tuple[str, str], ReplenishmentRule]
+
+
+def _rules_load() -> Rules:
+    """The active rules by ``("sku", sku)`` and ``("category", name)``."""
+    return {
+        ("sku", rule.sku) if rule.sku else ("category", rule.category): rule
+        for rule in ReplenishmentRule.objects.filter(is_active=True)
+    }
+
+
+# Every order looks its items up in the rules: kept per process for a few seconds (config/snapshots.py), so an
+# order of items no rule covers costs no query at all.
+_rules = Snapshot(_rules_load, sources=[ReplenishmentRule])
+
 
 def replenishment_subscribe() -> None:
     """Have recorded orders schedule, cancel and follow up reminders (from ``LoyaltyConfig.ready``; idempotent)."""
@@ -31,15 +46,17 @@ def replenishment_subscribe() -> None:
 
 
 def orders_replenish(events: Sequence[OrderRecorded]) -> None:
-    """For each recorded order: cancel, follow up and schedule its member's reminders (a few queries per order)."""
+    """For each recorded order with items a rule covers: cancel, follow up and schedule its member's reminders
+    (four queries per such order; none for an order of items no rule covers)."""
+    rules = _rules.get()
+    if not rules:
+        return
     now = timezone.now()
-    items = {event.order.pk: _items(event.order.items) for event in events}
-    rules = _rules_for([item for found in items.values() for item in found])
     for event in events:
-        found = items[event.order.pk]
-        if found:
-            _bought_again(event=event, skus={item["sku"] for item in found})
-            _schedule(event=event, items=found, rules=rules, now=now)
+        covered = [(item, rule) for item in _items(event.order.items) if (rule := _rule_of(item, rules)) is not None]
+        if covered:
+            _bought_again(event=event, skus={item["sku"] for item, _rule in covered})
+            _schedule(event=event, covered=covered, now=now)
 
 
 def reminder_due(*, ordered_at: dt.datetime, rule: ReplenishmentRule, time_zone: str) -> dt.datetime:
@@ -66,21 +83,14 @@ def _items(stored: Any) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def _rules_for(items: list[dict[str, Any]]) -> dict[tuple[str, str], ReplenishmentRule]:
-    """The active rules of these items' SKUs and categories, by ``("sku", sku)`` and ``("category", name)``."""
-    skus = {item["sku"] for item in items}
-    categories = {item.get("category") for item in items} - {None, ""}
-    if not skus:
-        return {}
-    found = ReplenishmentRule.objects.filter(is_active=True).filter(
-        Q(sku__in=skus) | Q(category__in=categories, sku="")
-    )
-    return {("sku", rule.sku) if rule.sku else ("category", rule.category): rule for rule in found}
+def _rule_of(item: dict[str, Any], rules: Rules) -> ReplenishmentRule | None:
+    """The rule of the item's SKU, else of its category."""
+    return rules.get(("sku", item["sku"])) or rules.get(("category", str(item.get("category") or "")))
 
 
 def _bought_again(*, event: OrderRecorded, skus: set[str]) -> None:
-    """The member bought these SKUs: reminders of earlier orders not sent yet are no longer needed, and sent ones
-    this order came within ``FOLLOW_UP_DAYS`` of were followed."""
+    """The member bought these SKUs (covered by an active rule): reminders of earlier orders not sent yet are no
+    longer needed, and sent ones this order came within ``FOLLOW_UP_DAYS`` of were followed."""
     order, at = event.order, event.order.occurred_at
     mine = ReplenishmentReminder.objects.filter(member=event.member, sku__in=skus)
     mine.filter(status=ReminderStatus.SCHEDULED, order__occurred_at__lt=at).update(
@@ -95,24 +105,19 @@ def _bought_again(*, event: OrderRecorded, skus: set[str]) -> None:
 
 
 def _schedule(
-    *,
-    event: OrderRecorded,
-    items: list[dict[str, Any]],
-    rules: dict[tuple[str, str], ReplenishmentRule],
-    now: dt.datetime,
+    *, event: OrderRecorded, covered: list[tuple[dict[str, Any], ReplenishmentRule]], now: dt.datetime
 ) -> None:
-    """One reminder per item a rule covers (its SKU's rule, else its category's), unless it has run out already or
-    a later order of it has a reminder (an old order reported late)."""
+    """One reminder per covered item, unless it has run out already or a later order of it has a reminder (an old
+    order reported late)."""
     order, member = event.order, event.member
     later = set(
         ReplenishmentReminder.objects.filter(
-            member=member, sku__in=[item["sku"] for item in items], order__occurred_at__gt=order.occurred_at
+            member=member, sku__in=[item["sku"] for item, _rule in covered], order__occurred_at__gt=order.occurred_at
         ).values_list("sku", flat=True)
     )
     reminders = []
-    for item in items:
-        rule = rules.get(("sku", item["sku"])) or rules.get(("category", item.get("category") or ""))
-        if rule is None or item["sku"] in later or order.occurred_at + dt.timedelta(days=rule.interval_days) <= now:
+    for item, rule in covered:
+        if item["sku"] in later or order.occurred_at + dt.timedelta(days=rule.interval_days) <= now:
             continue
         reminders.append(
             ReplenishmentReminder(
