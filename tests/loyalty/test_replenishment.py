@@ -307,3 +307,26 @@ def test_an_order_after_14_days_does_not_follow_the_reminder(shop, tiers, progra
     buy(shop, item(), order_id="2", at=DUE + dt.timedelta(days=15))
     buy(shop, item(sku="VIT-C"), order_id="3", at=DUE + dt.timedelta(days=1))  # another item
     assert ReplenishmentReminder.objects.get(order__external_id="1").followed_by is None
+
+
+# --- The dashboard ----------------------------------------------------------------------------------------------
+
+
+def test_the_dashboard_shows_reminders_sent_and_the_share_an_order_followed_within_14_days(
+    admin_client, shop, tiers, programme, vitamins, filters
+):
+    for email in ("kari@example.com", "ola@example.com", "nora@example.com"):
+        buy(shop, item(), order_id=f"v-{email}", email=email)
+        reachable(email)
+    buy(shop, item(sku="FILTER-1", name="Water filter"), order_id="f-1", email="kari@example.com")
+    remind(DUE)  # three vitamin reminders; the filter's is not due for months
+    buy(shop, item(), order_id="again-kari", email="kari@example.com", at=DUE + dt.timedelta(days=3))
+    buy(shop, item(), order_id="late-ola", email="ola@example.com", at=DUE + dt.timedelta(days=15))
+    with time_machine.travel(DUE + dt.timedelta(days=20), tick=False):
+        response = admin_client.get("/admin/dashboard/", {"first": "2026-03-01", "last": "2026-03-31", "refresh": "1"})
+        before = admin_client.get("/admin/dashboard/", {"first": "2026-02-01", "last": "2026-02-28", "refresh": "1"})
+    table = response.context["board"].table("replenishment")
+    assert table.rows == [["Vitamins", 3, 1, Decimal("33.3")], ["All rules", 3, 1, Decimal("33.3")]]
+    assert table.header[2] == "Followed by an order of the item within 14 days"
+    assert "Replenishment reminders sent in the period" in response.content.decode()
+    assert before.context["board"].table("replenishment").rows == []  # sent in March, not February
