@@ -199,7 +199,7 @@ def due_reminders(count: int) -> None:
     from loyalty.models import Order, ReplenishmentReminder, ReplenishmentRule, Shop
 
     shop = Shop.objects.create(name="Nordlys", slug="nordlys")
-    rule = ReplenishmentRule.objects.create(name="Vitamins", category="vitamins", interval_days=30, remind_days_before=5)
+    rule = ReplenishmentRule.objects.create(name="Vitamins", category="vitamins", interval_days=30)
     now = timezone.now()
     users = User.objects.bulk_create([User(email=f"r{n}@example.com", first_name="Kari") for n in range(count)])
     members = Member.objects.bulk_create([Member(user=user, language="en", email_marketing=True) for user in users])
