@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from loyalty.messages import LoyaltyMessage
 from loyalty.models import Order, ReminderStatus, ReplenishmentReminder, ReplenishmentRule
 from loyalty.orders import OrderInput, OrderItem, order_record
+from loyalty.privacy import loyalty_export
 from loyalty.replenishment import replenishment_remind
 from loyalty.shops import MemberRef
 from members.messaging import messages_send_due
@@ -209,12 +210,18 @@ def test_without_consent_the_reminder_is_skipped_and_nothing_is_sent(shop, tiers
     assert not Message.objects.filter(kind=LoyaltyMessage.REPLENISHMENT).exists()
 
 
-def test_an_erased_member_gets_no_reminder(shop, tiers, programme, vitamins):
+def test_erasing_the_member_cancels_the_reminder_and_the_export_lists_it(shop, tiers, programme, vitamins):
     buy(shop, item())
     member = reachable()
+    [exported] = loyalty_export(member)["replenishment_reminders"]
+    assert (exported["product"], exported["status"], exported["due_at"]) == (
+        "Vitamin D",
+        "scheduled",
+        "2026-03-27T09:00:00+00:00",
+    )
     member_erase(member=member, source=ConsentSource.STAFF)
+    assert ReplenishmentReminder.objects.get().status == ReminderStatus.CANCELLED
     remind(DUE)
-    assert ReplenishmentReminder.objects.get().status == ReminderStatus.SKIPPED
     assert not Message.objects.filter(kind=LoyaltyMessage.REPLENISHMENT).exists()
 
 
