@@ -3,6 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
+import loyalty.models.replenishment
 from django.db import migrations, models
 
 
@@ -58,7 +59,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('sku', models.CharField(max_length=100, verbose_name='SKU')),
                 ('name', models.CharField(blank=True, max_length=255, verbose_name='product')),
-                ('url', models.URLField(blank=True, max_length=500, verbose_name='product address')),
+                ('url', models.CharField(blank=True, max_length=500, validators=[loyalty.models.replenishment.ProductURLValidator()], verbose_name='product address')),
                 ('due_at', models.DateTimeField(verbose_name='due')),
                 ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('sent', 'Sent'), ('cancelled', 'Cancelled (bought again)'), ('skipped', 'Skipped (no way to reach the member)')], default='scheduled', max_length=16, verbose_name='status')),
                 ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent')),

@@ -26,7 +26,8 @@ Modules (each imports only the ones above it, so there are no cycles):
 - ``campaigns``: ``RuleKind``, ``codes_parse``, ``EarningRule``, ``EarningRuleUse``, ``ActionKind``, ``PointsAction``,
   ``ActionAward``, ``BirthdayBonus``, ``ConsentFilter``, ``ReferralFilter``, ``Segment`` and ``SegmentSend``.
 - ``replenishment``: ``ReplenishmentRule`` (how long a SKU or category lasts), ``ReplenishmentReminder`` and
-  ``ReminderStatus`` (one order item's reminder), and ``ITEM_URL_MAX_LENGTH`` (an order item's product address).
+  ``ReminderStatus`` (one order item's reminder), and an order item's product address: ``ITEM_URL_MAX_LENGTH``,
+  ``product_url_valid`` and ``ProductURLValidator``.
 """
 
 from __future__ import annotations
@@ -80,9 +81,11 @@ from loyalty.models.campaigns import (
 )
 from loyalty.models.replenishment import (
     ITEM_URL_MAX_LENGTH,
+    ProductURLValidator,
     ReminderStatus,
     ReplenishmentReminder,
     ReplenishmentRule,
+    product_url_valid,
 )
 # isort: on
 
@@ -118,6 +121,7 @@ __all__ = [
     "PointsAccount",
     "PointsAction",
     "PointsLot",
+    "ProductURLValidator",
     "Programme",
     "Redemption",
     "RedemptionStatus",
@@ -149,5 +153,6 @@ __all__ = [
     "colour_validator",
     "customer_of",
     "customer_pairs",
+    "product_url_valid",
     "webhook_url_allowed",
 ]

@@ -6,16 +6,49 @@ Written only by ``loyalty.replenishment`` (scheduling on an order, cancelling on
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.models.orders import Order
 from members.models import Member
 
 ITEM_URL_MAX_LENGTH = 500  # an order item's optional product address
+
+
+def product_url_valid(value: object) -> bool:
+    """Whether ``value`` may be an order item's product address (a reminder's link): http or https with a host, at
+    most ``ITEM_URL_MAX_LENGTH`` characters, no spaces or control characters (it goes into emails and SMS as is)."""
+    if not isinstance(value, str) or not value or len(value) > ITEM_URL_MAX_LENGTH:
+        return False
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:  # a malformed port or IPv6 address
+        return False
+    return parts.scheme in ("http", "https") and bool(host)
+
+
+@deconstructible
+class ProductURLValidator:
+    """``product_url_valid``, as a validator: ``invalid``, with Django's "Enter a valid URL."."""
+
+    def __call__(self, value: object) -> None:
+        if not product_url_valid(value):
+            raise ValidationError(URLValidator.message, code="invalid")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ProductURLValidator)
+
+    def __hash__(self) -> int:
+        return hash(ProductURLValidator)
 
 
 class ReplenishmentRule(models.Model):
@@ -100,7 +133,9 @@ class ReplenishmentReminder(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+", verbose_name=_("order"))
     sku = models.CharField(_("SKU"), max_length=100)
     name = models.CharField(_("product"), max_length=255, blank=True)
-    url = models.URLField(_("product address"), max_length=ITEM_URL_MAX_LENGTH, blank=True)
+    url = models.CharField(
+        _("product address"), max_length=ITEM_URL_MAX_LENGTH, blank=True, validators=[ProductURLValidator()]
+    )
     due_at = models.DateTimeField(_("due"))
     status = models.CharField(
         _("status"), max_length=16, choices=ReminderStatus.choices, default=ReminderStatus.SCHEDULED

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from rest_framework import serializers
@@ -21,7 +20,7 @@ from loyalty.api.errors import flatten_errors
 from loyalty.api.parsers import PayloadTooLarge, json_loads_strict, read_limited_body
 from loyalty.api.serializers import OrderCreateInputSerializer, RefundCreateInputSerializer
 from loyalty.errors import LoyaltyError, MemberNotEnrollable, NothingLeftToRefund, OrderNotFound
-from loyalty.models import ITEM_URL_MAX_LENGTH, InboundWebhook, Shop
+from loyalty.models import InboundWebhook, Shop, product_url_valid
 from loyalty.orders import order_record, platform_refund_record
 from members.phones import normalize_phone
 
@@ -88,19 +87,10 @@ def text(value: Any, max_length: int) -> str:
     return str(value)[:max_length] if value not in (None, "") else ""
 
 
-_product_url = URLValidator(schemes=["http", "https"])
-
-
 def product_url(value: Any) -> str:
     """A product's address as an order item's ``url``, or "" when the platform sent none or one the API would
     refuse (not http(s), too long): a bad link must not cost the member the order's points."""
-    if not isinstance(value, str) or not value or len(value) > ITEM_URL_MAX_LENGTH:
-        return ""
-    try:
-        _product_url(value)
-    except DjangoValidationError:
-        return ""
-    return value
+    return value if product_url_valid(value) else ""
 
 
 def storefront_product_url(page: Any, handle: Any) -> str:

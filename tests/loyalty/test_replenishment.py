@@ -153,7 +153,16 @@ def test_the_rest_api_takes_an_items_url_and_keeps_it_on_the_order_and_the_remin
 
 @pytest.mark.parametrize(
     "url",
-    ["javascript:alert(1)", "ftp://shop.example.com/x", "not a url", "https://shop.example.com/" + "x" * 480, 42],
+    [
+        "javascript:alert(1)",
+        "ftp://shop.example.com/x",
+        "not a url",
+        "https:///no-host",
+        "https://shop.example.com/a b",
+        "https://shop.example.com/a\nSpoofed line",
+        "https://shop.example.com/" + "x" * 480,
+        42,
+    ],
 )
 def test_a_bad_item_url_is_refused_and_records_nothing(api, tiers, programme, vitamins, url):
     payload = order_payload(items=[{"sku": "VIT-D", "quantity": 1, "unit_price": "199.00", "url": url}])
