@@ -261,21 +261,36 @@ DEFAULTS: dict[str, DefaultTexts] = {
             "{{ club }}: {{ text }}",
         ),
     },
-}
-
-DEFAULTS[LoyaltyMessage.REPLENISHMENT] = {
-    language: (
-        subject,
-        f"{soon}{{% if text %}}\n\n{{{{ text }}}}{{% endif %}}{{% if url %}}\n\n{again}: {{{{ url }}}}{{% endif %}}"
-        "\n\n{{ portal_url }}",
-        f"{{{{ club }}}}: {soon}{{% if text %}} {{{{ text }}}}{{% endif %}}{{% if url %}} {{{{ url }}}}{{% endif %}}",
-    )
-    for language, subject, soon, again in (
-        ("en", "Time to stock up on {{ product }}?", "Your {{ product }} may run out soon.", "Order again"),
-        ("nb", "På tide å fylle på med {{ product }}?", "Kanskje er {{ product }} snart brukt opp.", "Bestill igjen"),
-        ("da", "Tid til at fylde op med {{ product }}?", "Måske er {{ product }} snart brugt op.", "Bestil igen"),
-        ("sv", "Dags att fylla på med {{ product }}?", "Kanske tar {{ product }} snart slut.", "Beställ igen"),
-    )
+    LoyaltyMessage.REPLENISHMENT: {
+        "en": (
+            "Time to stock up on {{ product }}?",
+            "Your {{ product }} may run out soon.{% if text %}\n\n{{ text }}{% endif %}"
+            "{% if url %}\n\nOrder again: {{ url }}{% endif %}\n\n{{ portal_url }}",
+            "{{ club }}: Your {{ product }} may run out soon."
+            "{% if text %} {{ text }}{% endif %}{% if url %} {{ url }}{% endif %}",
+        ),
+        "nb": (
+            "På tide å fylle på med {{ product }}?",
+            "Kanskje er {{ product }} snart brukt opp.{% if text %}\n\n{{ text }}{% endif %}"
+            "{% if url %}\n\nBestill igjen: {{ url }}{% endif %}\n\n{{ portal_url }}",
+            "{{ club }}: Kanskje er {{ product }} snart brukt opp."
+            "{% if text %} {{ text }}{% endif %}{% if url %} {{ url }}{% endif %}",
+        ),
+        "da": (
+            "Tid til at fylde op med {{ product }}?",
+            "Måske er {{ product }} snart brugt op.{% if text %}\n\n{{ text }}{% endif %}"
+            "{% if url %}\n\nBestil igen: {{ url }}{% endif %}\n\n{{ portal_url }}",
+            "{{ club }}: Måske er {{ product }} snart brugt op."
+            "{% if text %} {{ text }}{% endif %}{% if url %} {{ url }}{% endif %}",
+        ),
+        "sv": (
+            "Dags att fylla på med {{ product }}?",
+            "Kanske tar {{ product }} snart slut.{% if text %}\n\n{{ text }}{% endif %}"
+            "{% if url %}\n\nBeställ igen: {{ url }}{% endif %}\n\n{{ portal_url }}",
+            "{{ club }}: Kanske tar {{ product }} snart slut."
+            "{% if text %} {{ text }}{% endif %}{% if url %} {{ url }}{% endif %}",
+        ),
+    },
 }
 
 

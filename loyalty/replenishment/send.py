@@ -64,7 +64,7 @@ def _batch_send(*, ids: list[int], now: dt.datetime) -> tuple[int, int]:
         )
         sending, skipped = [], 0
         for reminder in reminders:
-            reachable = reminder.rule.is_active and channels_for(member=reminder.member, kind=kind)
+            reachable = reminder.rule.is_active and bool(channels_for(member=reminder.member, kind=kind))
             status = ReminderStatus.SENT if reachable else ReminderStatus.SKIPPED
             if not _claim(reminder, status, now):
                 continue
