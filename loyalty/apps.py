@@ -18,9 +18,11 @@ class LoyaltyConfig(AppConfig):
         from loyalty.events.subscribers import subscribers_install
         from loyalty.messages import loyalty_message_kinds_register
         from loyalty.privacy import loyalty_erase, loyalty_export
+        from loyalty.replenishment import replenishment_subscribe
         from members import privacy, signals
 
         subscribers_install()  # webhooks, member messages and tier history follow emit()
+        replenishment_subscribe()  # recorded orders schedule and cancel replenishment reminders
         tasks.delivery_sender_register()  # the outbox hands deliveries to the Celery task
         loyalty_message_kinds_register()
         privacy.register(name="loyalty", exporter=loyalty_export, eraser=loyalty_erase)

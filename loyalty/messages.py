@@ -26,10 +26,12 @@ class LoyaltyMessage(models.TextChoices):
     REWARD_REDEEMED = "reward_redeemed", _("Reward redeemed")
     WINBACK = "winback", _("Win-back offer")
     SEGMENT = "segment", _("Message to a segment")
+    REPLENISHMENT = "replenishment", _("Replenishment reminder")
 
 
-# Offers: sent only through channels the member consented to.
-MARKETING = frozenset({LoyaltyMessage.WINBACK, LoyaltyMessage.SEGMENT})
+# Offers: sent only through channels the member consented to. A replenishment reminder asks the member to buy
+# again, which is marketing by email and SMS in Norway, Denmark and Sweden: consent decides, as for offers.
+MARKETING = frozenset({LoyaltyMessage.WINBACK, LoyaltyMessage.SEGMENT, LoyaltyMessage.REPLENISHMENT})
 
 VARIABLES: dict[str, list[str]] = {
     LoyaltyMessage.POINTS_EARNED: ["points", "balance", "order", "shop"],
@@ -39,6 +41,7 @@ VARIABLES: dict[str, list[str]] = {
     LoyaltyMessage.REWARD_REDEEMED: ["reward", "code", "how_to_use"],
     LoyaltyMessage.WINBACK: ["offer", "code", "valid_until"],
     LoyaltyMessage.SEGMENT: ["subject", "text"],
+    LoyaltyMessage.REPLENISHMENT: ["product", "url", "text"],
 }
 
 # What the admin's preview fills in.
@@ -58,6 +61,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "valid_until": dt.date(2027, 1, 31),
     },
     LoyaltyMessage.SEGMENT: {"subject": "News from the club", "text": "Our winter sale starts on Friday."},
+    LoyaltyMessage.REPLENISHMENT: {
+        "product": "Vitamin D, 90 tablets",
+        "url": "https://shop.example.com/products/vitamin-d-90",
+        "text": "Order before Friday for free shipping.",
+    },
 }
 
 _BENEFITS = "{% if benefits %}\n\n{label}{% for benefit in benefits %}\n- {{ benefit }}{% endfor %}{% endif %}"
@@ -251,6 +259,36 @@ DEFAULTS: dict[str, DefaultTexts] = {
             "{{ subject }}",
             "{{ text }}\n\n{{ portal_url }}",
             "{{ club }}: {{ text }}",
+        ),
+    },
+    LoyaltyMessage.REPLENISHMENT: {
+        "en": (
+            "Time to stock up on {{ product }}?",
+            "Your {{ product }} may run out soon.{% if text %}\n\n{{ text }}{% endif %}"
+            "{% if url %}\n\nOrder again: {{ url }}{% endif %}\n\n{{ portal_url }}",
+            "{{ club }}: Your {{ product }} may run out soon."
+            "{% if text %} {{ text }}{% endif %}{% if url %} {{ url }}{% endif %}",
+        ),
+        "nb": (
+            "På tide å fylle på med {{ product }}?",
+            "Kanskje er {{ product }} snart brukt opp.{% if text %}\n\n{{ text }}{% endif %}"
+            "{% if url %}\n\nBestill igjen: {{ url }}{% endif %}\n\n{{ portal_url }}",
+            "{{ club }}: Kanskje er {{ product }} snart brukt opp."
+            "{% if text %} {{ text }}{% endif %}{% if url %} {{ url }}{% endif %}",
+        ),
+        "da": (
+            "Tid til at fylde op med {{ product }}?",
+            "Måske er {{ product }} snart brugt op.{% if text %}\n\n{{ text }}{% endif %}"
+            "{% if url %}\n\nBestil igen: {{ url }}{% endif %}\n\n{{ portal_url }}",
+            "{{ club }}: Måske er {{ product }} snart brugt op."
+            "{% if text %} {{ text }}{% endif %}{% if url %} {{ url }}{% endif %}",
+        ),
+        "sv": (
+            "Dags att fylla på med {{ product }}?",
+            "Kanske tar {{ product }} snart slut.{% if text %}\n\n{{ text }}{% endif %}"
+            "{% if url %}\n\nBeställ igen: {{ url }}{% endif %}\n\n{{ portal_url }}",
+            "{{ club }}: Kanske tar {{ product }} snart slut."
+            "{% if text %} {{ text }}{% endif %}{% if url %} {{ url }}{% endif %}",
         ),
     },
 }

@@ -2,14 +2,24 @@
 
 Erasure keeps the ledger, orders, refunds and vouchers: they hold no name, email or phone (orders carry
 amounts and items; webhook payloads carry the member's public id only), and the programme's totals
-must stay true. What ties the member to a person at a shop, the shop's customer id, is removed.
+must stay true. What ties the member to a person at a shop, the shop's customer id, is removed, and reminders
+not sent yet are cancelled.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from loyalty.models import LedgerEntry, Order, PointsAccount, Refund, ShopCustomer, Voucher
+from loyalty.models import (
+    LedgerEntry,
+    Order,
+    PointsAccount,
+    Refund,
+    ReminderStatus,
+    ReplenishmentReminder,
+    ShopCustomer,
+    Voucher,
+)
 from members.models import Member
 
 
@@ -50,6 +60,17 @@ def loyalty_export(member: Member) -> dict[str, Any]:
             {"reward": voucher.reward.name, "code": voucher.code, "status": voucher.status, "points": voucher.points}
             for voucher in Voucher.objects.filter(member=member).select_related("reward")
         ],
+        "replenishment_reminders": [
+            {
+                "product": reminder.name or reminder.sku,
+                "sku": reminder.sku,
+                "order_id": reminder.order.external_id,
+                "due_at": reminder.due_at.isoformat(),
+                "status": reminder.status,
+                "sent_at": reminder.sent_at.isoformat() if reminder.sent_at else None,
+            }
+            for reminder in ReplenishmentReminder.objects.filter(member=member).select_related("order").order_by("id")
+        ],
         "shop_customer_ids": [
             {"shop": link.shop.name, "customer_id": link.external_id}
             for link in ShopCustomer.objects.filter(member=member).select_related("shop")
@@ -61,3 +82,6 @@ def loyalty_erase(member: Member) -> None:
     # The shops' customer ids go; that the member was a shop's customer stays (as their orders do), so the shop,
     # and only it, is told ``member_erased`` and can delete its own copy.
     ShopCustomer.objects.filter(member=member).update(external_id="")
+    ReplenishmentReminder.objects.filter(member=member, status=ReminderStatus.SCHEDULED).update(
+        status=ReminderStatus.CANCELLED
+    )

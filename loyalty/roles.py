@@ -39,6 +39,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     PROGRAMME_MANAGER: [
         *_VIEW_CLUB,
         *_manage("loyalty", "earningrule", "pointsaction", "tier", "reward", "winbackoffer", "segment", "shop"),
+        *_manage("loyalty", "replenishmentrule"),
+        "loyalty.view_replenishmentreminder",
         "loyalty.view_segmentsend",
         "loyalty.add_segmentsend",
         "loyalty.view_apikey",

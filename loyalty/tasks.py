@@ -18,6 +18,7 @@ from loyalty.campaigns.birthdays import birthday_bonuses
 from loyalty.events.delivery import webhook_deliver, webhooks_due
 from loyalty.events.outbox import delivery_sender_register as _sender_register
 from loyalty.ledger import expiry_warn, points_expire
+from loyalty.replenishment import replenishment_remind
 from loyalty.rewards import EXPIRE_BATCH, redemptions_expire, winback_send
 from loyalty.tiers import pending_points_confirm, tier_review
 
@@ -99,3 +100,9 @@ def winback_task() -> None:
 @shared_task(name="loyalty.birthday_bonuses", ignore_result=True, **RETRY_TRANSIENT)
 def birthday_bonuses_task() -> None:
     birthday_bonuses()
+
+
+@shared_task(name="loyalty.replenishment_remind", ignore_result=True, **RETRY_TRANSIENT)
+def replenishment_remind_task() -> None:
+    """Beat: send the replenishment reminders that are due (each once, however often it runs)."""
+    replenishment_remind()

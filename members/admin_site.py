@@ -45,7 +45,14 @@ ADMIN_GROUPS: tuple[AdminGroup, ...] = (
     AdminGroup(
         "campaigns",
         _("Campaigns"),
-        ("loyalty.earningrule", "loyalty.pointsaction", "loyalty.actionaward", "loyalty.segment"),
+        (
+            "loyalty.earningrule",
+            "loyalty.pointsaction",
+            "loyalty.actionaward",
+            "loyalty.segment",
+            "loyalty.replenishmentrule",
+            "loyalty.replenishmentreminder",
+        ),
     ),
     AdminGroup(
         "referrals", _("Referrals"), ("referrals.referral", "referrals.referralcode", "referrals.referralclick")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -35,11 +36,14 @@ from loyalty.models import (
     Redemption,
     RedemptionStatus,
     Refund,
+    ReminderStatus,
+    ReplenishmentReminder,
     Shop,
     ShopCustomer,
     Voucher,
     VoucherStatus,
 )
+from loyalty.staff.dashboard import Period, dashboard_build
 from members.models import ConsentRecord, Member, Message
 from referrals.models import FriendDiscount, Referral, ReferralCode, ReferralStatus
 
@@ -110,6 +114,18 @@ def test_demo_is_a_year_of_two_shops_and_loads_twice_without_change(settings):
     assert ActionAward.objects.filter(action__kind="event", points__gt=0).count() >= 10
     assert EarningRule.objects.count() >= 3 and EarningRuleUse.objects.exists()
     assert first["messages"] >= 50 and first["consents"] >= 50
+    # Replenishment reminders: sent in the last weeks (some followed by a new pair), more scheduled; the
+    # dashboard's default 30 days show them.
+    reminders = dict(ReplenishmentReminder.objects.values_list("status").annotate(n=Count("id")))
+    assert reminders[ReminderStatus.SENT] >= 8 and reminders[ReminderStatus.SCHEDULED] >= 5
+    assert ReplenishmentReminder.objects.filter(followed_by__isnull=False).count() >= 2
+    assert Message.objects.filter(kind="replenishment").count() == reminders[ReminderStatus.SENT]
+    today = dt.date.today()
+    panel = dashboard_build(period=Period.from_dates(first=today - dt.timedelta(days=29), last=today)).table(
+        "replenishment"
+    )
+    *_rules, (label, sent, followed, share) = panel.rows
+    assert label == "All rules" and sent >= 8 and followed >= 2 and 0 < share < 100
     assert ShopCustomer.objects.exclude(external_id="").count() >= 10
     # Every tier has members; Kari, the demo's login, is Silver.
     assert PointsAccount.objects.filter(tier__isnull=True).count() == 0
@@ -284,3 +300,8 @@ def _readme_examples_run(settings: Any) -> None:
     # What the README says about replays holds too: the first order again is a 200 with the same body.
     first = examples[0]
     assert _request(client, first.command).status_code == 200
+    # And about replenishment: Liv's ski wax has its reminder at 10:00 on 13 January, linking to the product.
+    liv = ReplenishmentReminder.objects.get(order__external_id="W-3001")
+    assert (liv.status, liv.url) == (ReminderStatus.SCHEDULED, "https://nordlys-sport.example.com/products/ski-wax-kit")
+    assert liv.due_at == dt.datetime(2027, 1, 13, 10, 0, tzinfo=ZoneInfo("Europe/Oslo"))
+    assert not Order.objects.filter(external_id="W-3002").exists()

@@ -192,3 +192,61 @@ def test_a_new_members_welcome_email_is_sent_by_a_real_worker(start_worker, prog
     welcome.refresh_from_db()
     assert (welcome.channel, welcome.to, welcome.attempts) == ("email", "ny@example.com", 1)
     assert welcome.sent_at is not None and "Nora" in welcome.body
+
+
+def due_reminders(count: int) -> None:
+    """``count`` members who said yes to offers by email, each with one replenishment reminder due an hour ago."""
+    from loyalty.models import Order, ReplenishmentReminder, ReplenishmentRule, Shop
+
+    shop = Shop.objects.create(name="Nordlys", slug="nordlys")
+    rule = ReplenishmentRule.objects.create(name="Vitamins", category="vitamins", interval_days=30)
+    now = timezone.now()
+    users = User.objects.bulk_create([User(email=f"r{n}@example.com", first_name="Kari") for n in range(count)])
+    members = Member.objects.bulk_create([Member(user=user, language="en", email_marketing=True) for user in users])
+    orders = Order.objects.bulk_create(
+        [
+            Order(shop=shop, external_id=f"o{m.pk}", member=m, amount=199, currency="NOK", fingerprint="x",
+                  occurred_at=now - dt.timedelta(days=26))
+            for m in members
+        ]
+    )  # fmt: skip
+    ReplenishmentReminder.objects.bulk_create(
+        [
+            ReplenishmentReminder(member_id=o.member_id, rule=rule, order=o, sku="VIT-D", name="Vitamin D",
+                                  due_at=now - dt.timedelta(hours=1))
+            for o in orders
+        ]
+    )  # fmt: skip
+
+
+def test_replenishment_reminders_are_sent_once_by_two_workers_at_once_and_one_restarted_after_a_kill(start_worker):
+    from loyalty.models import ReminderStatus, ReplenishmentReminder
+    from loyalty.tasks import replenishment_remind_task
+    from members.messaging import message_templates_install
+    from members.models import Message
+
+    message_templates_install()  # a transactional test before this one flushed the migration's templates
+    due_reminders(1500)
+    first = start_worker(KLUBB_JOB_BATCH="25")  # 60 short batches each: time to kill it half-way
+    start_worker(KLUBB_JOB_BATCH="25")
+    replenishment_remind_task.delay()
+    replenishment_remind_task.delay()  # the job twice at once, on the two workers
+
+    claimed = ReplenishmentReminder.objects.exclude(status=ReminderStatus.SCHEDULED)
+    wait_for(lambda: claimed.count() >= 100, timeout=60, what="the workers to send some batches")
+    os.killpg(first.pid, signal.SIGKILL)  # one worker dies mid-batch: its batch's transaction rolls back
+    first.wait(timeout=10)
+    assert claimed.count() < 1500
+
+    start_worker(KLUBB_JOB_BATCH="25")  # and a new one takes the redelivered job
+    wait_for(lambda: claimed.count() == 1500, timeout=90, what="every reminder to be sent")
+    time.sleep(2)  # and nothing more arrives
+    reminders = ReplenishmentReminder.objects.all()
+    assert set(reminders.values_list("status", flat=True)) == {ReminderStatus.SENT}
+    messages = Message.objects.filter(kind="replenishment")
+    assert messages.count() == 1500
+    assert messages.values("key").distinct().count() == 1500
+    assert messages.values("member_id").distinct().count() == 1500
+    assert set(reminders.values_list("pk", flat=True)) == {
+        int(key.removeprefix("replenishment:")) for key in messages.values_list("key", flat=True)
+    }

@@ -377,6 +377,8 @@ CELERY_BEAT_SCHEDULE = {
     "expiry-warn": {"task": "loyalty.expiry_warn", "schedule": crontab(hour=10, minute=0)},
     "tier-review": {"task": "loyalty.tier_review", "schedule": crontab(hour=3, minute=0)},
     "birthday-bonuses": {"task": "loyalty.birthday_bonuses", "schedule": crontab(hour=8, minute=0)},
+    # Replenishment reminders fall due at 10:00 in each member's time zone: hourly reaches every zone's 10:00.
+    "replenishment-remind": {"task": "loyalty.replenishment_remind", "schedule": crontab(minute=5)},
     # Messages: queued ones go after their commit; this sends those that waited (quiet hours, retries).
     "send-due-messages": {"task": "members.send_due_messages", "schedule": 60.0},
 }

@@ -41,7 +41,14 @@ ORDER_EXAMPLE = {
     "occurred_at": "2026-11-20T14:03:00+01:00",
     "items": [
         {"sku": "RUN-SHOE-42", "name": "Running shoe", "category": "running", "quantity": 1, "unit_price": "999.00"},
-        {"sku": "SOCK-3P", "name": "Socks, 3 pairs", "category": "running", "quantity": 1, "unit_price": "250.00"},
+        {
+            "sku": "SOCK-3P",
+            "name": "Socks, 3 pairs",
+            "category": "running",
+            "quantity": 1,
+            "unit_price": "250.00",
+            "url": "https://shop.example.com/products/socks-3p",
+        },
     ],
     "discount_codes": ["KPQ7RM4XHJ2KDW"],
 }
@@ -60,7 +67,9 @@ class OrdersView(APIView):
             "set, they are pending until `available_at`. A Klubb checkout code in `discount_codes` captures its "
             "redemption; a reward voucher's code marks the voucher used; a referred friend's discount code (a "
             "personal one, or a member's referral code: see `GET /api/v1/vouchers/{code}/`) is used, and the "
-            "referral code makes the new customer the member's referred friend. Idempotent by "
+            "referral code makes the new customer the member's referred friend. An item a replenishment rule covers "
+            "(by SKU or category) schedules the member's reminder, linking to the item's `url` where given. "
+            "Idempotent by "
             "`order_id`: the same order again answers 200 with the first body and changes nothing; the same "
             "`order_id` with other data answers 409 `idempotency_conflict`."
         ),

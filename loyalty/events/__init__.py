@@ -1,7 +1,7 @@
 """Klubb's one event path: services ``emit`` what happened; webhooks, messages and history subscribe.
 
 - ``bus``: ``emit`` and ``subscribe``.
-- ``types``: the points engine's events (``PointsChanged``, ``PointsEarned``, ``TierChanged``, ...).
+- ``types``: the points engine's events (``PointsChanged``, ``PointsEarned``, ``OrderRecorded``, ``TierChanged``, ...).
 - ``outbox``: outgoing webhooks as a subscriber: an outbox row and a delivery per active subscription, none
   when no subscription wants the event.
 - ``delivery``: sending a delivery, signed, under a lease, with backoff (``config.leases``), within a total deadline
@@ -18,6 +18,15 @@ service's own package) or how a message reads (its kind's templates).
 from __future__ import annotations
 
 from loyalty.events.bus import emit, subscribe
-from loyalty.events.types import MemberEnrolled, PointsChanged, PointsEarned, RewardRedeemed, TierChanged
+from loyalty.events.types import MemberEnrolled, OrderRecorded, PointsChanged, PointsEarned, RewardRedeemed, TierChanged
 
-__all__ = ["MemberEnrolled", "PointsChanged", "PointsEarned", "RewardRedeemed", "TierChanged", "emit", "subscribe"]
+__all__ = [
+    "MemberEnrolled",
+    "OrderRecorded",
+    "PointsChanged",
+    "PointsEarned",
+    "RewardRedeemed",
+    "TierChanged",
+    "emit",
+    "subscribe",
+]

@@ -32,6 +32,14 @@ class PointsEarned:
 
 
 @dataclass(frozen=True)
+class OrderRecorded:
+    """A shop's order was recorded (live, not an import), whatever it earned: replenishment reminders follow it."""
+
+    member: Member
+    order: Order
+
+
+@dataclass(frozen=True)
 class TierChanged:
     """A member moved to another tier: up (an order, the review, an import) or down (the review)."""
 

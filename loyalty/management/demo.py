@@ -6,7 +6,8 @@ Everything goes through the services a live club uses, so points, lots, tiers an
 of each order's date), refunds through ``refund_record``, the last weeks' orders through ``order_record`` (live:
 pending points, messages), sign-ups through ``member_enrol`` (sign-up points), events through ``event_record``,
 vouchers through ``reward_redeem``/``voucher_use``, checkout codes through ``redemption_reserve``, win-back
-through the job (``winback_send``) and old points through the expiry job (``points_expire``). Other apps add
+through the job (``winback_send``), replenishment reminders through live orders and their job
+(``replenishment_remind``) and old points through the expiry job (``points_expire``). Other apps add
 theirs through ``loyalty.hooks.demo_seed`` (referrals: a friend in the review queue among them).
 
 Deterministic: one seeded random generator; the same run gives the same members, orders and amounts.
@@ -33,6 +34,8 @@ from loyalty.models import (
     EarningRule,
     Order,
     PointsAction,
+    ReplenishmentReminder,
+    ReplenishmentRule,
     Reward,
     RuleKind,
     Segment,
@@ -44,6 +47,7 @@ from loyalty.models import (
     WinbackOffer,
 )
 from loyalty.orders import OrderInput, OrderItem, order_record, orders_import, refund_record
+from loyalty.replenishment import replenishment_remind
 from loyalty.rewards import redemption_release, redemption_reserve, reward_redeem, voucher_use
 from loyalty.rewards.winback import winback_send
 from loyalty.shops import MemberRef, api_key_create, shop_customer_link
@@ -83,6 +87,18 @@ def per_language(texts: dict[str, dict[str, str]]) -> dict[str, str]:
     """``{"offer": {"en": ..., "nb": ...}}`` as model fields: ``{"offer_en": ..., "offer_nb": ...}``."""
     return {f"{name}_{lang}": text for name, by_language in texts.items() for lang, text in by_language.items()}
 
+
+# Replenishment rules: (name, SKU of the demo's items, lasts (days), remind days before, the rule's own line).
+REPLENISHMENT_RULES = [
+    ("Running shoes: a new pair after 6 months", "RUN-899", 180, 30,
+     {"en": "Members try new shoes in the shop any day.",
+      "nb": "Som medlem kan du prøve nye sko i butikken når som helst.",
+      "da": "Som medlem kan du prøve nye sko i butikken når som helst.",
+      "sv": "Som medlem kan du prova nya skor i butiken när som helst."}),
+    ("Ski wax: a new kit after 45 days", "SKI-349", 45, 7,
+     {"en": "Fresh wax for the weekend?", "nb": "Ny smøring til helgen?", "da": "Ny voks til weekenden?",
+      "sv": "Ny valla till helgen?"}),
+]  # fmt: skip
 
 RULE_NAMES = ("Double points weekend (spring)", "Ski season: double points on skiing", "Big basket bonus")
 
@@ -144,6 +160,12 @@ def demo_campaigns(*, now: dt.datetime, nok: Shop, sek: Shop) -> None:
         PointsAction.objects.get_or_create(
             kind=kind, event_type=event_type,
             defaults={"name": name, "points": points, "limit_per_member": limit, "limit_days": days},
+        )  # fmt: skip
+    for name, sku, lasts, before, message in REPLENISHMENT_RULES:
+        ReplenishmentRule.objects.get_or_create(
+            name=name,
+            defaults={"sku": sku, "interval_days": lasts, "remind_days_before": before,
+                      **per_language({"message": message})},
         )  # fmt: skip
     WinbackOffer.objects.get_or_create(
         name="We miss you: 15 % off",
@@ -220,6 +242,7 @@ def demo_history_seed(*, now: dt.datetime, staff: User) -> DemoReport:
     _vouchers(rng=rng, now=now, shop=nok)
     _checkout(rng=rng, now=now, shop=nok)
     _winback(rng=rng, now=now, shops=(nok, sek))
+    _replenishment(now=now, shop=nok)
     _adjustments(staff=staff)
     segment_message_send(
         segment=Segment.objects.get(name="Platinum members who said yes to email"), staff=staff,
@@ -346,6 +369,36 @@ def _winback(*, rng: random.Random, now: dt.datetime, shops: tuple[Shop, Shop]) 
                        email=voucher.member.user.email, shop=shop,
                        when=now - dt.timedelta(days=rng.randint(2, 25)), codes=(voucher.code,))  # fmt: skip
         order_record(shop=shop, order=order)
+
+
+def _replenishment(*, now: dt.datetime, shop: Shop) -> None:
+    """Running shoes bought about five months ago by members who said yes to offers by email: each got the
+    reminder from the job on its day in the last three weeks, and every third bought a new pair within days (the
+    dashboard's share followed). Their new pairs, and the live orders' shoes and wax, have reminders scheduled."""
+    members = list(
+        Member.objects.select_related("user")
+        .filter(source=Member.Source.IMPORT, email_marketing=True, orders__shop=shop)
+        .distinct()
+        .order_by("pk")[:12]
+    )
+    shoe = OrderItem(sku="RUN-899", name="Running shoe", category="running", quantity=1, unit_price=Decimal("899"))
+    for number, member in enumerate(members, start=1):
+        order_record(shop=shop, order=_replenished(order_id=f"N-S{number:02d}", member=member, shop=shop, item=shoe,
+                                                   when=now - dt.timedelta(days=156 + number, hours=2)))  # fmt: skip
+    for days_ago in range(20, 0, -1):  # the hourly job, once a day here
+        replenishment_remind(now=now - dt.timedelta(days=days_ago))
+    sent = ReplenishmentReminder.objects.filter(order__external_id__startswith="N-S", sent_at__isnull=False)
+    for number, reminder in enumerate(sent.select_related("member__user").order_by("pk")[::3], start=1):
+        again = reminder.sent_at + dt.timedelta(days=3)
+        order_record(shop=shop, order=_replenished(order_id=f"N-SA{number:02d}", member=reminder.member, shop=shop,
+                                                   item=shoe, when=again))  # fmt: skip
+
+
+def _replenished(*, order_id: str, member: Member, shop: Shop, item: OrderItem, when: dt.datetime) -> OrderInput:
+    return OrderInput(
+        order_id=order_id, member=MemberRef(email=member.user.email), amount=item.unit_price,
+        tax=(item.unit_price / 5).quantize(Decimal("0.01")), currency=shop.currency, occurred_at=when, items=(item,),
+    )  # fmt: skip
 
 
 def _adjustments(*, staff: User) -> None:

@@ -25,6 +25,9 @@ Modules (each imports only the ones above it, so there are no cycles):
   outside development).
 - ``campaigns``: ``RuleKind``, ``codes_parse``, ``EarningRule``, ``EarningRuleUse``, ``ActionKind``, ``PointsAction``,
   ``ActionAward``, ``BirthdayBonus``, ``ConsentFilter``, ``ReferralFilter``, ``Segment`` and ``SegmentSend``.
+- ``replenishment``: ``ReplenishmentRule`` (how long a SKU or category lasts), ``ReplenishmentReminder`` and
+  ``ReminderStatus`` (one order item's reminder), and an order item's product address: ``ITEM_URL_MAX_LENGTH``,
+  ``product_url_valid`` and ``ProductURLValidator``.
 """
 
 from __future__ import annotations
@@ -76,9 +79,18 @@ from loyalty.models.campaigns import (
     SegmentSend,
     codes_parse,
 )
+from loyalty.models.replenishment import (
+    ITEM_URL_MAX_LENGTH,
+    ProductURLValidator,
+    ReminderStatus,
+    ReplenishmentReminder,
+    ReplenishmentRule,
+    product_url_valid,
+)
 # isort: on
 
 __all__ = [
+    "ITEM_URL_MAX_LENGTH",
     "OPERATIONAL_SCOPES",
     "PUBLISHABLE_KEY_PREFIX",
     "REDEMPTION_CODE_LENGTH",
@@ -109,11 +121,15 @@ __all__ = [
     "PointsAccount",
     "PointsAction",
     "PointsLot",
+    "ProductURLValidator",
     "Programme",
     "Redemption",
     "RedemptionStatus",
     "ReferralFilter",
     "Refund",
+    "ReminderStatus",
+    "ReplenishmentReminder",
+    "ReplenishmentRule",
     "Reward",
     "RuleKind",
     "Segment",
@@ -137,5 +153,6 @@ __all__ = [
     "colour_validator",
     "customer_of",
     "customer_pairs",
+    "product_url_valid",
     "webhook_url_allowed",
 ]

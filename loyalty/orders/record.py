@@ -14,7 +14,7 @@ from config.snapshots import Snapshot
 from loyalty import hooks
 from loyalty.campaigns import earning_points, earning_rules_active, earning_rules_used
 from loyalty.errors import AmountOutOfRange, CurrencyMismatch, OccurredInFuture, TaxExceedsAmount
-from loyalty.events import PointsChanged, PointsEarned, emit
+from loyalty.events import OrderRecorded, PointsChanged, PointsEarned, emit
 from loyalty.idempotency import IdempotencyKey, idempotent
 from loyalty.ledger import account_lock, ledger_append, tiers_by_threshold
 from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Shop
@@ -92,7 +92,7 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
             tier=account.tier,
             address_fingerprint=address_fingerprint(order.shipping_address),
         )
-        events: list[object] = []
+        events: list[object] = [OrderRecorded(member=member, order=record)]
         available_at = pending_until(programme=programme, occurred_at=order.occurred_at)
         waits = available_at is not None and programme.pending_tier_points_wait  # tier points too, till then
         if earning.points:

@@ -25,15 +25,18 @@ class OrderItem:
     quantity: int = 1
     unit_price: Decimal = Decimal("0")
     gift_card: bool = False  # money, not goods: never earns
+    url: str = ""  # the product's page at the shop, for a replenishment reminder's link
 
     def as_json(self, *, unit_price: str | None = None) -> dict[str, Any]:
         """The item as stored on the order (``dataclasses.asdict`` is a deep copy, slow in bulk imports).
-        ``gift_card`` only where set, so orders recorded before it keep their fingerprints."""
+        ``gift_card`` and ``url`` only where set, so orders recorded before them keep their fingerprints."""
         price = str(self.unit_price) if unit_price is None else unit_price
         data = {"sku": self.sku, "name": self.name, "category": self.category, "quantity": self.quantity,
                 "unit_price": price}  # fmt: skip
         if self.gift_card:
             data["gift_card"] = True
+        if self.url:
+            data["url"] = self.url
         return data
 
     def as_line(self) -> ItemLine:

@@ -9,6 +9,7 @@ import hmac
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -19,7 +20,7 @@ from loyalty.api.errors import flatten_errors
 from loyalty.api.parsers import PayloadTooLarge, json_loads_strict, read_limited_body
 from loyalty.api.serializers import OrderCreateInputSerializer, RefundCreateInputSerializer
 from loyalty.errors import LoyaltyError, MemberNotEnrollable, NothingLeftToRefund, OrderNotFound
-from loyalty.models import InboundWebhook, Shop
+from loyalty.models import InboundWebhook, Shop, product_url_valid
 from loyalty.orders import order_record, platform_refund_record
 from members.phones import normalize_phone
 
@@ -84,6 +85,23 @@ def objects(value: Any) -> list[dict[str, Any]]:
 
 def text(value: Any, max_length: int) -> str:
     return str(value)[:max_length] if value not in (None, "") else ""
+
+
+def product_url(value: Any) -> str:
+    """A product's address as an order item's ``url``, or "" when the platform sent none or one the API would
+    refuse (not http(s), too long): a bad link must not cost the member the order's points."""
+    return value if product_url_valid(value) else ""
+
+
+def storefront_product_url(page: Any, handle: Any) -> str:
+    """``<origin of page>/products/<handle>``: a Shopify product's address, from the order's own storefront page
+    (``order_status_url``) and the line item's product handle; "" without either."""
+    if not isinstance(page, str) or not isinstance(handle, str) or not handle.strip():
+        return ""
+    parts = urlsplit(page)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    return product_url(f"{parts.scheme}://{parts.netloc}/products/{quote(handle.strip(), safe='')}")
 
 
 def money(value: Any) -> Decimal:

@@ -28,6 +28,7 @@ from loyalty.platforms.receive import (
     receive,
     record_order,
     record_refund,
+    storefront_product_url,
     text,
 )
 from loyalty.selectors import shop_order_exists
@@ -114,6 +115,8 @@ def _shopify_order(shop: Shop, payload: dict[str, Any]) -> str:
                 "category": text(item.get("product_type"), 100),
                 "quantity": _quantity(item),
                 "unit_price": str(max(_amount(item, "price"), ZERO)),
+                # The product's page, for a replenishment reminder's link: the storefront's origin and its handle.
+                "url": storefront_product_url(payload.get("order_status_url"), item.get("handle")),
             }
             for item in lines
         ],

@@ -22,6 +22,7 @@ from loyalty.platforms.receive import (
     money,
     object_,
     objects,
+    product_url,
     receive,
     record_order,
     record_refund,
@@ -102,6 +103,7 @@ def _woocommerce_earn(shop: Shop, payload: dict[str, Any]) -> str:
                 "name": text(item.get("name"), 255),
                 "quantity": item.get("quantity") or 1,
                 "unit_price": str(max(money(item.get("price")), ZERO)),
+                "url": product_url(item.get("permalink")),  # for a replenishment reminder's link
             }
             for item in objects(payload.get("line_items"))
         ],

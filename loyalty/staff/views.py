@@ -71,7 +71,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "members_charts": [charts.line_chart(board.members_series, width) for width in CHART_WIDTHS],
         "flow_charts": [charts.flow_bars(board.points_series, width) for width in CHART_WIDTHS],
         "tier_charts": [charts.distribution_bars(board.tier_distribution, width) for width in CHART_WIDTHS],
-        "health_tables": board.tables_of("clv", "members_buying", "rewards", "retention"),
+        "health_tables": board.tables_of("clv", "members_buying", "rewards", "retention", "replenishment"),
         "books_tables": board.tables_of("accounting", "breakage"),
         "other_tables": board.tables_of("summary", "tiers", "tier_movement", "tier_revenue", "referral_funnel"),
         "series_tables": board.tables_of("members_series", "points_series"),

@@ -31,6 +31,7 @@ from loyalty.models import (
     PointsAccount,
     PointsAction,
     Programme,
+    ReplenishmentRule,
     Reward,
     Segment,
     WebhookSubscription,
@@ -105,6 +106,8 @@ def populated(shop, tiers, programme, admin_user):
     WinbackOffer.objects.create(name="Spring", offer="15 % off")
     # Earning rules, points for actions, segments and their messages, the audit trail
     EarningRule.objects.create(name="Double December", starts_at=timezone.now() - dt.timedelta(days=1))
+    # Replenishment: a rule for the shoe of make_order's items, so the next order schedules Kari's reminder
+    ReplenishmentRule.objects.create(name="Shoes", sku="SKU-1", interval_days=180, remind_days_before=14)
     make_order(shop, order_id="1002", amount="100.00")
     PointsAction.objects.create(name="Review", kind=ActionKind.EVENT, event_type="product_review", points=50)
     event_record(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from loyalty.api.serializers.fields import (
@@ -17,8 +19,18 @@ from loyalty.api.serializers.fields import (
     money_field,
 )
 from loyalty.api.serializers.members import MemberRefSerializer
+from loyalty.models import ITEM_URL_MAX_LENGTH, ProductURLValidator
 from loyalty.orders import OrderInput, OrderItem
 from loyalty.shops import MemberRef
+
+
+class ProductUrlField(StrictCharField, serializers.URLField):
+    """An item's product page: described as a URI, checked by ``product_url_valid`` (http or https with a host, no
+    spaces) rather than Django's stricter ``URLValidator``, which refuses some addresses the schema allows."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, URLValidator)] + [ProductURLValidator()]
 
 
 class OrderItemSerializer(serializers.Serializer):
@@ -29,6 +41,13 @@ class OrderItemSerializer(serializers.Serializer):
     unit_price = money_field()
     gift_card = StrictBooleanField(
         required=False, default=False, help_text="A gift card sold: money, not goods, so it earns nothing."
+    )
+    url = ProductUrlField(
+        max_length=ITEM_URL_MAX_LENGTH,
+        allow_blank=True,
+        required=False,
+        default="",
+        help_text="Optional: the product's page at the shop (http or https). A replenishment reminder links to it.",
     )
 
 

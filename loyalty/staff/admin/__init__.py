@@ -11,6 +11,7 @@
 - ``ledger``: points accounts and ledger entries (read-only).
 - ``orders``: orders and refunds (read-only).
 - ``rewards``: rewards, win-back offers and vouchers.
+- ``replenishment``: replenishment rules and the reminders they scheduled (read-only).
 - ``webhooks``: webhook subscriptions, deliveries and the outbox.
 - ``campaigns``: earning rules, points for actions and their awards, segments and segment messages.
 
@@ -28,6 +29,7 @@ from loyalty.staff.admin import (
     members,
     orders,
     programme,
+    replenishment,
     rewards,
     shops,
     storefront,
@@ -45,6 +47,7 @@ __all__ = [
     "members",
     "orders",
     "programme",
+    "replenishment",
     "rewards",
     "shops",
     "storefront",

@@ -14,8 +14,9 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty import hooks
 from loyalty.models import PointsAccount, Programme, Tier
+from loyalty.replenishment import FOLLOW_UP_DAYS, replenishment_results
 from loyalty.staff.dashboard import accounting, flow, health
-from loyalty.staff.dashboard.types import Dashboard, Figure, Period, Table
+from loyalty.staff.dashboard.types import Dashboard, Figure, Period, Table, ratio
 from members.models import Member
 
 FIGURE_LABELS: list[tuple[str, Any]] = [
@@ -64,6 +65,15 @@ def _figures(current: dict[str, Any], previous: dict[str, Any], currencies: list
 
 def _headers(*labels: Any) -> list[str]:
     return [str(label) for label in labels]
+
+
+def _replenishment(period: Period) -> list[list[Any]]:
+    """Per rule, and for all rules: reminders sent in the period, how many an order of the item followed within
+    ``FOLLOW_UP_DAYS``, and that share in percent."""
+    results = replenishment_results(start=period.start, end=period.end)
+    sent, followed = sum(r.sent for r in results), sum(r.followed for r in results)
+    rows = [[r.rule, r.sent, r.followed, ratio(r.followed, r.sent)] for r in results]
+    return [*rows, [str(_("All rules")), sent, followed, ratio(followed, sent)]] if rows else []
 
 
 def dashboard_build(*, period: Period, programme: Programme | None = None) -> Dashboard:
@@ -177,6 +187,17 @@ def dashboard_build(*, period: Period, programme: Programme | None = None) -> Da
             str(_("Revenue and average order value per tier")),
             _headers(_("Tier"), _("Currency"), _("Buyers"), _("Orders"), _("Revenue"), _("Average order value")),
             health.tier_revenue(period),
+        ),
+        Table(
+            "replenishment",
+            str(_("Replenishment reminders sent in the period")),
+            _headers(
+                _("Rule"),
+                _("Reminders sent"),
+                _("Followed by an order of the item within %(days)s days") % {"days": FOLLOW_UP_DAYS},
+                _("Followed, percent"),
+            ),
+            _replenishment(period),
         ),
         Table(
             "referral_funnel",
