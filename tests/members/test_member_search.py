@@ -22,11 +22,11 @@ def people() -> dict[str, Member]:
             user__first_name="Kari",
             user__last_name="Nordmann",
             phone="+4791234567",
-        ),  # fmt: skip
+        ),
         "ola": MemberFactory(user__email="ola@fjellpost.no", user__first_name="Ola", user__last_name="Hansen"),
         "kristin": MemberFactory(
             user__email="kristin@example.com", user__first_name="Kristin", user__last_name="Nordmann-Lie"
-        ),  # fmt: skip
+        ),
     }
 
 
