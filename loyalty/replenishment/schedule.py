@@ -47,7 +47,7 @@ def replenishment_subscribe() -> None:
 
 def orders_replenish(events: Sequence[OrderRecorded]) -> None:
     """For each recorded order with items a rule covers: cancel, follow up and schedule its member's reminders
-    (four queries per such order; none for an order of items no rule covers)."""
+    (five queries per such order; none for an order of items no rule covers)."""
     rules = _rules.get()
     if not rules:
         return
@@ -93,6 +93,10 @@ def _bought_again(*, event: OrderRecorded, skus: set[str]) -> None:
     longer needed, and sent ones this order came within ``FOLLOW_UP_DAYS`` of were followed."""
     order, at = event.order, event.order.occurred_at
     mine = ReplenishmentReminder.objects.filter(member=event.member, sku__in=skus)
+    # Lock the rows this changes in primary-key order first, the order the reminder job claims them in: two
+    # UPDATEs that each lock in their own index's order could otherwise deadlock with a job claiming the same rows.
+    touched = mine.filter(status__in=[ReminderStatus.SCHEDULED, ReminderStatus.SENT], followed_by__isnull=True)
+    list(touched.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
     mine.filter(status=ReminderStatus.SCHEDULED, order__occurred_at__lt=at).update(
         status=ReminderStatus.CANCELLED, cancelled_by=order
     )
