@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from modeltranslation.translator import TranslationOptions, register
 
-from loyalty.models import Reward, Tier, WinbackOffer
+from loyalty.models import ReturnReason, Reward, Tier, WinbackOffer
 
 
 @register(Tier)
@@ -21,3 +21,8 @@ class RewardTranslation(TranslationOptions):
 @register(WinbackOffer)
 class WinbackOfferTranslation(TranslationOptions):
     fields = ("offer", "how_to_use")
+
+
+@register(ReturnReason)
+class ReturnReasonTranslation(TranslationOptions):
+    fields = ("label",)

@@ -168,7 +168,7 @@ def test_ci_draws_the_same_cases_every_run_and_make_fuzz_fresh_ones():
 
 def test_the_fuzzer_reaches_every_operation():
     operations = {(op.ok().method.upper(), op.ok().path) for op in schema.get_all_operations()}
-    assert len(operations) == 17
+    assert len(operations) == 18
     assert {("POST", "/api/v1/orders/"), ("POST", "/api/v1/events/"), ("POST", "/api/v1/points/preview/")} <= operations
 
 
