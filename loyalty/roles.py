@@ -21,6 +21,7 @@ _VIEW_CLUB = [
     "loyalty.view_ledgerentry",
     "loyalty.view_order",
     "loyalty.view_refund",
+    "loyalty.view_returnreason",
     "loyalty.view_voucher",
     "loyalty.view_tier",
     "loyalty.view_tierchange",
@@ -39,6 +40,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     PROGRAMME_MANAGER: [
         *_VIEW_CLUB,
         *_manage("loyalty", "earningrule", "pointsaction", "tier", "reward", "winbackoffer", "segment", "shop"),
+        *_manage("loyalty", "returnreason"),
         "loyalty.view_segmentsend",
         "loyalty.add_segmentsend",
         "loyalty.view_apikey",
