@@ -9,7 +9,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from loyalty import hooks
@@ -269,9 +269,11 @@ CACHE_SECONDS = 300
 
 
 def dashboard_cached(*, period: Period, programme: Programme, refresh: bool = False) -> tuple[Dashboard, dt.datetime]:
-    """``dashboard_build`` from the cache when it was built in the last ``CACHE_SECONDS`` for this period
-    (``refresh``: build it again). Returns the board and when it was built."""
-    key = f"klubb:dashboard:v3:{period.start.isoformat()}:{period.end.isoformat()}:{programme.point_value}"
+    """``dashboard_build`` from the cache when it was built in the last ``CACHE_SECONDS`` for this period and
+    language (``refresh``: build it again). Returns the board and when it was built."""
+    # Per language too: the tables' titles, headings and labels (return reasons, tiers) are in the staff's language.
+    language = translation.get_language()
+    key = f"klubb:dashboard:v3:{language}:{period.start.isoformat()}:{period.end.isoformat()}:{programme.point_value}"
     cached = None if refresh else cache.get(key)
     if cached is None:
         cached = (dashboard_build(period=period, programme=programme), timezone.now())

@@ -163,7 +163,7 @@ def returns_tables(period: Period) -> dict[str, list[list[Any]]]:
             count,
             ratio(count, refunds_per_currency[currency]),
             items_per_reason.get((reason, currency), 0),
-            amount,
+            amount.quantize(CENT),
         ]
         for (reason, currency), (count, amount) in sorted(
             per_reason.items(), key=lambda item: (item[0][1], -item[1][0], order_of.index(item[0][0]))
@@ -187,8 +187,8 @@ def returns_tables(period: Period) -> dict[str, list[list[Any]]]:
             row["orders"],
             row["refunded_orders"],
             ratio(row["refunded_orders"], row["orders"]),
-            row["amount"],
-            row["refunded"],
+            row["amount"].quantize(CENT),
+            row["refunded"].quantize(CENT),
             ratio(row["refunded"], row["amount"]),
         ]
         for row in summary
