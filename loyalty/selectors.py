@@ -131,6 +131,7 @@ def member_entries(*, member: Member) -> QuerySet[LedgerEntry]:
         .select_related(
             "order__shop",
             "refund__order__shop",
+            "refund__reason",
             "staff",
             "voucher__reward",
             "cancelled_voucher",

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty import hooks
-from loyalty.errors import NothingLeftToRefund, OrderNotFound, RefundExceedsOrder
+from loyalty.errors import NothingLeftToRefund, OrderNotFound, RefundExceedsOrder, UnknownReturnReason
 from loyalty.events import PointsChanged, emit
 from loyalty.idempotency import IdempotencyKey, idempotent
 from loyalty.ledger import account_lock, ledger_append
@@ -129,7 +129,12 @@ def _record(
     order = Order.objects.filter(shop=shop, external_id=order_id).only("pk", "member_id").first()
     if order is None:
         raise OrderNotFound()
-    reason = return_reason_find(code=details.reason)
+    try:
+        reason = return_reason_find(code=details.reason)
+    except UnknownReturnReason:
+        if not clamp:
+            raise
+        reason = None  # made inactive since the platform's text was read: the refund's points still come back
     occurred_at = details.occurred_at or timezone.now()
     occurred_at_validate(occurred_at, _("The refund time is in the future."))
     # A checkout code of another member may have paid part of the order: a refund gives their points back too.

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from loyalty import selectors
 from loyalty.models import EntryKind, LedgerEntry, Order, PointsAccount, Refund, RefundLine, ReturnReason
-from loyalty.orders import RefundDetails, ReturnedItem, platform_return_reason, refund_record
+from loyalty.orders import RefundDetails, ReturnedItem, platform_refund_record, platform_return_reason, refund_record
 from loyalty.orders.returns import apportion
 from loyalty.privacy import loyalty_erase, loyalty_export
 from members.models import Member
@@ -255,6 +255,18 @@ def test_the_members_activity_shows_a_refund_on_the_day_it_happened(frozen, shop
     assert '<time datetime="2026-11-04T' in html  # the refund's day (Oslo time), not the 24th
 
 
+def test_the_members_activity_says_why_goods_came_back_in_their_language(api, ordered, client):
+    refund(api, reason="too_small", note="Staff's own words", items=[{"sku": "RUN-SHOE-42", "quantity": 1}])
+    kari = Member.objects.get(user__email="kari@example.com")
+    client.force_login(kari.user)
+    html = client.get(reverse("portal:activity")).content.decode()
+    assert "Return on order 1001 at Nordlys Sport" in html and "Too small" in html
+    assert "Staff's own words" not in html  # the note is for staff
+    kari.language = "nb"
+    kari.save()
+    assert "For liten" in client.get(reverse("portal:activity"), HTTP_ACCEPT_LANGUAGE="nb").content.decode()
+
+
 def test_a_refunds_clawback_counts_in_the_period_the_refund_happened(admin_client, frozen, shop, tiers, programme):
     make_order(shop, order_id="o", amount="1000.00", occurred_at=NOW - dt.timedelta(days=50))
     refund_record(
@@ -293,3 +305,12 @@ def test_returned_goods_go_through_the_service_the_same_way(ordered, shop):
             details=RefundDetails(items=(ReturnedItem(sku="SOCK-3P", quantity=2),)),
         )
     assert refused.value.code == "return_exceeds_ordered"
+
+
+def test_a_platforms_refund_whose_reason_was_made_inactive_meanwhile_still_takes_its_points_back(ordered, shop):
+    ReturnReason.objects.filter(code="damaged").update(is_active=False)
+    result = platform_refund_record(
+        shop=shop, order_id="1001", refund_id="shopify-1", amount=Decimal("200.00"), source="shopify",
+        details=RefundDetails(reason="damaged", items=(ReturnedItem(sku="SOCK-3P", quantity=1),)),
+    )  # fmt: skip
+    assert result.created and result.refund.reason is None and result.outcome.points_clawed_back == 200
