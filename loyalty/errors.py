@@ -104,6 +104,26 @@ class RefundExceedsOrder(LoyaltyError):
     default_field = "amount"
 
 
+class UnknownReturnReason(LoyaltyError):
+    """A reason code that is not one of the club's active return reasons (staff keep the list)."""
+
+    code = "unknown_return_reason"
+    default_message = _("This is not one of the club's return reasons.")
+    default_field = "reason"
+
+
+class ReturnedItemNotInOrder(LoyaltyError):
+    code = "returned_item_not_in_order"
+    default_message = _("A returned item's SKU is not in the order.")
+    default_field = "items"
+
+
+class ReturnExceedsOrdered(LoyaltyError):
+    code = "return_exceeds_ordered"
+    default_message = _("More of an item would be returned than was ordered.")
+    default_field = "items"
+
+
 class InsufficientPoints(LoyaltyError):
     code = "insufficient_points"
     default_message = _("The member does not have enough points.")

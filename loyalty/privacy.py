@@ -53,8 +53,18 @@ def loyalty_export(member: Member) -> dict[str, Any]:
             for order in Order.objects.filter(member=member).select_related("shop").order_by("occurred_at")
         ],
         "refunds": [
-            {"shop": refund.shop.name, "order_id": refund.order.external_id, "amount": str(refund.amount)}
-            for refund in Refund.objects.filter(order__member=member).select_related("shop", "order")
+            {
+                "shop": refund.shop.name,
+                "order_id": refund.order.external_id,
+                "amount": str(refund.amount),
+                "refunded_at": refund.occurred_at.isoformat(),
+                "reason": refund.reason.code if refund.reason else None,
+                "note": refund.note,
+                "items": [{"sku": line.sku, "quantity": line.quantity} for line in refund.lines.all()],
+            }
+            for refund in Refund.objects.filter(order__member=member)
+            .select_related("shop", "order", "reason")
+            .prefetch_related("lines")
         ],
         "vouchers": [
             {"reward": voucher.reward.name, "code": voucher.code, "status": voucher.status, "points": voucher.points}
@@ -85,3 +95,6 @@ def loyalty_erase(member: Member) -> None:
     ReplenishmentReminder.objects.filter(member=member, status=ReminderStatus.SCHEDULED).update(
         status=ReminderStatus.CANCELLED
     )
+    # A refund's note is the shop's free text about the return, which may name the person: it goes; the reason and
+    # the returned goods stay, like the orders.
+    Refund.objects.filter(order__member=member).update(note="")

@@ -40,6 +40,8 @@ from loyalty.models import (
     Redemption,
     RedemptionStatus,
     ReferralFilter,
+    Refund,
+    ReturnReason,
     Reward,
     Segment,
     Shop,
@@ -120,15 +122,16 @@ def member_entries(*, member: Member) -> QuerySet[LedgerEntry]:
 
     An entry happened at its ``effective_at`` (an order's points: the order's date, not when the shop reported it),
     except a refund's: its ``effective_at`` is the order's date, so that a tier loses the points in the window that
-    counted them, but the member saw the refund on the day it was made.
+    counted them, but the member sees the refund on the day it happened (the refund's ``occurred_at``).
     """
     return (
         LedgerEntry.objects.filter(member=member)
-        .annotate(occurred=Coalesce("refund__created_at", "effective_at"))
+        .annotate(occurred=Coalesce("refund__occurred_at", "effective_at"))
         .exclude(kind=EntryKind.CONFIRM)
         .select_related(
             "order__shop",
             "refund__order__shop",
+            "refund__reason",
             "staff",
             "voucher__reward",
             "cancelled_voucher",
@@ -210,7 +213,12 @@ def shop_orders(*, shop: Shop) -> QuerySet[Order]:
 
 
 def shop_order(*, shop: Shop, order_id: str) -> Order | None:
-    return shop_orders(shop=shop).prefetch_related("refunds").filter(external_id=order_id).first()
+    return (
+        shop_orders(shop=shop)
+        .prefetch_related(Prefetch("refunds", Refund.objects.select_related("reason").prefetch_related("lines")))
+        .filter(external_id=order_id)
+        .first()
+    )
 
 
 def shop_order_exists(*, shop: Shop, order_id: str) -> bool:
@@ -445,3 +453,8 @@ def segment_export_rows(*, segment: Segment) -> Iterator[list[Any]]:
             member.language, account.tier.name if account and account.tier else "", account.balance if account else 0,
             member.email_marketing, member.sms_marketing, member.enrolled_at.isoformat(),
         ]  # fmt: skip
+
+
+def return_reasons_active() -> QuerySet[ReturnReason]:
+    """The return reasons shops may send, in staff's order."""
+    return ReturnReason.objects.filter(is_active=True).order_by("position", "code")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from modeltranslation.translator import TranslationOptions, register
 
-from loyalty.models import ReplenishmentRule, Reward, Tier, WinbackOffer
+from loyalty.models import ReplenishmentRule, ReturnReason, Reward, Tier, WinbackOffer
 
 
 @register(Tier)
@@ -26,3 +26,8 @@ class WinbackOfferTranslation(TranslationOptions):
 @register(ReplenishmentRule)
 class ReplenishmentRuleTranslation(TranslationOptions):
     fields = ("message",)
+
+
+@register(ReturnReason)
+class ReturnReasonTranslation(TranslationOptions):
+    fields = ("label",)

@@ -35,7 +35,14 @@ ADMIN_GROUPS: tuple[AdminGroup, ...] = (
     AdminGroup(
         "orders-points",
         _("Orders and points"),
-        ("loyalty.order", "loyalty.refund", "loyalty.ledgerentry", "loyalty.pointsaccount", "loyalty.tierchange"),
+        (
+            "loyalty.order",
+            "loyalty.refund",
+            "loyalty.returnreason",
+            "loyalty.ledgerentry",
+            "loyalty.pointsaccount",
+            "loyalty.tierchange",
+        ),
     ),
     AdminGroup(
         "rewards-vouchers",

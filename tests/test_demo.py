@@ -21,6 +21,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.management.demo import SECOND_SHOP_API_KEY
@@ -87,6 +88,16 @@ def test_demo_is_a_year_of_two_shops_and_loads_twice_without_change(settings):
     oldest, newest = Order.objects.order_by("occurred_at").values_list("occurred_at", flat=True)[:: first["orders"] - 1]
     assert (newest - oldest).days >= 330
     assert first["refunds"] >= 10
+    # Returns as data: every history refund says why and what came back, after its order, so the dashboard's
+    # returns section has products, categories and reasons to show for the last year.
+    history = Refund.objects.filter(external_id__startswith="R-")
+    assert history.filter(reason__isnull=True).count() == 0 and history.filter(lines__isnull=True).count() == 0
+    assert all(refund.occurred_at > refund.order.occurred_at for refund in history.select_related("order"))
+    today = timezone.localdate()
+    year = dashboard_build(period=Period.from_dates(first=today - dt.timedelta(days=364), last=today))
+    reasons = {row[0] for row in year.table("return_reasons").rows}
+    assert {"Too small", "Damaged or faulty", "Not as described"} <= reasons
+    assert len(year.table("returns_categories").rows) >= 4
     # Members joined over the year, not all on the day the demo was loaded.
     assert Member.objects.dates("enrolled_at", "month").count() >= 10
 
@@ -273,7 +284,7 @@ def _readme_examples_run(settings: Any) -> None:
     operations = (
         "/api/v1/orders/", "/refunds/", "/api/v1/members/?email=", "/consents/", "/api/v1/events/",
         "/api/v1/points/preview/", "/api/v1/redemptions/", "/api/v1/vouchers/", "/hooks/shopify/",
-        "/hooks/woocommerce/",
+        "/hooks/woocommerce/", "/api/v1/return-reasons/",
     )  # fmt: skip
     for operation in operations:
         assert operation in paths, f"the README has no example for {operation}"
@@ -296,7 +307,8 @@ def _readme_examples_run(settings: Any) -> None:
         for pair in _expected_pairs(answer):
             assert pair in actual, (command, pair, body)
         for shown in re.findall(r'"code":\s*"([\w-]+)"', answer):
-            codes.setdefault(shown, body["code"])
+            if isinstance(body, dict):  # a list's codes (return reasons) are what they say
+                codes.setdefault(shown, body["code"])
     # What the README says about replays holds too: the first order again is a 200 with the same body.
     first = examples[0]
     assert _request(client, first.command).status_code == 200

@@ -157,6 +157,7 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w: {"refund_id": f"R-{w.next()}", "amount": "1.00"},
         json=True,
     ),
+    ("api/v1/return-reasons/", "GET"): Row("GET", lambda w: "/api/v1/return-reasons/", API_SHOPS_ONLY),
     ("api/v1/members/", "GET"): Row("GET", lambda w: "/api/v1/members/?email=anna@example.com", API_SHOPS_ONLY),
     ("api/v1/members/", "POST"): Row(
         "POST", lambda w: "/api/v1/members/", API_SHOPS_ONLY, lambda w: {"email": f"new{w.next()}@example.com"}, True
@@ -291,6 +292,7 @@ SCOPES: dict[tuple[str, str], str] = {
     ("api/v1/orders/", "POST"): "orders",
     ("api/v1/orders/<str:order_id>/", "GET"): "orders",
     ("api/v1/orders/<str:order_id>/refunds/", "POST"): "orders",
+    ("api/v1/return-reasons/", "GET"): "orders",
     ("api/v1/points/preview/", "POST"): "orders",
     ("api/v1/members/", "GET"): "members:read",
     ("api/v1/members/<uuid:member_id>/", "GET"): "members:read",

@@ -40,6 +40,9 @@ ERROR_STATUS: dict[str, int] = {
     "order_not_found": 404,
     "refund_exceeds_order": 422,
     "nothing_left_to_refund": 422,
+    "unknown_return_reason": 400,
+    "returned_item_not_in_order": 422,
+    "return_exceeds_ordered": 422,
     "tax_exceeds_amount": 422,
     "occurred_in_future": 422,
     # Points

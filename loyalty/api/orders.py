@@ -1,4 +1,5 @@
-"""``/api/v1/orders/``: report an order, list and read this shop's orders, report a refund."""
+"""``/api/v1/orders/``: report an order, list and read this shop's orders, report a refund; and the return
+reasons a refund may give (``/api/v1/return-reasons/``)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from loyalty.api.serializers.orders import (
     OrderResultSerializer,
     RefundCreateInputSerializer,
     RefundResultSerializer,
+    ReturnReasonSerializer,
 )
 from loyalty.errors import OrderNotFound
 from loyalty.models import ApiScope
@@ -175,14 +177,23 @@ class RefundsView(APIView):
         summary="Report a refund",
         description=(
             "Claws back the points the refunded share of the order earned (rounded down; a full refund takes "
-            "back exactly what the order earned, never more). Idempotent by `refund_id`. The member's balance "
-            "may go below zero when the points were already spent."
+            "back exactly what the order earned, never more). The member's balance may go below zero when the "
+            "points were already spent. Optionally says why (`reason`, a code from `GET /api/v1/return-reasons/`, "
+            "and a `note`), when it happened (`occurred_at`, else now) and which goods came back (`items`: SKUs "
+            "of the order, at most what was ordered less what earlier refunds returned). Idempotent by "
+            "`refund_id`: the same amount and items again answer 200 with the first body; other ones answer 409 "
+            "`idempotency_conflict`. The date, reason and note describe the refund: a replay keeps the first."
         ),
         request=RefundCreateInputSerializer,
         responses={
             201: RefundResultSerializer,
             200: OpenApiResponse(RefundResultSerializer, description="A replay: the first result, nothing changed."),
-            400: BAD_REQUEST,
+            400: error_response(
+                "Invalid input, or `unknown_return_reason`: `reason` is not one of the club's active reasons.",
+                "unknown_return_reason",
+                "'too_tight' is not one of the club's return reasons.",
+                "reason",
+            ),
             401: UNAUTHORIZED,
             404: error_response(
                 "No such order in this shop.", "order_not_found", "This shop has no order with that id.", "order_id"
@@ -195,7 +206,9 @@ class RefundsView(APIView):
             ),
             413: TOO_LARGE,
             422: error_response(
-                "More than the order would be refunded.",
+                "More than the order would be refunded (`refund_exceeds_order`), a returned SKU the order does not "
+                "have (`returned_item_not_in_order`), more of an item than is left to return "
+                "(`return_exceeds_ordered`), or a date in the future (`occurred_in_future`).",
                 "refund_exceeds_order",
                 "Only 200.00 NOK of order 10045 is left to refund.",
                 "amount",
@@ -203,6 +216,18 @@ class RefundsView(APIView):
         },
         examples=[
             OpenApiExample("A partial refund", value={"refund_id": "R-10045-1", "amount": "250.00"}, request_only=True),
+            OpenApiExample(
+                "A return, with its reason and goods",
+                value={
+                    "refund_id": "R-10045-2",
+                    "amount": "999.00",
+                    "occurred_at": "2026-11-27T10:15:00+01:00",
+                    "reason": "too_small",
+                    "note": "Customer wants the next size up.",
+                    "items": [{"sku": "RUN-SHOE-42", "quantity": 1}],
+                },
+                request_only=True,
+            ),
             OpenApiExample(
                 "Points clawed back",
                 value={
@@ -227,7 +252,32 @@ class RefundsView(APIView):
             order_id=order_id,
             refund_id=payload.validated_data["refund_id"],
             amount=payload.validated_data["amount"],
+            details=payload.to_details(),
         )
         return Response(
             result.outcome.as_data(), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         )
+
+
+class ReturnReasonsView(APIView):
+    required_scope = ApiScope.ORDERS
+
+    @extend_schema(
+        operation_id="return_reasons_list",
+        summary="The return reasons a refund may give",
+        description=(
+            "The club's active return reasons, in the staff's order: a refund's `reason` is one of these codes. "
+            "`label` is in the language of `Accept-Language` (nb, da, sv or en)."
+        ),
+        responses={200: ReturnReasonSerializer(many=True), 401: UNAUTHORIZED},
+        examples=[
+            OpenApiExample(
+                "Return reasons",
+                value=[{"code": "too_small", "label": "Too small"}, {"code": "damaged", "label": "Damaged or faulty"}],
+                response_only=True,
+            )
+        ],
+        tags=["orders"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(ReturnReasonSerializer(selectors.return_reasons_active(), many=True).data)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("orders/", orders.OrdersView.as_view(), name="orders"),
     path("orders/<str:order_id>/", orders.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<str:order_id>/refunds/", orders.RefundsView.as_view(), name="order-refunds"),
+    path("return-reasons/", orders.ReturnReasonsView.as_view(), name="return-reasons"),
     path("members/", members.MembersView.as_view(), name="members"),
     path("members/<uuid:member_id>/", members.MemberDetailView.as_view(), name="member-detail"),
     path("members/<uuid:member_id>/consents/", members.MemberConsentsView.as_view(), name="member-consents"),

@@ -46,7 +46,15 @@ from loyalty.models import (
     WebhookSubscription,
     WinbackOffer,
 )
-from loyalty.orders import OrderInput, OrderItem, order_record, orders_import, refund_record
+from loyalty.orders import (
+    OrderInput,
+    OrderItem,
+    RefundDetails,
+    ReturnedItem,
+    order_record,
+    orders_import,
+    refund_record,
+)
 from loyalty.replenishment import replenishment_remind
 from loyalty.rewards import redemption_release, redemption_reserve, reward_redeem, voucher_use
 from loyalty.rewards.winback import winback_send
@@ -73,6 +81,13 @@ CATEGORIES = [
     ("clothing", "Wool sweater", 1199), ("running", "Running tights", 599), ("hiking", "Trail backpack", 1299),
     ("skiing", "Ski gloves", 449), ("clothing", "Base layer", 499),
 ]  # fmt: skip
+# Why goods of each category come back in the demo: (return reason, note), drawn evenly.
+RETURN_REASONS = {
+    "running": [("too_small", ""), ("too_small", "Wants half a size up"), ("too_large", ""), ("changed_mind", "")],
+    "clothing": [("too_small", ""), ("too_large", ""), ("too_large", "Sleeves too long"), ("not_as_described", "")],
+    "hiking": [("damaged", "Zip broken on arrival"), ("not_as_described", ""), ("wrong_item", ""), ("too_small", "")],
+    "skiing": [("damaged", ""), ("late", "Arrived after the trip"), ("changed_mind", ""), ("other", "Gift, unwanted")],
+}
 EVENT_TYPE = "product_review"
 # What members read in the win-back message, in their language (django-modeltranslation's offer_nb, ...).
 WINBACK_TEXTS = {
@@ -234,7 +249,7 @@ def demo_history_seed(*, now: dt.datetime, staff: User) -> DemoReport:
         report.members += imported.members_enrolled
         report.notes.extend(f"{shop.slug} line {line}: {code} {message}" for line, code, message, _f in imported.errors)
     _history_members_dated(people=people)
-    _refunds(rng=rng, rows=rows, shops=(nok, sek), report=report)
+    _refunds(rng=rng, now=now, rows=rows, shops=(nok, sek), report=report)
     _consents(rng=rng, emails=[email for email, *_rest in people])
     report.expired = points_expire(now=now).points
     _live_members(rng=rng, now=now, shops=(nok, sek), report=report)
@@ -270,14 +285,31 @@ def _history_members_dated(*, people: list[tuple[str, str, str, Shop, dt.datetim
 
 
 def _refunds(
-    *, rng: random.Random, rows: dict[str, list[tuple[int, OrderInput]]], shops: tuple[Shop, Shop], report: DemoReport
+    *,
+    rng: random.Random,
+    now: dt.datetime,
+    rows: dict[str, list[tuple[int, OrderInput]]],
+    shops: tuple[Shop, Shop],
+    report: DemoReport,
 ) -> None:
+    """About one order in 16 came back, in full or half, a few days after it was placed, with the goods returned
+    (all of them, or the first) and a reason that fits what they were (the dashboard's returns). The reasons,
+    goods and dates are drawn from a generator of their own, so the rest of the demo stays as it was."""
+    why = random.Random(SEED + 17)
     for shop in shops:
         for _line, order in rows[shop.slug]:
             if rng.random() < 0.06:
                 share = rng.choice((Decimal("1"), Decimal("0.5")))
+                goods = order.items if share == 1 else order.items[:1]
+                reason, note = why.choice(RETURN_REASONS[goods[0].category])
+                happened = min(order.occurred_at + dt.timedelta(days=why.randint(2, 21), hours=why.randint(0, 9)),
+                               now - dt.timedelta(hours=1))  # fmt: skip
+                details = RefundDetails(
+                    occurred_at=happened, reason=reason, note=note,
+                    items=tuple(ReturnedItem(sku=item.sku, quantity=item.quantity) for item in goods),
+                )  # fmt: skip
                 refund_record(shop=shop, order_id=order.order_id, refund_id=f"R-{order.order_id}",
-                              amount=(order.amount * share).quantize(Decimal("0.01")))  # fmt: skip
+                              amount=(order.amount * share).quantize(Decimal("0.01")), details=details)  # fmt: skip
                 report.refunds += 1
 
 

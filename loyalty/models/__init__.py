@@ -13,7 +13,8 @@ Modules (each imports only the ones above it, so there are no cycles):
   do) and ``ShopCustomer`` (a member a shop enrolled or named by its own customer id).
 - ``storefront``: ``Storefront`` (a shop's storefront widget: publishable key, signing secret, origins, looks)
   and ``LauncherPosition``.
-- ``orders``: ``OrderSource``, ``Order``, ``Refund`` and ``InboundWebhook`` (received platform webhooks, by source).
+- ``orders``: ``OrderSource``, ``Order``, ``ReturnReason`` (staff's list of why goods come back), ``Refund``,
+  ``RefundLine`` (goods a refund returned) and ``InboundWebhook`` (received platform webhooks, by source).
 - ``customers``: ``customer_of`` and ``customer_pairs``, the rule for who is a shop's customer.
 - ``ledger``: ``PointsAccount`` (balance and tier), ``LedgerEntry`` with ``LedgerEntryQuerySet``, ``EntryKind`` and
   ``ImmutableEntryError``, and ``PointsLot`` (FIFO spending and expiry).
@@ -43,7 +44,7 @@ from loyalty.models.storefront import (
     LauncherPosition,
     Storefront,
 )
-from loyalty.models.orders import InboundWebhook, Order, OrderSource, Refund
+from loyalty.models.orders import InboundWebhook, Order, OrderSource, Refund, RefundLine, ReturnReason
 from loyalty.models.customers import customer_of, customer_pairs
 from loyalty.models.ledger import (
     EntryKind,
@@ -127,9 +128,11 @@ __all__ = [
     "RedemptionStatus",
     "ReferralFilter",
     "Refund",
+    "RefundLine",
     "ReminderStatus",
     "ReplenishmentReminder",
     "ReplenishmentRule",
+    "ReturnReason",
     "Reward",
     "RuleKind",
     "Segment",

@@ -1,4 +1,5 @@
-"""What shops report: orders and refunds (idempotent per shop) and the platform webhooks that carry them."""
+"""What shops report: orders and refunds (idempotent per shop) with their return reasons and returned lines, and the
+platform webhooks that carry them."""
 
 from __future__ import annotations
 
@@ -96,8 +97,32 @@ class Order(models.Model):
         return f"{self.shop} #{self.external_id}"
 
 
+class ReturnReason(models.Model):
+    """Why goods came back: a code shops send (``too_small``), its label per language, kept by staff. A reason a
+    refund names cannot be deleted, only made inactive (then shops can no longer send it)."""
+
+    # The code platforms' free-text reasons are filed under (the text is kept as the refund's note).
+    OTHER = "other"
+
+    code = models.SlugField(_("code"), max_length=50, unique=True, help_text=_("What shops send, e.g. too_small."))
+    label = models.CharField(_("label"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=True, help_text=_("Shops may send it with new refunds."))
+    position = models.PositiveSmallIntegerField(_("position"), default=0, help_text=_("Lower comes first."))
+
+    class Meta:
+        verbose_name = _("return reason")
+        verbose_name_plural = _("return reasons")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.label or self.code
+
+
 class Refund(models.Model):
-    """A refund of (part of) an order. ``(shop, external_id)`` is the idempotency key."""
+    """A refund of (part of) an order. ``(shop, external_id)`` is the idempotency key.
+
+    ``occurred_at`` is when the refund happened (the shop's date); ``created_at`` when Klubb recorded it.
+    """
 
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("shop"))
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("order"))
@@ -106,7 +131,17 @@ class Refund(models.Model):
     source = models.CharField(_("source"), max_length=16, choices=OrderSource.choices, default=OrderSource.API)
     fingerprint = models.CharField(max_length=64, editable=False)
     points_clawed_back = models.BigIntegerField(_("points clawed back"), default=0)
+    reason = models.ForeignKey(
+        ReturnReason,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refunds",
+        verbose_name=_("return reason"),
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
     response = models.JSONField(default=dict, editable=False)
+    occurred_at = models.DateTimeField(_("refunded"), default=timezone.now)
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
 
     class Meta:
@@ -118,9 +153,38 @@ class Refund(models.Model):
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
             models.CheckConstraint(condition=models.Q(points_clawed_back__gte=0), name="refund_clawback_non_negative"),
         ]
+        indexes = [
+            # The dashboard's points flow counts a refund's clawback when the refund happened.
+            models.Index(fields=["occurred_at"], name="refund_occurred_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.shop} refund {self.external_id}"
+
+
+class RefundLine(models.Model):
+    """Goods a refund returned: a product (SKU) of its order, how many, and the refund's money apportioned to it.
+    Category and name are copied from the order's line, so returns aggregate per product and category."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines", verbose_name=_("refund"))
+    sku = models.CharField(_("SKU"), max_length=100)
+    name = models.CharField(_("name"), max_length=255, blank=True, default="")
+    category = models.CharField(_("category"), max_length=100, blank=True, default="")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    amount = models.DecimalField(_("refunded amount"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("returned line")
+        verbose_name_plural = _("returned lines")
+        ordering = ["refund", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["refund", "sku"], name="refund_line_sku_unique"),
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="refund_line_quantity_positive"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="refund_line_amount_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
 
 
 class InboundWebhook(models.Model):

@@ -1,9 +1,12 @@
 """Orders and refunds as shops report them: recording, clawing back, importing history.
 
-- ``types``: ``OrderInput``/``OrderItem`` (an order as reported), the outcomes and results of recording.
+- ``types``: ``OrderInput``/``OrderItem`` (an order as reported), ``RefundDetails``/``ReturnedItem`` (a refund's
+  date, reason, note and returned goods), the outcomes and results of recording.
 - ``record``: ``order_record``, the one way purchases earn points; ``order_validate``, what any order must be.
 - ``refunds``: ``refund_record``, the clawback rule (``clawback_target``) and ``platform_refund_record`` (a
   platform's refund clamped, under the order's lock, to what is left of its order).
+- ``returns``: a refund's return reason (``return_reason_find``; ``platform_return_reason`` files a platform's
+  free text) and its returned lines (``refund_lines``), checked against the order and its earlier refunds.
 - ``preview``: ``earning_preview``, what an order would earn now, line by line, and ``earning_badges`` (with
   ``BadgeItem``), what each product on a page would earn alone; both write nothing.
 - ``imports``: an order history in bulk, through the same validation, earning, ledger (batch) and tier rule.
@@ -18,13 +21,16 @@ from loyalty.orders.imports import ImportReport, RowError, order_rows_read, orde
 from loyalty.orders.preview import BadgeItem, EarningPreview, PreviewLine, earning_badges, earning_preview
 from loyalty.orders.record import address_fingerprint, order_record, order_validate
 from loyalty.orders.refunds import clawback_target, platform_refund_record, refund_record
+from loyalty.orders.returns import platform_return_reason, return_reason_find
 from loyalty.orders.types import (
     OrderInput,
     OrderItem,
     OrderOutcome,
     OrderResult,
+    RefundDetails,
     RefundOutcome,
     RefundResult,
+    ReturnedItem,
     refund_fingerprint,
 )
 
@@ -37,8 +43,10 @@ __all__ = [
     "OrderOutcome",
     "OrderResult",
     "PreviewLine",
+    "RefundDetails",
     "RefundOutcome",
     "RefundResult",
+    "ReturnedItem",
     "RowError",
     "address_fingerprint",
     "clawback_target",
@@ -49,6 +57,8 @@ __all__ = [
     "order_validate",
     "orders_import",
     "platform_refund_record",
+    "platform_return_reason",
     "refund_fingerprint",
     "refund_record",
+    "return_reason_find",
 ]

@@ -165,8 +165,14 @@ def order_terms_validate(
         raise AmountOutOfRange()
     if tax > amount:
         raise TaxExceedsAmount()
+    occurred_at_validate(occurred_at)
+
+
+def occurred_at_validate(occurred_at: dt.datetime, message: str | None = None) -> None:
+    """When a shop says something happened (an order, a refund) may be up to ``FUTURE_TOLERANCE`` ahead of our
+    clock, no more. (Without a time zone or before 2000, the API's ``StrictDateTimeField`` refuses it.)"""
     if occurred_at > timezone.now() + FUTURE_TOLERANCE:
-        raise OccurredInFuture()
+        raise OccurredInFuture(message)
 
 
 def address_fingerprint(address: str) -> str:

@@ -6,15 +6,21 @@ import math
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from loyalty import hooks
-from loyalty.errors import NothingLeftToRefund, OrderNotFound, RefundExceedsOrder
+from loyalty.errors import NothingLeftToRefund, OrderNotFound, RefundExceedsOrder, UnknownReturnReason
 from loyalty.events import PointsChanged, emit
 from loyalty.idempotency import IdempotencyKey, idempotent
 from loyalty.ledger import account_lock, ledger_append
-from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Refund, Shop
-from loyalty.orders.types import RefundOutcome, RefundResult, refund_fingerprint
+from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Refund, RefundLine, Shop
+from loyalty.orders.record import occurred_at_validate
+from loyalty.orders.returns import refund_lines, return_reason_find
+from loyalty.orders.types import RefundDetails, RefundOutcome, RefundResult, refund_fingerprint
 from loyalty.rewards import checkout_spenders, order_redemptions, redemption_return
+
+NO_DETAILS = RefundDetails()
 
 
 def clawback_target(*, awarded: int, refunded: Decimal, amount: Decimal) -> int:
@@ -29,7 +35,13 @@ def clawback_target(*, awarded: int, refunded: Decimal, amount: Decimal) -> int:
 
 
 def platform_refund_record(
-    *, shop: Shop, order_id: str, refund_id: str, amount: Decimal | None, source: str
+    *,
+    shop: Shop,
+    order_id: str,
+    refund_id: str,
+    amount: Decimal | None,
+    source: str,
+    details: RefundDetails = NO_DETAILS,
 ) -> RefundResult:
     """Record a platform's refund of ``amount`` (None: all that is left of the order), clamped to what is left of
     the order, since platforms round differently. What is left is read under the order's lock, so two refunds of
@@ -37,44 +49,63 @@ def platform_refund_record(
     and ``NothingLeftToRefund``.
 
     The platform's refund id names one refund: seen before, it replays whatever amount the first delivery had
-    (deliveries of one refund may say different amounts once the order changed).
+    (deliveries of one refund may say different amounts once the order changed). Its returned items are kept as
+    far as they match the order (``refund_lines``).
     """
     existing = Refund.objects.filter(shop=shop, external_id=refund_id).first()
     if existing is not None:
         return _replay(existing)
     key = IdempotencyKey(
         find=lambda: Refund.objects.filter(shop=shop, external_id=refund_id).first(),
-        fingerprint=refund_fingerprint(order_id=order_id, refund_id=refund_id, amount=amount or Decimal("0")),
+        fingerprint=refund_fingerprint(
+            order_id=order_id, refund_id=refund_id, amount=amount or Decimal("0"), items=details.items
+        ),
         subject=f"Refund {refund_id}",
         field="refund_id",
     )
     return idempotent(
         key=key,
         record=lambda: _record(
-            shop=shop, order_id=order_id, refund_id=refund_id, amount=amount, source=source, key=key, clamp=True
+            shop=shop,
+            order_id=order_id,
+            refund_id=refund_id,
+            amount=amount,
+            source=source,
+            details=details,
+            key=key,
+            clamp=True,
         ),
         replay=_replay,
     )
 
 
 def refund_record(
-    *, shop: Shop, order_id: str, refund_id: str, amount: Decimal, source: str = OrderSource.API
+    *,
+    shop: Shop,
+    order_id: str,
+    refund_id: str,
+    amount: Decimal,
+    source: str = OrderSource.API,
+    details: RefundDetails = NO_DETAILS,
 ) -> RefundResult:
-    """Record a refund once and claw back its share of the order's points.
+    """Record a refund once and claw back its share of the order's points, with why and what came back
+    (``details``: an unknown reason is ``UnknownReturnReason``; items not in the order, or more than it has left,
+    ``ReturnedItemNotInOrder``/``ReturnExceedsOrdered``; a date in the future ``OccurredInFuture``).
 
-    Idempotent by ``(shop, refund_id)``. The member's balance may go below zero here (the points
+    Idempotent by ``(shop, refund_id)``, the amount and items being what the refund means; its date, reason and
+    note describe it, and a replay keeps the first ones. The member's balance may go below zero here (the points
     were already spent); nowhere else.
     """
     key = IdempotencyKey(
         find=lambda: Refund.objects.filter(shop=shop, external_id=refund_id).first(),
-        fingerprint=refund_fingerprint(order_id=order_id, refund_id=refund_id, amount=amount),
+        fingerprint=refund_fingerprint(order_id=order_id, refund_id=refund_id, amount=amount, items=details.items),
         subject=f"Refund {refund_id}",
         field="refund_id",
     )
     return idempotent(
         key=key,
         record=lambda: _record(
-            shop=shop, order_id=order_id, refund_id=refund_id, amount=amount, source=source, key=key
+            shop=shop, order_id=order_id, refund_id=refund_id, amount=amount, source=source, details=details, key=key
         ),
         replay=_replay,
     )
@@ -91,12 +122,21 @@ def _record(
     refund_id: str,
     amount: Decimal | None,
     source: str,
+    details: RefundDetails,
     key: IdempotencyKey[Refund],
     clamp: bool = False,
 ) -> RefundResult:
     order = Order.objects.filter(shop=shop, external_id=order_id).only("pk", "member_id").first()
     if order is None:
         raise OrderNotFound()
+    try:
+        reason = return_reason_find(code=details.reason)
+    except UnknownReturnReason:
+        if not clamp:
+            raise
+        reason = None  # made inactive since the platform's text was read: the refund's points still come back
+    occurred_at = details.occurred_at or timezone.now()
+    occurred_at_validate(occurred_at, _("The refund time is in the future."))
     # A checkout code of another member may have paid part of the order: a refund gives their points back too.
     # Every account the refund may touch is locked first, in member order (as batches lock them), before any
     # redemption row: a refund of Ola's order with Kari's code and one of Kari's with Ola's cannot deadlock.
@@ -119,6 +159,7 @@ def _record(
             raise RefundExceedsOrder(
                 f"Only {remaining} {order.currency} of order {order.external_id} is left to refund."
             )
+        lines = refund_lines(order=order, items=details.items, amount=amount, clamp=clamp)
         points = clawback_target(awarded=order.points_awarded, refunded=refunded, amount=order.amount)
         points -= order.points_clawed_back
         tier_points = clawback_target(awarded=order.tier_points_awarded, refunded=refunded, amount=order.amount)
@@ -131,7 +172,13 @@ def _record(
             source=source,
             fingerprint=key.fingerprint,
             points_clawed_back=points,
+            occurred_at=occurred_at,
+            reason=reason,
+            note=details.note,
         )
+        for line in lines:
+            line.refund = refund
+        RefundLine.objects.bulk_create(lines)
         events: list[object] = []
         if points:
             entry = ledger_append(

@@ -127,7 +127,42 @@ class RefundResult:
     outcome: RefundOutcome
 
 
-def refund_fingerprint(*, order_id: str, refund_id: str, amount: Decimal) -> str:
-    """A hash of what the refund means, to tell a replay from a conflicting reuse of its id."""
-    canonical = {"order_id": order_id, "refund_id": refund_id, "amount": str(amount.quantize(CENT))}
+@dataclass(frozen=True)
+class ReturnedItem:
+    """Goods a refund returned: a SKU of its order and how many. ``weight``: the platform's money for the line
+    (its subtotal), by which the refund's amount is shared among its lines; without it, the order's unit price."""
+
+    sku: str
+    quantity: int
+    weight: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class RefundDetails:
+    """What a refund says about itself besides its money: when it happened (None: now), why (a return reason's
+    code, "" for none given), a note, and the goods returned.
+
+    Only ``items`` is part of the refund's fingerprint (what it takes back); the rest describes it, and a replay
+    that describes it otherwise answers with the first result and keeps the first description."""
+
+    occurred_at: dt.datetime | None = None
+    reason: str = ""
+    note: str = ""
+    items: tuple[ReturnedItem, ...] = ()
+
+
+def returned_quantities(items: Sequence[ReturnedItem]) -> dict[str, int]:
+    """The quantity returned per SKU, a SKU named twice counted once with both quantities, in SKU order."""
+    quantities: dict[str, int] = {}
+    for item in items:
+        quantities[item.sku] = quantities.get(item.sku, 0) + item.quantity
+    return dict(sorted(quantities.items()))
+
+
+def refund_fingerprint(*, order_id: str, refund_id: str, amount: Decimal, items: Sequence[ReturnedItem] = ()) -> str:
+    """A hash of what the refund means, to tell a replay from a conflicting reuse of its id. The returned items
+    only where given, so refunds recorded before they were reported keep their fingerprints."""
+    canonical: dict[str, Any] = {"order_id": order_id, "refund_id": refund_id, "amount": str(amount.quantize(CENT))}
+    if items:
+        canonical["items"] = [[sku, quantity] for sku, quantity in returned_quantities(items).items()]
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()

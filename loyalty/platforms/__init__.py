@@ -21,6 +21,11 @@ serializers, and recorded. Answers:
 
 Orders and refunds are idempotent by their own ids as well (``order_record``/``refund_record``), so
 the same order under a new delivery id never earns twice.
+
+A refund carries what the platform says of the return: its date (Shopify's ``processed_at``, a cancellation's
+``cancelled_at``, WooCommerce's ``date_created``, else now), its free text (Shopify's ``note``, WooCommerce's
+``reason``: a return reason when it names one, else the note under ``other``) and Shopify's refund lines (SKU,
+quantity, subtotal). Lines the order does not have are left out: a platform's refund is never refused for them.
 """
 
 from __future__ import annotations

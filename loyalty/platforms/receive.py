@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -21,7 +21,7 @@ from loyalty.api.parsers import PayloadTooLarge, json_loads_strict, read_limited
 from loyalty.api.serializers import OrderCreateInputSerializer, RefundCreateInputSerializer
 from loyalty.errors import LoyaltyError, MemberNotEnrollable, NothingLeftToRefund, OrderNotFound
 from loyalty.models import InboundWebhook, Shop, product_url_valid
-from loyalty.orders import order_record, platform_refund_record
+from loyalty.orders import RefundDetails, ReturnedItem, order_record, platform_refund_record, platform_return_reason
 from members.phones import normalize_phone
 
 Handler = Callable[[Shop, dict[str, Any]], str]
@@ -156,15 +156,31 @@ def record_order(shop: Shop, data: dict[str, Any], source: str) -> str:
     return "order recorded" if result.created else "order already recorded"
 
 
-def record_refund(shop: Shop, order_id: str, refund_id: str, amount: Decimal | None, source: str) -> str:
+def record_refund(
+    shop: Shop,
+    order_id: str,
+    refund_id: str,
+    amount: Decimal | None,
+    source: str,
+    *,
+    occurred_at: Any = None,
+    reason: Any = "",
+    items: Sequence[ReturnedItem] = (),
+) -> str:
     """Record a platform's refund of ``amount`` (None: all that is left of the order), clamped to what is left
-    under the order's lock (``platform_refund_record``)."""
+    under the order's lock (``platform_refund_record``). ``occurred_at`` is the platform's date for it (None: now),
+    held to the API's rules; ``reason`` its free text (``platform_return_reason``); ``items`` the goods returned, as
+    far as they match the order."""
     if amount is not None and amount <= 0:
         return "nothing left to refund"
-    data = {"refund_id": refund_id, "amount": str(amount if amount is not None else "0.01")}
-    refund_id = _validated(RefundCreateInputSerializer(data=data)).validated_data["refund_id"]  # the id's rules
+    data = {"refund_id": refund_id, "amount": str(amount if amount is not None else "0.01"), "occurred_at": occurred_at}
+    valid = _validated(RefundCreateInputSerializer(data=data)).validated_data  # the id's and the date's rules
+    code, note = platform_return_reason(reason if isinstance(reason, str) else "")
+    details = RefundDetails(occurred_at=valid["occurred_at"], reason=code, note=note, items=tuple(items))
     try:
-        result = platform_refund_record(shop=shop, order_id=order_id, refund_id=refund_id, amount=amount, source=source)
+        result = platform_refund_record(
+            shop=shop, order_id=order_id, refund_id=valid["refund_id"], amount=amount, source=source, details=details
+        )
     except OrderNotFound as exc:
         # Platforms do not promise to deliver in order: the refund may beat its order here.
         raise RetryLater("order_not_yet_received", f"Order {order_id} has not been received yet; retry later.") from exc

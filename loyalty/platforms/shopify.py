@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from loyalty.models import OrderSource, Shop
+from loyalty.orders import ReturnedItem
 from loyalty.platforms.receive import (
     ZERO,
     Handler,
@@ -143,7 +144,10 @@ def _shopify_cancel(shop: Shop, payload: dict[str, Any]) -> str:
         if recent and payload.get("financial_status") not in NOT_PAID and not _is_uncounted_test(shop, payload):
             raise RetryLater("order_not_yet_received", f"Order {order_id} has not been received yet; retry later.")
         raise Ignored("the order was never counted")
-    return record_refund(shop, order_id, f"shopify-{order_id}-cancelled", None, OrderSource.SHOPIFY)
+    cancelled_at = payload.get("cancelled_at")
+    return record_refund(
+        shop, order_id, f"shopify-{order_id}-cancelled", None, OrderSource.SHOPIFY, occurred_at=cancelled_at
+    )
 
 
 def _shopify_refunded_shipping(payload: dict[str, Any]) -> Decimal:
@@ -170,10 +174,12 @@ def _shopify_refunded_shipping(payload: dict[str, Any]) -> Decimal:
 
 
 def _shopify_refund(shop: Shop, payload: dict[str, Any]) -> str:
+    """A refund's share of the points, with its date (``processed_at``), its note (a return reason, when it names
+    one) and the goods it returned (each line's subtotal shares out the amount)."""
     lines = objects(payload.get("refund_line_items"))
+    earning = [line for line in lines if object_(line.get("line_item")).get("gift_card") is not True]
     if lines:
         # Each line's subtotal is its price after its discounts: the basis its order's lines earned on.
-        earning = [line for line in lines if object_(line.get("line_item")).get("gift_card") is not True]
         amount = sum((_amount(line, "subtotal") for line in earning), ZERO)
     else:
         # A refund by amount only: the money returned, less the shipping it refunded.
@@ -186,8 +192,20 @@ def _shopify_refund(shop: Shop, payload: dict[str, Any]) -> str:
             ZERO,
         )
         amount = refunded - _shopify_refunded_shipping(payload)
+    returned = [
+        ReturnedItem(sku=sku, quantity=_quantity(line), weight=max(_amount(line, "subtotal"), ZERO))
+        for line in earning
+        if (sku := text(object_(line.get("line_item")).get("sku"), 100))
+    ]
     return record_refund(
-        shop, str(payload.get("order_id", "")), f"shopify-{payload.get('id', '')}", amount, OrderSource.SHOPIFY
+        shop,
+        str(payload.get("order_id", "")),
+        f"shopify-{payload.get('id', '')}",
+        amount,
+        OrderSource.SHOPIFY,
+        occurred_at=payload.get("processed_at") or payload.get("created_at"),
+        reason=payload.get("note") or "",
+        items=returned,
     )
 
 

@@ -50,6 +50,8 @@ def _woocommerce_order(shop: Shop, payload: dict[str, Any]) -> str:
         if status not in WOOCOMMERCE_EARNING_STATUSES:
             raise Ignored(f"status {status!r} earns nothing")
         outcomes.append(_woocommerce_earn(shop, payload))
+    # An order's refunds list has each refund's id, total and reason (its free text), and its date where the shop's
+    # payload carries one (else the refund happened now, as far as Klubb can tell).
     for refund in objects(payload.get("refunds")):
         outcomes.append(
             record_refund(
@@ -58,6 +60,8 @@ def _woocommerce_order(shop: Shop, payload: dict[str, Any]) -> str:
                 f"woocommerce-{refund.get('id')}",
                 abs(money(refund.get("total"))),
                 OrderSource.WOOCOMMERCE,
+                occurred_at=_woocommerce_date(refund),
+                reason=refund.get("reason") or "",
             )
         )
     if status in WOOCOMMERCE_TAKEN_BACK_STATUSES:  # refunded in full, or cancelled after it was paid
@@ -77,12 +81,7 @@ def _woocommerce_earn(shop: Shop, payload: dict[str, Any]) -> str:
         amount, tax = total - shipping_total - total_tax, ZERO
     else:
         amount, tax = total - shipping_total - shipping_tax, total_tax - shipping_tax
-    created = payload.get("date_created_gmt") or payload.get("date_created")
-    if created and isinstance(created, str) and payload.get("date_created_gmt") and not created.endswith("Z"):
-        created = f"{created}Z"
-    elif created and isinstance(created, str) and (local := parse_datetime(created)) and local.tzinfo is None:
-        # Only the shop's local time, without its zone: read it in the club's (the API would refuse it).
-        created = timezone.make_aware(local).isoformat()
+    created = _woocommerce_date(payload)
     data = {
         "order_id": str(payload.get("id", "")),
         "member": member(
@@ -114,6 +113,17 @@ def _woocommerce_earn(shop: Shop, payload: dict[str, Any]) -> str:
         ],
     }
     return record_order(shop, data, OrderSource.WOOCOMMERCE)
+
+
+def _woocommerce_date(data: dict[str, Any]) -> Any:
+    """When an order or a refund was created: ``date_created_gmt`` (UTC, without a zone), else ``date_created``
+    (the shop's local time, read in the club's zone: the API would refuse a time without one); None if neither."""
+    created = data.get("date_created_gmt") or data.get("date_created")
+    if created and isinstance(created, str) and data.get("date_created_gmt") and not created.endswith("Z"):
+        return f"{created}Z"
+    if created and isinstance(created, str) and (local := parse_datetime(created)) and local.tzinfo is None:
+        return timezone.make_aware(local).isoformat()
+    return created
 
 
 def _woocommerce_roles(payload: dict[str, Any]) -> list[str]:

@@ -59,8 +59,8 @@ def member_overview(*, member: Member, limit: int = RECENT) -> MemberOverview:
     )
     refunds = list(
         Refund.objects.filter(order__member=member)
-        .select_related("shop", "order")
-        .order_by("-created_at", "-id")[:limit]
+        .select_related("shop", "order", "reason")
+        .order_by("-occurred_at", "-id")[:limit]
     )
     adjustments = list(
         LedgerEntry.objects.filter(member=member, kind=EntryKind.ADJUST).select_related("staff").order_by("-id")[:limit]

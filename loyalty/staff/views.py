@@ -73,6 +73,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "tier_charts": [charts.distribution_bars(board.tier_distribution, width) for width in CHART_WIDTHS],
         "health_tables": board.tables_of("clv", "members_buying", "rewards", "retention", "replenishment"),
         "books_tables": board.tables_of("accounting", "breakage"),
+        "returns_tables": board.tables_of("returns", "return_reasons", "returns_products", "returns_categories"),
         "other_tables": board.tables_of("summary", "tiers", "tier_movement", "tier_revenue", "referral_funnel"),
         "series_tables": board.tables_of("members_series", "points_series"),
         "query": urlencode({"first": period_dates["first"], "last": period_dates["last"]}),

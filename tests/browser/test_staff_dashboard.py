@@ -60,7 +60,8 @@ def test_a_programme_manager_opens_the_dashboard(page: Page, live_server, shop, 
     expect(page.locator('[data-key="members_total"] strong')).to_have_text("4")
     expect(page.locator(".kd-charts svg:visible")).to_have_count(3)  # the wide ones
     expect(page.locator("#table-tiers")).to_contain_text("Silver")
-    expect(page.locator('a[href*="export="]')).to_have_count(14)  # two in the closed "numbers" boxes
+    expect(page.locator('a[href*="export="]')).to_have_count(18)  # two in the closed "numbers" boxes
+    expect(page.locator("#table-returns_products")).to_contain_text("SKU-1")  # what was ordered, none returned
     expect(page.locator("#table-clv")).to_contain_text("Silver")
     expect(page.locator("#table-rewards")).to_contain_text("Coffee")
     expect(page.locator("#accounting-explained")).to_contain_text("IFRS 15")

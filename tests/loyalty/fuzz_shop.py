@@ -8,9 +8,10 @@ order 10045, the voucher K7QH3MZP9A, the checkout redemption checkout-7f3a, the 
 or on other fields. It aims three in four schema-valid cases at the seeded world: path parameters name seeded
 resources; idempotency keys and a new member's email and phone are made unique per distinct request (the same
 request again stays a replay); the currency is the shop's, a time lies between 2000 and now, an amount is within
-the programme's limit, VAT within the amount and a refund within what is left; a member named by nothing the
-shop can enrol is kari. The fourth case is sent as generated, so that refusals of valid data (404, 409, 422) are
-still met. Schemathesis applies it to the coverage and fuzzing phases; negative cases are never changed.
+the programme's limit, VAT within the amount and a refund within what is left, with a reason from the club's list
+and no goods; a member named by nothing the shop can enrol is kari. The fourth case is sent as generated, so
+that refusals of valid data (404, 409, 422) are still met. Schemathesis applies it to the coverage and fuzzing
+phases; negative cases are never changed.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ KEYS = {
     "POST /api/v1/events/": "idempotency_key",
 }
 REFUNDS = "POST /api/v1/orders/{order_id}/refunds/"
+RETURN_REASON = "too_small"  # seeded by migration 0037
 ENROLMENT = "POST /api/v1/members/"
 EVENTS = "POST /api/v1/events/"
 
@@ -116,6 +118,16 @@ def _fit_body(operation: str, body: dict[str, Any], digest: str) -> None:
         _fit_enrolment(body, digest)
     if operation == EVENTS and "type" in body:
         body["type"] = EVENT_EXAMPLE["type"]
+    if operation == REFUNDS:
+        _fit_return(body)
+
+
+def _fit_return(body: dict[str, Any]) -> None:
+    """A return reason from the club's list; no goods (which must be the order's and left to return)."""
+    if body.get("reason"):
+        body["reason"] = RETURN_REASON
+    if body.get("items"):
+        body["items"] = []
 
 
 def _fit_member(member: dict[str, Any], digest: str) -> None:

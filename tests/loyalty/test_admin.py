@@ -37,7 +37,7 @@ from loyalty.models import (
     WebhookSubscription,
     WinbackOffer,
 )
-from loyalty.orders import refund_record
+from loyalty.orders import RefundDetails, ReturnedItem, refund_record
 from loyalty.rewards import redemption_reserve
 from loyalty.rewards.catalogue import reward_redeem
 from loyalty.shops import MemberRef, api_key_create, api_key_hash
@@ -81,7 +81,13 @@ def populated(shop, tiers, programme, admin_user):
     # Outbound webhooks: a subscription whose receiver refuses connections, so deliveries and attempts exist
     WebhookSubscription.objects.create(shop=shop, url="http://127.0.0.1:9/hook", secret="s", events=["points.changed"])
     make_order(shop, order_id="1001", amount="1500.00", external_id="cust-1")
-    refund_record(shop=shop, order_id="1001", refund_id="r-1", amount=Decimal("100.00"))
+    refund_record(
+        shop=shop,
+        order_id="1001",
+        refund_id="r-1",
+        amount=Decimal("100.00"),
+        details=RefundDetails(reason="too_small", note="Next size up", items=(ReturnedItem(sku="SKU-1", quantity=1),)),
+    )
     api_key_create(shop=shop, name="checkout", created_by=admin_user)
     storefront_create(shop=shop, allowed_origins="https://www.nordlys.example")
     InboundWebhook.objects.create(

@@ -18,9 +18,11 @@ from django.test.utils import CaptureQueriesContext
 
 from loyalty.ledger import points_expire
 from loyalty.models import PointsLot, Reward
-from loyalty.orders import refund_record
+from loyalty.orders import OrderInput, OrderItem, RefundDetails, ReturnedItem, order_record, refund_record
 from loyalty.rewards.catalogue import reward_redeem, voucher_cancel
+from loyalty.shops import MemberRef
 from loyalty.staff import charts
+from loyalty.staff.dashboard.build import RETURNS_SHOWN
 from members.models import Member
 from tests.conftest import make_order
 from tests.factories import UserFactory
@@ -282,3 +284,91 @@ def test_flow_bars_fit_their_day_on_wide_and_narrow_charts():
         assert all(bar.width < slot / 3 for bar in chart.bars)
         assert max(bar.x + bar.width for bar in chart.bars) <= chart.axes.right
         assert chart.axes.x_ticks[0].label == "1 Nov"
+
+
+# --- Returns (issue 17) ---------------------------------------------------------------------------
+
+
+def ordered_items(shop, order_id: str, email: str, when: dt.datetime, *lines: tuple[str, str, int, str]) -> None:
+    items = tuple(
+        OrderItem(sku=sku, name=sku.title(), category=category, quantity=quantity, unit_price=Decimal(price))
+        for sku, category, quantity, price in lines
+    )
+    amount = sum((item.unit_price * item.quantity for item in items), Decimal("0"))
+    order_record(
+        shop=shop,
+        order=OrderInput(
+            order_id=order_id, member=MemberRef(email=email), amount=amount, currency="NOK", occurred_at=when,
+            items=items,
+        ),
+    )  # fmt: skip
+
+
+def returned(shop, order_id: str, refund_id: str, amount: str, reason: str = "", **goods: int) -> None:
+    items = tuple(ReturnedItem(sku=sku.replace("_", "-"), quantity=n) for sku, n in goods.items())
+    refund_record(
+        shop=shop, order_id=order_id, refund_id=refund_id, amount=Decimal(amount),
+        details=RefundDetails(reason=reason, items=items),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def returns_history(frozen, shop, tiers, programme):
+    """Kari: 2 shoes at 900 and socks at 200; Ola: a shoe and a hat at 100, in the period. Kari sent a shoe back
+    (too small); Ola the hat (damaged) and was refunded 50 without naming goods. An older order's return is the
+    previous period's."""
+    ordered_items(
+        shop, "k1", "kari@example.com", at(2026, 11, 20), ("SHOE", "running", 2, "900"), ("SOCK", "running", 1, "200")
+    )
+    ordered_items(
+        shop, "o1", "ola@example.com", at(2026, 11, 21), ("SHOE", "running", 1, "900"), ("HAT", "hats", 1, "100")
+    )
+    ordered_items(shop, "old", "per@example.com", at(2026, 9, 1), ("SHOE", "running", 1, "900"))
+    returned(shop, "k1", "rk1", "900.00", "too_small", SHOE=1)
+    returned(shop, "o1", "ro1", "100.00", "damaged", HAT=1)
+    returned(shop, "o1", "ro2", "50.00")
+    returned(shop, "old", "rold", "900.00", "too_small", SHOE=1)
+
+
+def test_returns_per_product_and_category_are_shares_of_what_the_periods_orders_ordered(admin_client, returns_history):
+    tables = {table.key: table.rows for table in board(admin_client).tables}
+    assert tables["returns_products"] == [
+        ["SHOE", "Shoe", "running", "NOK", 3, 1, Decimal("33.3"), Decimal("2700.00"), Decimal("900.00"),
+         Decimal("33.3"), "Too small"],
+        ["HAT", "Hat", "hats", "NOK", 1, 1, Decimal("100.0"), Decimal("100.00"), Decimal("100.00"),
+         Decimal("100.0"), "Damaged or faulty"],
+        ["SOCK", "Sock", "running", "NOK", 1, 0, Decimal("0"), Decimal("200.00"), Decimal("0.00"), Decimal("0"), "—"],
+    ]  # fmt: skip
+    assert tables["returns_categories"] == [
+        ["running", "NOK", 4, 1, Decimal("25.0"), Decimal("2900.00"), Decimal("900.00"), Decimal("31.0"), "Too small"],
+        ["hats", "NOK", 1, 1, Decimal("100.0"), Decimal("100.00"), Decimal("100.00"), Decimal("100.0"),
+         "Damaged or faulty"],
+    ]  # fmt: skip
+    # Two orders, both refunded in part: 1050 of 3000
+    assert tables["returns"] == [
+        ["NOK", 2, 2, Decimal("100.0"), Decimal("3000.00"), Decimal("1050.00"), Decimal("35.0")]
+    ]
+    assert tables["return_reasons"] == [
+        ["Too small", "NOK", 1, Decimal("33.3"), 1, Decimal("900.00")],
+        ["Damaged or faulty", "NOK", 1, Decimal("33.3"), 1, Decimal("100.00")],
+        ["No reason given", "NOK", 1, Decimal("33.3"), 0, Decimal("50.00")],
+    ]
+
+
+def test_returns_show_on_the_dashboard_and_download_as_csv_in_the_staffs_language(admin_client, returns_history):
+    page = admin_client.get(DASHBOARD, PERIOD).content.decode()
+    assert 'id="returns"' in page and 'id="table-returns_products"' in page and "Damaged or faulty" in page
+    response = admin_client.get(DASHBOARD, {**PERIOD, "export": "return_reasons"}, HTTP_ACCEPT_LANGUAGE="nb")
+    assert response["Content-Disposition"] == 'attachment; filename="klubb-return_reasons-20261026-20261124.csv"'
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][0] == "Returårsak"
+    assert rows[1] == ["For liten", "NOK", "1", "33.3", "1", "900.00"]
+
+
+def test_the_page_shows_the_products_with_most_returns_and_the_csv_all(admin_client, frozen, shop, tiers, programme):
+    lines = [(f"P{n:02d}", "bulk", 1, "10") for n in range(RETURNS_SHOWN + 5)]
+    ordered_items(shop, "big", "kari@example.com", at(2026, 11, 20), *lines)
+    page = admin_client.get(DASHBOARD, PERIOD).content.decode()
+    assert "5 more rows in the CSV." in page
+    response = admin_client.get(DASHBOARD, {**PERIOD, "export": "returns_products"})
+    assert len(list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))) == RETURNS_SHOWN + 6

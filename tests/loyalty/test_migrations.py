@@ -23,6 +23,8 @@ from loyalty.models import (
     Order,
     OutboxEvent,
     PointsAccount,
+    Refund,
+    ReturnReason,
     RuleKind,
     Tier,
     TierChange,
@@ -143,3 +145,23 @@ def test_keys_and_subscriptions_made_before_0032_keep_seeing_every_member(shop, 
     assert client.get("/api/v1/members/?email=kari@example.com").json()["count"] == 1
     assert client.post("/api/v1/members/", {"email": "kari@example.com"}, format="json").status_code == 200
     assert api_key_create(shop=shop)[0].scopes == list(OPERATIONAL_SCOPES)  # new keys: no members:all
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_afterwards")
+def test_refunds_recorded_before_0037_happened_when_recorded_and_the_return_reasons_are_seeded(shop, tiers, programme):
+    make_order(shop, order_id="1", email="kari@example.com", amount="1000.00")
+    refund_record(shop=shop, order_id="1", refund_id="R1", amount=Decimal("100.00"))
+    recorded = timezone.now() - 3 * DAY
+    Refund.objects.update(created_at=recorded, occurred_at=timezone.now())
+
+    migrate(("loyalty", "0036_replenishment"))
+    migrate(("loyalty", "0037_returns"))
+
+    assert Refund.objects.get().occurred_at == recorded
+    reasons = ReturnReason.objects.order_by("position")
+    assert [reason.code for reason in reasons] == [
+        "too_small", "too_large", "damaged", "not_as_described", "changed_mind", "wrong_item", "late", "other"
+    ]  # fmt: skip
+    assert all(reason.label_nb and reason.label_da and reason.label_sv for reason in reasons)
+    assert ReturnReason.objects.get(code="too_small").label_sv == "För liten"

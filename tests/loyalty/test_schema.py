@@ -20,6 +20,7 @@ OPERATIONS = {
     ("/api/v1/orders/", "get"),
     ("/api/v1/orders/{order_id}/", "get"),
     ("/api/v1/orders/{order_id}/refunds/", "post"),
+    ("/api/v1/return-reasons/", "get"),
     ("/api/v1/members/", "get"),
     ("/api/v1/members/", "post"),
     ("/api/v1/members/{member_id}/", "get"),

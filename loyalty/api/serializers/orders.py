@@ -20,7 +20,7 @@ from loyalty.api.serializers.fields import (
 )
 from loyalty.api.serializers.members import MemberRefSerializer
 from loyalty.models import ITEM_URL_MAX_LENGTH, ProductURLValidator
-from loyalty.orders import OrderInput, OrderItem
+from loyalty.orders import OrderInput, OrderItem, RefundDetails, ReturnedItem
 from loyalty.shops import MemberRef
 
 
@@ -119,11 +119,25 @@ class OrderResultSerializer(serializers.Serializer):
     )
 
 
+class RefundLineSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    amount = serializers.DecimalField(
+        max_digits=MAX_AMOUNT_DIGITS, decimal_places=2, help_text="The refund's amount shared among its lines."
+    )
+
+
 class RefundSummarySerializer(serializers.Serializer):
     refund_id = serializers.CharField(source="external_id")
     amount = serializers.DecimalField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2)
     points_clawed_back = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
+    occurred_at = serializers.DateTimeField(help_text="When the refund happened.")
+    created_at = serializers.DateTimeField(help_text="When Klubb recorded it.")
+    reason = serializers.CharField(
+        source="reason.code", allow_null=True, default=None, help_text="The return reason's code, if one was given."
+    )
+    note = serializers.CharField()
+    items = RefundLineSerializer(source="lines", many=True, read_only=True)
 
 
 class OrderDetailSerializer(serializers.Serializer):
@@ -150,14 +164,46 @@ class OrderListItemSerializer(serializers.Serializer):
     points_clawed_back = serializers.IntegerField()
 
 
+class ReturnedItemSerializer(serializers.Serializer):
+    sku = StrictCharField(max_length=100, help_text="A SKU of the order's items.")
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+
+
 class RefundCreateInputSerializer(serializers.Serializer):
     refund_id = StrictCharField(max_length=100, validators=[external_id_validator])
     amount = PositiveMoneyField(max_digits=MAX_AMOUNT_DIGITS, decimal_places=2, coerce_to_string=True)
+    occurred_at = StrictDateTimeField(
+        required=False, allow_null=True, default=None, help_text="When the refund happened; now if left out."
+    )
+    reason = StrictCharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A return reason's code (`GET /api/v1/return-reasons/`), e.g. `too_small`.",
+    )
+    note = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+    items = ReturnedItemSerializer(
+        many=True,
+        required=False,
+        default=list,
+        max_length=1000,
+        help_text="The goods returned: SKUs of the order, at most what was ordered less what earlier refunds returned.",
+    )
 
     def validate_amount(self, value: Decimal) -> Decimal:
         if value <= 0:
             raise serializers.ValidationError("A refund must be more than zero.", code="min_value")
         return value
+
+    def to_details(self) -> RefundDetails:
+        data = self.validated_data
+        return RefundDetails(
+            occurred_at=data["occurred_at"],
+            reason=data["reason"],
+            note=data["note"],
+            items=tuple(ReturnedItem(sku=item["sku"], quantity=item["quantity"]) for item in data["items"]),
+        )
 
 
 class RefundResultSerializer(serializers.Serializer):
@@ -169,3 +215,8 @@ class RefundResultSerializer(serializers.Serializer):
     points_returned = serializers.IntegerField(
         help_text="Points the order's checkout spent that this refund gave back (its share)."
     )
+
+
+class ReturnReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField(help_text="In the request's language.")

@@ -1,4 +1,5 @@
-"""Orders and refunds, read-only: they arrive from shops through the API and webhooks."""
+"""Orders and refunds, read-only: they arrive from shops through the API and webhooks. The return reasons refunds
+give are staff's to keep (code, label per language, active, order)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,18 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
 
-from loyalty.models import Order, Refund
+from loyalty.models import Order, Refund, RefundLine, ReturnReason
 from loyalty.staff.admin.common import ReadOnlyAdminMixin
 from loyalty.templatetags.klubb_format import money
+from members.admin import AuditedAdminMixin
 from members.admin_site import LargeTableAdminMixin
 
 
 class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Refund
-    fields = ("external_id", "amount", "points_clawed_back", "source", "created_at")
+    fields = ("external_id", "amount", "points_clawed_back", "reason", "note", "source", "occurred_at", "created_at")
     readonly_fields = fields
     extra = 0
     show_change_link = True
@@ -84,13 +87,44 @@ class OrderAdmin(LargeTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         )
 
 
+class RefundLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = RefundLine
+    fields = ("sku", "name", "category", "quantity", "amount")
+    readonly_fields = fields
+    extra = 0
+
+
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("external_id", "shop", "order", "amount", "points_clawed_back", "source", "created_at")
-    list_select_related = ("shop", "order__shop")
-    list_filter = ("shop", "source")
+    list_display = ("external_id", "shop", "order", "amount", "points_clawed_back", "reason", "source", "occurred_at")
+    list_select_related = ("shop", "order__shop", "reason")
+    list_filter = ("shop", "source", "reason", "occurred_at")
     search_fields = ("external_id", "order__external_id", "order__member__user__email")
-    fields = ("shop", "order", "external_id", "amount", "points_clawed_back", "source", "created_at")
+    fields = (
+        "shop",
+        "order",
+        "external_id",
+        "amount",
+        "points_clawed_back",
+        "reason",
+        "note",
+        "source",
+        "occurred_at",
+        "created_at",
+    )
+    inlines = (RefundLineInline,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Refund]:
-        return super().get_queryset(request).select_related("shop", "order__shop")
+        return super().get_queryset(request).select_related("shop", "order__shop", "reason")
+
+
+@admin.register(ReturnReason)
+class ReturnReasonAdmin(AuditedAdminMixin, TranslationAdmin):
+    """Why goods come back, as shops send it (the code) and staff read it (the label). A reason refunds have given
+    cannot be deleted: make it inactive, and shops can no longer send it."""
+
+    list_display = ("code", "label", "is_active", "position")
+    list_editable = ("is_active", "position")
+    list_filter = ("is_active",)
+    search_fields = ("code", "label")
+    fields = ("code", "label", "is_active", "position")

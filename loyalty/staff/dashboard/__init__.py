@@ -9,6 +9,7 @@ valued at the programme's ``point_value`` in the programme's currency.
 - ``flow``: the period's figures, members over time, points issued, redeemed and expired over time.
 - ``health``: customer value per tier, how members buy, reward popularity, cohort retention, tier tables.
 - ``accounting``: the liability, the breakage rate from the programme's history, the deferred revenue.
+- ``returns``: of the period's orders, what came back and why, per product, category, reason and currency.
 - ``build``: ``dashboard_build`` (all of it, in a fixed number of queries, with the replenishment reminders' results
   from ``loyalty.replenishment``) and ``dashboard_cached``.
 

@@ -9,13 +9,13 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from loyalty import hooks
 from loyalty.models import PointsAccount, Programme, Tier
 from loyalty.replenishment import FOLLOW_UP_DAYS, replenishment_results
-from loyalty.staff.dashboard import accounting, flow, health
+from loyalty.staff.dashboard import accounting, flow, health, returns
 from loyalty.staff.dashboard.types import Dashboard, Figure, Period, Table, ratio
 from members.models import Member
 
@@ -63,6 +63,10 @@ def _figures(current: dict[str, Any], previous: dict[str, Any], currencies: list
     return figures
 
 
+# The page shows the products and categories with the most returns; the CSV has them all.
+RETURNS_SHOWN = 20
+
+
 def _headers(*labels: Any) -> list[str]:
     return [str(label) for label in labels]
 
@@ -103,6 +107,16 @@ def dashboard_build(*, period: Period, programme: Programme | None = None) -> Da
     funnel_before = dict(hooks.dashboard_funnel(start=period.previous.start, end=period.previous.end))
     members = flow.members_series(period)
     points = flow.points_series(period)
+    returned = returns.returns_tables(period)
+    rate_columns = (
+        _("Ordered"),
+        _("Returned"),
+        _("Return rate, percent"),
+        _("Ordered value"),
+        _("Refunded"),
+        _("Refunded, percent"),
+        _("Most common reason"),
+    )
     money = f"({programme.currency})"
     value_label, liability_label, deferred_label = _("Value of one point"), _("Liability"), _("Deferred revenue")
     tables = [
@@ -171,6 +185,47 @@ def dashboard_build(*, period: Period, programme: Programme | None = None) -> Da
             accounting.breakage_table(cohorts),
         ),
         Table(
+            "returns",
+            str(_("Returns of the period's orders, per currency")),
+            _headers(
+                _("Currency"),
+                _("Orders"),
+                _("Orders with a refund"),
+                _("Orders with a refund, percent"),
+                _("Order amount"),
+                _("Refunded"),
+                _("Refunded, percent"),
+            ),
+            returned["summary"],
+        ),
+        Table(
+            "return_reasons",
+            str(_("Return reasons")),
+            _headers(
+                _("Return reason"),
+                _("Currency"),
+                _("Refunds"),
+                _("Share of refunds, percent"),
+                _("Items returned"),
+                _("Refunded"),
+            ),
+            returned["reasons"],
+        ),
+        Table(
+            "returns_products",
+            str(_("Returns per product")),
+            _headers(_("SKU"), _("Product"), _("Category"), _("Currency"), *rate_columns),
+            returned["products"],
+            shown=RETURNS_SHOWN,
+        ),
+        Table(
+            "returns_categories",
+            str(_("Returns per category")),
+            _headers(_("Category"), _("Currency"), *rate_columns),
+            returned["categories"],
+            shown=RETURNS_SHOWN,
+        ),
+        Table(
             "tiers",
             str(_("Tier distribution (now)")),
             _headers(_("Tier"), _("Members")),
@@ -235,9 +290,11 @@ CACHE_SECONDS = 300
 
 
 def dashboard_cached(*, period: Period, programme: Programme, refresh: bool = False) -> tuple[Dashboard, dt.datetime]:
-    """``dashboard_build`` from the cache when it was built in the last ``CACHE_SECONDS`` for this period
-    (``refresh``: build it again). Returns the board and when it was built."""
-    key = f"klubb:dashboard:v2:{period.start.isoformat()}:{period.end.isoformat()}:{programme.point_value}"
+    """``dashboard_build`` from the cache when it was built in the last ``CACHE_SECONDS`` for this period and
+    language (``refresh``: build it again). Returns the board and when it was built."""
+    # Per language too: the tables' titles, headings and labels (return reasons, tiers) are in the staff's language.
+    language = translation.get_language()
+    key = f"klubb:dashboard:v3:{language}:{period.start.isoformat()}:{period.end.isoformat()}:{programme.point_value}"
     cached = None if refresh else cache.get(key)
     if cached is None:
         cached = (dashboard_build(period=period, programme=programme), timezone.now())

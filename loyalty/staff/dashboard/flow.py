@@ -1,8 +1,8 @@
 """The period's figures and the two series over time: members, and points issued, redeemed and expired.
 
 Points count when they happened, not when Klubb recorded them: an order's points at the order's date (the entry's
-``effective_at``, which an imported or late-reported order sets to when it was placed), a refund's clawback at
-the refund's date (when it was recorded: a refund carries no date of its own), everything else when recorded.
+``effective_at``, which an imported or late-reported order sets to when it was placed), a refund's clawback (and the
+checkout points it gave back) at the refund's own date (``Refund.occurred_at``), everything else when recorded.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Sum,
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth
 from django.utils import timezone
 
-from loyalty.models import EntryKind, LedgerEntry, Order, Programme, Voucher
+from loyalty.models import EntryKind, LedgerEntry, Order, Programme, Refund, Voucher
 from loyalty.staff.dashboard.types import Period, ratio
 from members.models import Member
 
 ISSUED_KINDS = [EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST]
 DAILY_UP_TO = dt.timedelta(days=92)
-# When an entry happened: a refund's at its own recording, any other at its effective time (an order's date).
-HAPPENED = Case(When(refund__isnull=False, then=F("created_at")), default=F("effective_at"))
+# When an entry happened: a refund's on the refund's date, any other at its effective time (an order's date).
+HAPPENED = Case(When(refund__isnull=False, then=F("refund__occurred_at")), default=F("effective_at"))
 POINTS = {
     "issued": Coalesce(Sum("points", filter=Q(kind__in=ISSUED_KINDS, points__gt=0)), 0),
     "redeemed": Coalesce(-Sum("points", filter=Q(kind=EntryKind.REDEEM)), 0),
@@ -34,10 +34,11 @@ POINTS = {
 
 
 def entries_happened(start: dt.datetime, end: dt.datetime) -> QuerySet[LedgerEntry]:
-    """Entries that happened in ``[start, end)`` (each side of the OR has its own index)."""
+    """Entries that happened in ``[start, end)`` (each side of the OR has its own index: the refunds' dates, then
+    their entries by refund)."""
+    refunds = Refund.objects.filter(occurred_at__gte=start, occurred_at__lt=end).values("pk")
     return LedgerEntry.objects.filter(
-        Q(refund__isnull=True, effective_at__gte=start, effective_at__lt=end)
-        | Q(refund__isnull=False, created_at__gte=start, created_at__lt=end)
+        Q(refund__isnull=True, effective_at__gte=start, effective_at__lt=end) | Q(refund__in=refunds)
     )
 
 

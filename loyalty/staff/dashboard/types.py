@@ -50,6 +50,16 @@ class Table:
     title: str
     header: list[str]
     rows: list[list[Any]]
+    shown: int | None = None  # the page shows the first this many rows (the CSV has them all); None: all
+
+    @property
+    def visible_rows(self) -> list[list[Any]]:
+        return self.rows if self.shown is None else self.rows[: self.shown]
+
+    @property
+    def hidden(self) -> int:
+        """Rows the page leaves out (the CSV has them)."""
+        return len(self.rows) - len(self.visible_rows)
 
 
 @dataclass(frozen=True)
