@@ -184,11 +184,15 @@ def phone_code_verify(*, phone: str, code: str) -> Member:
     return member
 
 
-def members_enrol_many(*, people: Mapping[str, tuple[str, str]], source: str) -> tuple[dict[str, Member], int]:
+def members_enrol_many(
+    *, people: Mapping[str, tuple[str, str]], source: str, phones: Mapping[str, str] | None = None
+) -> tuple[dict[str, Member], int]:
     """The members with these (normalised) emails, enrolling the ones the club does not know, in a few bulk
-    queries: ``people`` maps email to (first name, last name). For history brought in bulk (an order import):
-    the new members get no welcome message and no sign-up points, and claim their account with a sign-in code
-    (an unverified address, as ``member_enrol`` gives). Returns email -> member, and how many were new."""
+    queries: ``people`` maps email to (first name, last name), ``phones`` email to a phone (E.164) a new member
+    gets (the caller checked no member has it). For history brought in bulk (an order import, opening
+    balances): the new members get no welcome message and no sign-up points, and claim their account with a
+    sign-in code (an unverified address, as ``member_enrol`` gives). Returns email -> member, and how many were
+    new."""
     found = {
         member.user.email: member
         for member in Member.objects.select_related("user").filter(user__email__in=people, erased_at__isnull=True)
@@ -200,7 +204,8 @@ def members_enrol_many(*, people: Mapping[str, tuple[str, str]], source: str) ->
              for email in missing]  # fmt: skip
     objects_insert(users)
     objects_insert([EmailAddress(user=user, email=user.email, primary=True, verified=False) for user in users])
-    members = [Member(user=user, source=source) for user in users]
+    phones = phones or {}
+    members = [Member(user=user, source=source, phone=phones.get(user.email, "")) for user in users]
     objects_insert(members)
     found.update({user.email: member for user, member in zip(users, members, strict=True)})
     return found, len(members)

@@ -56,7 +56,7 @@ def accounts_lock(*, member_ids: Sequence[int], create: bool = False) -> dict[in
 
 # Account fields a batch writes, and their PostgreSQL types (for the VALUES list of ``accounts_save``).
 _ACCOUNT_COLUMN_TYPES = {"balance": "bigint", "pending": "bigint", "tier": "bigint", "tier_since": "timestamptz",
-                         "below_tier_since": "timestamptz"}  # fmt: skip
+                         "below_tier_since": "timestamptz", "tier_held_until": "timestamptz"}  # fmt: skip
 
 
 def accounts_save(accounts: Sequence[PointsAccount], *, fields: Sequence[str]) -> None:
@@ -101,6 +101,7 @@ class LedgerBatch:
     now: dt.datetime = field(default_factory=timezone.now)
     entries: list[LedgerEntry] = field(default_factory=list)
     _takes: list[LotTake] = field(default_factory=list)
+    _expiry: dict[int, dt.datetime] = field(default_factory=dict)  # id(entry): its lot's own expiry
     _touched: dict[int, PointsAccount] = field(default_factory=dict)
 
     def add(
@@ -115,9 +116,11 @@ class LedgerBatch:
         detail: dict[str, Any] | None = None,
         takes: Sequence[LotTake] = (),
         order_id: int | None = None,
+        expires_at: dt.datetime | None = None,
     ) -> LedgerEntry:
         """One entry of ``points`` (negative: a debit, which names the lots it ``takes``; a batch debit never
-        takes a balance below zero, so the caller decides how much it may take)."""
+        takes a balance below zero, so the caller decides how much it may take). A credit's lot expires by the
+        programme's rule, or at ``expires_at`` when given (an opening balance keeps the date it had)."""
         account = self.accounts[member_id]
         if points == 0 or isinstance(points, bool):
             raise ValueError("A ledger entry moves a non-zero number of points.")
@@ -135,6 +138,8 @@ class LedgerBatch:
             order_id=order_id,
         )  # fmt: skip
         self.entries.append(entry)
+        if expires_at is not None and points > 0:
+            self._expiry[id(entry)] = expires_at
         return entry
 
     def write(self, *, account_fields: Sequence[str] = ()) -> list[LedgerEntry]:
@@ -155,6 +160,7 @@ class LedgerBatch:
                     points=entry.points, balance_before=entry.balance_after - entry.points,
                     earned_at=entry.effective_at, programme=self.programme,
                 )  # fmt: skip
+                expires_at = self._expiry.get(id(entry), expires_at)
                 lots.append(
                     PointsLot(
                         member_id=entry.member_id,
