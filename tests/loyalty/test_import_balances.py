@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -221,3 +222,27 @@ def test_the_command_imports_and_reports_refused_lines(tiers, tmp_path: Path, ca
     with pytest.raises(CommandError, match="batch_conflict"):
         path.write_text("email,points\nkari@example.com,301\n")
         call_command("import_balances", str(path), "--batch-id", "smile")
+
+
+def upload(client, text: str, **fields):
+    data = {"batch_id": "smile-2026-12", "columns": "klubb", **fields}
+    data["file"] = SimpleUploadedFile("smile.csv", text.encode(), content_type="text/csv")
+    return client.post("/admin/loyalty/balanceimport/add/", data)
+
+
+def test_staff_try_the_upload_as_a_dry_run_then_import(admin_client, tiers):
+    text = "email,points,tier\nkari@example.com,100,Gold\nola@example.com,abc,\n"
+    dry = upload(admin_client, text, dry_run="on")
+
+    assert dry.status_code == 200
+    body = dry.content.decode()
+    assert "Dry run: nothing was changed" in body and "invalid_points" in body
+    assert 'download="refused-smile-2026-12.csv"' in body
+    assert not LedgerEntry.objects.exists() and not BalanceImport.objects.exists()
+
+    done = upload(admin_client, text)
+    assert done.status_code == 200 and balance("kari@example.com") == 100
+    record = BalanceImport.objects.get()
+    assert record.report["imported"] == 1 and record.report["refused"][0]["code"] == "invalid_points"
+    again = upload(admin_client, text.replace("100", "999"))
+    assert "was imported from another file" in again.content.decode()

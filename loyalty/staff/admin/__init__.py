@@ -12,6 +12,7 @@
 - ``orders``: orders and refunds (read-only).
 - ``rewards``: rewards, win-back offers and vouchers.
 - ``webhooks``: webhook subscriptions, deliveries and the outbox.
+- ``openings``: imports of opening balances from another programme (the upload, its dry run and report).
 - ``campaigns``: earning rules, points for actions and their awards, segments and segment messages.
 
 A new ModelAdmin goes in the module of its concept (or a new module imported here). Code outside the package
@@ -26,6 +27,7 @@ from loyalty.staff.admin import (
     ledger,
     member_360,
     members,
+    openings,
     orders,
     programme,
     rewards,
@@ -43,6 +45,7 @@ __all__ = [
     "ledger",
     "member_360",
     "members",
+    "openings",
     "orders",
     "programme",
     "rewards",
