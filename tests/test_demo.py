@@ -276,3 +276,37 @@ def _readme_examples_run(settings: Any) -> None:
     # What the README says about replays holds too: the first order again is a 200 with the same body.
     first = examples[0]
     assert _request(client, first.command).status_code == 200
+
+
+def test_readme_balance_import_example_runs_as_documented_against_the_demo(settings, tmp_path):
+    """The "Moving from another programme" block: its CSV file, then each import_balances command, whose output
+    (stdout and stderr, timing aside) is the README's comment lines under it."""
+    text = README.read_text()
+    block = re.search(r"### Moving from another programme.*?```sh\n(.*?)```", text, re.S).group(1)
+    name, csv_text = re.search(r"cat > (\S+) <<'CSV'\n(.*?)\nCSV\n", block, re.S).groups()
+    (tmp_path / name).write_text(csv_text + "\n")
+    runs: list[tuple[list[str], list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith(".venv/bin/python manage.py import_balances"):
+            runs.append((shlex.split(line)[3:], []))
+        elif line.startswith("# ") and runs:
+            runs[-1][1].append(line[2:])
+    assert len(runs) == 3
+    with time_machine.travel(README_DAY, tick=True):
+        _seed(settings)
+        for args, expected in runs:
+            out, err = io.StringIO(), io.StringIO()
+            try:
+                call_command("import_balances", *[str(tmp_path / a) if a == name else a for a in args],
+                             stdout=out, stderr=err)  # fmt: skip
+            except SystemExit:
+                pass  # a refused line: status 1
+            got = (out.getvalue() + err.getvalue()).strip().splitlines()
+            assert [re.sub(r" \(\d+\.\d s\)$", "", g) for g in got] == [
+                re.sub(r" \(\d+\.\d s\)$", "", e) for e in expected
+            ], args
+        ingrid = PointsAccount.objects.get(member__user__email="ingrid.moe@example.com")
+        assert (ingrid.balance, ingrid.tier.name_nb) == (1800, "Gull")
+        out = io.StringIO()
+        call_command("check_ledger", stdout=out)
+        assert "Ledger OK" in out.getvalue()
