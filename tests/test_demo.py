@@ -4,6 +4,7 @@ README.md and run in order against it, answer what the README says they answer."
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -296,11 +297,9 @@ def test_readme_balance_import_example_runs_as_documented_against_the_demo(setti
         _seed(settings)
         for args, expected in runs:
             out, err = io.StringIO(), io.StringIO()
-            try:
+            with contextlib.suppress(SystemExit):  # a refused line: status 1
                 call_command("import_balances", *[str(tmp_path / a) if a == name else a for a in args],
                              stdout=out, stderr=err)  # fmt: skip
-            except SystemExit:
-                pass  # a refused line: status 1
             got = (out.getvalue() + err.getvalue()).strip().splitlines()
             assert [re.sub(r" \(\d+\.\d s\)$", "", g) for g in got] == [
                 re.sub(r" \(\d+\.\d s\)$", "", e) for e in expected
