@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from loyalty.ledger import ledger_mismatches, lot_mismatches
 from loyalty.models import (
@@ -246,3 +248,31 @@ def test_staff_try_the_upload_as_a_dry_run_then_import(admin_client, tiers):
     assert record.report["imported"] == 1 and record.report["refused"][0]["code"] == "invalid_points"
     again = upload(admin_client, text.replace("100", "999"))
     assert "was imported from another file" in again.content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_of_one_batch_at_once_apply_each_line_once(tiers):
+    text = "email,points\n" + "".join(f"m{n}@example.com,{n + 1}\n" for n in range(40))
+    MemberFactory(user__email="m0@example.com")  # some members exist, the rest are enrolled
+    reports, errors = [], []
+
+    def run_in_thread() -> None:
+        try:
+            reports.append(run(text, batch=10))
+        except Exception as error:  # the assertion below shows it
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run_in_thread) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sum(report.imported for report in reports) == 40  # between them; the rest already / before
+    assert LedgerEntry.objects.filter(kind=EntryKind.OPENING).count() == 40 == OpeningBalance.objects.count()
+    assert sum(PointsAccount.objects.values_list("balance", flat=True)) == sum(range(1, 41))
+    assert ledger_mismatches() == [] and lot_mismatches() == []
