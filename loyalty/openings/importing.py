@@ -36,7 +36,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.bulk import objects_insert
+from config.bulk import rows_insert
 from loyalty.events import emit
 from loyalty.ledger import LedgerBatch, accounts_lock
 from loyalty.models import (
@@ -260,10 +260,10 @@ def _batch_write(*, run: _Run, rows: list[BalanceRow], report: BalanceReport) ->
         report.imported += 1
         report.points += row.points
     ledger.write(account_fields=TIER_FIELDS if any(row.tier for row, _m in members) else ())
-    objects_insert(
-        [OpeningBalance(member_id=member_id, batch=run.record, entry=entry, line=line)
-         for member_id, entry, line in applied]
-    )  # fmt: skip
+    rows_insert(OpeningBalance, [
+        {"member_id": member_id, "batch_id": run.record.pk, "entry_id": entry.pk if entry else None, "line": line}
+        for member_id, entry, line in applied
+    ])  # fmt: skip
     # History keeps the moves; an import sends nothing (no webhooks, no messages).
     emit(*(replace(move, notify=False) for move in moves))
 
