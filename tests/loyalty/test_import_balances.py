@@ -276,3 +276,13 @@ def test_two_runs_of_one_batch_at_once_apply_each_line_once(tiers):
     assert LedgerEntry.objects.filter(kind=EntryKind.OPENING).count() == 40 == OpeningBalance.objects.count()
     assert sum(PointsAccount.objects.values_list("balance", flat=True)) == sum(range(1, 41))
     assert ledger_mismatches() == [] and lot_mismatches() == []
+
+
+def test_the_member_sees_the_opening_balance_in_their_history(client, tiers):
+    run("email,points\nkari@example.com,1200\n")
+    client.force_login(Member.objects.get(user__email="kari@example.com").user)
+
+    page = client.get("/activity/?kind=opening")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Points brought over from the club's previous programme" in body and "+1,200" in body
