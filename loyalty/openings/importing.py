@@ -10,7 +10,9 @@ review may judge them by their own points here.
 3. In batches, each one transaction: members are found by canonical email, phone (E.164) and the shop's
    customer id. Identifiers that name different members are refused (``identifier_conflict``); an unknown
    email is enrolled (source ``import``, no welcome message, no sign-up points, with the line's phone); a line
-   with only a phone or customer id that no member has is refused (``unknown_member``).
+   with only a phone or customer id that no member has is refused (``unknown_member``), as is an address of a
+   user who is no member, such as a staff account (``not_enrollable``). A customer id only finds members: it is
+   not stored.
 4. A member has one opening balance, ever (``OpeningBalance``, unique per member): a line for a member who
    has one from this batch counts as ``already`` (a resumed run), from another batch it is refused
    (``already_opened``; correct a balance with "Adjust points").
@@ -300,12 +302,20 @@ def _members_find(*, run: _Run, rows: list[BalanceRow], report: BalanceReport) -
         else:
             message = _("No member has this phone or customer id. Give an email address to enrol them.")
             report.refused.append(Refusal(row.line, "unknown_member", message))
+    # An address of a user who is no member (a staff account): enrolling would need that account; refused.
+    for email in User.objects.filter(email__in=list(enrol), member__isnull=True).values_list("email", flat=True):
+        del enrol[email]
+        phones.pop(email, None)
     enrolled: dict[str, Member] = {}
     if enrol:
         enrolled, report.members_enrolled = members_enrol_many(people=enrol, source=Member.Source.IMPORT, phones=phones)
     resolved: list[tuple[BalanceRow, int]] = []
     taken: dict[int, int] = {}  # member id -> the line that named them
     for row, member_id in found:
+        if member_id is None and row.email not in enrolled:
+            message = _("This address belongs to a staff account that is no membership.")
+            report.refused.append(Refusal(row.line, "not_enrollable", message, "email"))
+            continue
         member_id = member_id if member_id is not None else enrolled[row.email].pk
         if member_id in taken:  # two lines named one member by different identifiers
             message = _("Line %(line)s names the same member.") % {"line": taken[member_id]}

@@ -69,8 +69,9 @@ class HeaderError(Exception):
 
 def balance_rows_read(stream: IO[str], *, columns: Mapping[str, str]) -> Iterator[BalanceRow | Refusal]:
     """Each data line of a CSV file as a ``BalanceRow`` or a ``Refusal``. ``columns`` maps Klubb's fields to the
-    file's headers (``COLUMN_PRESETS``); headers compare without case or surrounding space. Raises
-    ``HeaderError`` when the header lacks the points column or every identifier column."""
+    file's headers (``COLUMN_PRESETS``); headers compare without case or surrounding space. Reads the header
+    at once: raises ``HeaderError`` (before any line is imported) when it lacks the points column or every
+    identifier column."""
     reader = csv.reader(stream)
     header = [name.strip().lstrip("\ufeff").lower() for name in next(reader, [])]
     where = {field: header.index(name.lower()) for field, name in columns.items() if name.lower() in header}
@@ -79,6 +80,10 @@ def balance_rows_read(stream: IO[str], *, columns: Mapping[str, str]) -> Iterato
     if not any(field in where for field in IDENTIFIERS):
         names = ", ".join(columns[field] for field in IDENTIFIERS if field in columns)
         raise HeaderError("missing_column", _("The file needs one of these columns: %(columns)s.") % {"columns": names})
+    return _rows(reader, where)
+
+
+def _rows(reader: Iterator[list[str]], where: dict[str, int]) -> Iterator[BalanceRow | Refusal]:
     now = timezone.now()
     for line, values in enumerate(reader, start=2):
         if not any(value.strip() for value in values):

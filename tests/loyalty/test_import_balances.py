@@ -26,11 +26,19 @@ from loyalty.models import (
     TierChange,
     TierChangeReason,
 )
-from loyalty.openings import COLUMN_PRESETS, BatchRefused, balance_rows_read, balances_import, file_digest, importing
+from loyalty.openings import (
+    COLUMN_PRESETS,
+    BatchRefused,
+    HeaderError,
+    balance_rows_read,
+    balances_import,
+    file_digest,
+    importing,
+)
 from loyalty.tiers import tier_review
 from members.models import Member, Message
 from tests.conftest import make_order
-from tests.factories import MemberFactory
+from tests.factories import MemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC)
@@ -286,3 +294,18 @@ def test_the_member_sees_the_opening_balance_in_their_history(client, tiers):
     assert page.status_code == 200
     body = page.content.decode()
     assert "Points brought over from the club's previous programme" in body and "+1,200" in body
+
+
+def test_a_staff_account_without_a_membership_is_refused_not_enrolled(tiers):
+    UserFactory(email="boss@example.com", is_staff=True)
+    report = run("email,points\nboss@example.com,100\nkari@example.com,5\n")
+
+    assert [(r.line, r.code) for r in report.refused] == [(2, "not_enrollable")]
+    assert report.imported == 1 and not Member.objects.filter(user__email="boss@example.com").exists()
+
+
+def test_a_file_without_the_columns_is_refused_before_anything_is_recorded(tiers):
+    with pytest.raises(HeaderError):
+        run("mail,pts\nkari@example.com,100\n")
+    assert not BalanceImport.objects.exists()
+    assert run("email,points\nkari@example.com,100\n").imported == 1  # the same batch id, with a good file
