@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from config.bulk import objects_insert
+from config.bulk import objects_insert, rows_insert
 from loyalty.ledger.accounts import entry_tier
 from loyalty.ledger.entries import lot_terms
 from loyalty.models import LedgerEntry, PointsAccount, PointsLot, Programme
@@ -167,25 +167,19 @@ class LedgerBatch:
         """``write`` without saving the accounts: for a caller that reads the new entries (a tier review
         counting them) before it saves the accounts once with what it changed; ``save`` must follow."""
         objects_insert(self.entries)
-        lots = []
+        lots: list[dict[str, Any]] = []
         for entry in self.entries:
             if entry.points > 0:
                 remaining, expires_at = lot_terms(
                     points=entry.points, balance_before=entry.balance_after - entry.points,
                     earned_at=entry.effective_at, programme=self.programme,
                 )  # fmt: skip
-                expires_at = self._expiry.get(id(entry), expires_at)
-                lots.append(
-                    PointsLot(
-                        member_id=entry.member_id,
-                        entry=entry,
-                        points=entry.points,
-                        remaining=remaining,
-                        earned_at=entry.effective_at,
-                        expires_at=expires_at,
-                    )
-                )
-        objects_insert(lots)
+                lots.append({
+                    "member_id": entry.member_id, "entry_id": entry.pk, "points": entry.points,
+                    "remaining": remaining, "earned_at": entry.effective_at,
+                    "expires_at": self._expiry.get(id(entry), expires_at),
+                })  # fmt: skip
+        rows_insert(PointsLot, lots)  # rows, not models: nothing reads the lots back
         emptied = [take.lot.pk for take in self._takes if take.points >= take.lot.remaining]
         PointsLot.objects.filter(pk__in=emptied).update(remaining=0)
         partly = [take for take in self._takes if take.points < take.lot.remaining]
