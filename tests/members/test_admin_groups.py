@@ -55,7 +55,7 @@ def test_the_index_shows_the_groups_in_order_with_their_models(client):
         "System",
     ]
     by_name = dict(groups)
-    assert by_name["Members"] == ["members.member", "loyalty.shopcustomer"]
+    assert by_name["Members"] == ["members.member", "loyalty.shopcustomer", "loyalty.balanceimport"]
     assert by_name["Orders and points"][:3] == ["loyalty.order", "loyalty.refund", "loyalty.ledgerentry"]
     assert "loyalty.voucher" in by_name["Rewards and vouchers"]
     assert "loyalty.earningrule" in by_name["Campaigns"]
