@@ -254,10 +254,10 @@ def _batch_write(*, run: _Run, rows: list[BalanceRow], report: BalanceReport) ->
                 detail={"batch": run.record.batch_id, "line": row.line},
             )  # fmt: skip
         if row.tier:
-            move = run.rule.hold(accounts[member_id], tier=run.tiers[row.tier.lower()], until=run.held_until)
-            report.tiers_set += 1
-            if move is not None:
+            tier = run.tiers[row.tier.lower()]
+            if (move := run.rule.hold(accounts[member_id], tier=tier, until=run.held_until)) is not None:
                 moves.append(move)
+            report.tiers_set += accounts[member_id].tier_id == tier.pk  # not when a higher tier here stands
         applied.append((member_id, entry, row.line))
         report.imported += 1
         report.points += row.points

@@ -205,8 +205,9 @@ def test_an_imported_tier_is_set_with_history_and_held_through_the_review(tiers,
 def test_a_member_already_on_a_higher_tier_keeps_it(tiers):
     member = MemberFactory(user__email="kari@example.com")
     PointsAccount.objects.create(member=member, tier=tiers[2])
-    run("email,points,tier\nkari@example.com,100,Silver\n")
+    report = run("email,points,tier\nkari@example.com,100,Silver\n")
 
+    assert (report.imported, report.tiers_set) == (1, 0)
     account = PointsAccount.objects.get(member=member)
     assert (account.tier.name, account.tier_held_until) == ("Gold", None)
 
