@@ -54,6 +54,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "loyalty.view_programme",
         "loyalty.change_programme",
         "loyalty.view_dashboard",
+        "loyalty.view_balanceimport",
+        "loyalty.add_balanceimport",  # import balances from another programme
         "loyalty.view_earningruleuse",
         "loyalty.view_actionaward",
         "loyalty.view_webhooksubscription",

@@ -31,7 +31,7 @@ class AdminGroup:
 # The admin index and the side navigation show these groups, in this order. A registered model in no group is an
 # internal table (the outbox, rule uses, sign-in tokens, ...): superusers find it under "System"; others never see it.
 ADMIN_GROUPS: tuple[AdminGroup, ...] = (
-    AdminGroup("members", _("Members"), ("members.member", "loyalty.shopcustomer")),
+    AdminGroup("members", _("Members"), ("members.member", "loyalty.shopcustomer", "loyalty.balanceimport")),
     AdminGroup(
         "orders-points",
         _("Orders and points"),

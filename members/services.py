@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from config.bulk import objects_insert
+from config.bulk import objects_insert, rows_insert
 from members import messaging, privacy, signals
 from members.emails import email_canonical
 from members.models import (
@@ -184,11 +184,15 @@ def phone_code_verify(*, phone: str, code: str) -> Member:
     return member
 
 
-def members_enrol_many(*, people: Mapping[str, tuple[str, str]], source: str) -> tuple[dict[str, Member], int]:
+def members_enrol_many(
+    *, people: Mapping[str, tuple[str, str]], source: str, phones: Mapping[str, str] | None = None
+) -> tuple[dict[str, Member], int]:
     """The members with these (normalised) emails, enrolling the ones the club does not know, in a few bulk
-    queries: ``people`` maps email to (first name, last name). For history brought in bulk (an order import):
-    the new members get no welcome message and no sign-up points, and claim their account with a sign-in code
-    (an unverified address, as ``member_enrol`` gives). Returns email -> member, and how many were new."""
+    queries: ``people`` maps email to (first name, last name), ``phones`` email to a phone (E.164) a new member
+    gets (the caller checked no member has it). For history brought in bulk (an order import, opening
+    balances): the new members get no welcome message and no sign-up points, and claim their account with a
+    sign-in code (an unverified address, as ``member_enrol`` gives). Returns email -> member, and how many were
+    new."""
     found = {
         member.user.email: member
         for member in Member.objects.select_related("user").filter(user__email__in=people, erased_at__isnull=True)
@@ -196,13 +200,19 @@ def members_enrol_many(*, people: Mapping[str, tuple[str, str]], source: str) ->
     missing = sorted(people.keys() - found.keys())
     if not missing:
         return found, 0
-    users = [User(email=email, first_name=people[email][0], last_name=people[email][1], password="!")
-             for email in missing]  # fmt: skip
-    objects_insert(users)
-    objects_insert([EmailAddress(user=user, email=user.email, primary=True, verified=False) for user in users])
-    members = [Member(user=user, source=source) for user in users]
+    # Users and addresses as rows (no model per row: an import enrols hundreds of thousands); the members as
+    # models, which the caller gets back.
+    user_ids = rows_insert(User, [
+        {"email": email, "first_name": people[email][0], "last_name": people[email][1], "password": "!"}
+        for email in missing
+    ])  # fmt: skip
+    rows_insert(EmailAddress, [{"user_id": user_id, "email": email, "primary": True, "verified": False}
+                               for user_id, email in zip(user_ids, missing, strict=True)])  # fmt: skip
+    phones = phones or {}
+    members = [Member(user_id=user_id, source=source, phone=phones.get(email, ""))
+               for user_id, email in zip(user_ids, missing, strict=True)]  # fmt: skip
     objects_insert(members)
-    found.update({user.email: member for user, member in zip(users, members, strict=True)})
+    found.update(zip(missing, members, strict=True))
     return found, len(members)
 
 

@@ -4,6 +4,7 @@ README.md and run in order against it, answer what the README says they answer."
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -317,3 +318,35 @@ def _readme_examples_run(settings: Any) -> None:
     assert (liv.status, liv.url) == (ReminderStatus.SCHEDULED, "https://nordlys-sport.example.com/products/ski-wax-kit")
     assert liv.due_at == dt.datetime(2027, 1, 13, 10, 0, tzinfo=ZoneInfo("Europe/Oslo"))
     assert not Order.objects.filter(external_id="W-3002").exists()
+
+
+def test_readme_balance_import_example_runs_as_documented_against_the_demo(settings, tmp_path):
+    """The "Moving from another programme" block: its CSV file, then each import_balances command, whose output
+    (stdout and stderr, timing aside) is the README's comment lines under it."""
+    text = README.read_text()
+    block = re.search(r"### Moving from another programme.*?```sh\n(.*?)```", text, re.S).group(1)
+    name, csv_text = re.search(r"cat > (\S+) <<'CSV'\n(.*?)\nCSV\n", block, re.S).groups()
+    (tmp_path / name).write_text(csv_text + "\n")
+    runs: list[tuple[list[str], list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith(".venv/bin/python manage.py import_balances"):
+            runs.append((shlex.split(line)[3:], []))
+        elif line.startswith("# ") and runs:
+            runs[-1][1].append(line[2:])
+    assert len(runs) == 3
+    with time_machine.travel(README_DAY, tick=True):
+        _seed(settings)
+        for args, expected in runs:
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.suppress(SystemExit):  # a refused line: status 1
+                call_command("import_balances", *[str(tmp_path / a) if a == name else a for a in args],
+                             stdout=out, stderr=err)  # fmt: skip
+            got = (out.getvalue() + err.getvalue()).strip().splitlines()
+            assert [re.sub(r" \(\d+\.\d s\)$", "", g) for g in got] == [
+                re.sub(r" \(\d+\.\d s\)$", "", e) for e in expected
+            ], args
+        ingrid = PointsAccount.objects.get(member__user__email="ingrid.moe@example.com")
+        assert (ingrid.balance, ingrid.tier.name_nb) == (1800, "Gull")
+        out = io.StringIO()
+        call_command("check_ledger", stdout=out)
+        assert "Ledger OK" in out.getvalue()

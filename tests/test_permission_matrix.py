@@ -488,6 +488,8 @@ ROLE_PAGES = [
     ("/admin/loyalty/segment/", 403, 200),
     ("/admin/loyalty/shop/", 403, 200),
     ("/admin/loyalty/apikey/", 403, 200),
+    ("/admin/loyalty/balanceimport/", 403, 200),
+    ("/admin/loyalty/balanceimport/add/", 403, 200),
     ("/admin/dashboard/", 403, 200),
     ("/admin/members/auditentry/", 403, 200),
     ("/admin/auth/group/", 403, 403),

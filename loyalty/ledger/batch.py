@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from config.bulk import objects_insert
+from config.bulk import objects_insert, rows_insert
 from loyalty.ledger.accounts import entry_tier
 from loyalty.ledger.entries import lot_terms
 from loyalty.models import LedgerEntry, PointsAccount, PointsLot, Programme
@@ -45,18 +45,31 @@ def accounts_lock(*, member_ids: Sequence[int], create: bool = False) -> dict[in
     if create:
         have = set(PointsAccount.objects.filter(member_id__in=member_ids).values_list("member_id", flat=True))
         if missing := [member_id for member_id in member_ids if member_id not in have]:
-            tier, now = entry_tier(), timezone.now()
-            PointsAccount.objects.bulk_create(
-                [PointsAccount(member_id=member_id, tier=tier, tier_since=now) for member_id in missing],
-                ignore_conflicts=True,  # made meanwhile by an order for the same member: that one stands
-            )
+            _accounts_create(member_ids=missing)
     accounts = PointsAccount.objects.select_for_update(of=("self",)).select_related("tier")
     return {account.member_id: account for account in accounts.filter(member_id__in=member_ids).order_by("member_id")}
 
 
+def _accounts_create(*, member_ids: Sequence[int]) -> None:
+    """Open accounts at the entry tier; one made meanwhile (by an order for the same member) stands."""
+    tier, now = entry_tier(), timezone.now()
+    if connection.vendor != "postgresql":
+        PointsAccount.objects.bulk_create(
+            [PointsAccount(member_id=member_id, tier=tier, tier_since=now) for member_id in member_ids],
+            ignore_conflicts=True,
+        )
+        return
+    with connection.cursor() as cursor:  # one statement, no model per row (an import opens thousands)
+        cursor.execute(
+            "INSERT INTO loyalty_pointsaccount (member_id, balance, pending, tier_id, tier_since, updated_at) "
+            "SELECT m, 0, 0, %s, %s, %s FROM unnest(%s::bigint[]) AS m ON CONFLICT (member_id) DO NOTHING",
+            [tier.pk if tier else None, now, now, list(member_ids)],
+        )
+
+
 # Account fields a batch writes, and their PostgreSQL types (for the VALUES list of ``accounts_save``).
 _ACCOUNT_COLUMN_TYPES = {"balance": "bigint", "pending": "bigint", "tier": "bigint", "tier_since": "timestamptz",
-                         "below_tier_since": "timestamptz"}  # fmt: skip
+                         "below_tier_since": "timestamptz", "tier_held_until": "timestamptz"}  # fmt: skip
 
 
 def accounts_save(accounts: Sequence[PointsAccount], *, fields: Sequence[str]) -> None:
@@ -68,14 +81,15 @@ def accounts_save(accounts: Sequence[PointsAccount], *, fields: Sequence[str]) -
         PointsAccount.objects.bulk_update(accounts, fields)
         return
     columns = [PointsAccount._meta.get_field(name).column for name in fields]
-    row = ", ".join(["%s::bigint", *(f"%s::{_ACCOUNT_COLUMN_TYPES[name]}" for name in fields)])
-    params = [value for a in accounts for value in (a.member_id, *(getattr(a, c) for c in columns))]
+    # One array per column: a handful of parameters, however many accounts (a VALUES list of thousands of rows
+    # costs more to build and parse than to run).
+    arrays = ", ".join(["%s::bigint[]", *(f"%s::{_ACCOUNT_COLUMN_TYPES[name]}[]" for name in fields)])
+    params = [[a.member_id for a in accounts], *([getattr(a, c) for a in accounts] for c in columns)]
     assignments = ", ".join(f"{c} = v.{c}" for c in columns)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE loyalty_pointsaccount AS a SET {assignments}, updated_at = %s "
-            f"FROM (VALUES {', '.join([f'({row})'] * len(accounts))}) AS v(member_id, {', '.join(columns)}) "
-            "WHERE a.member_id = v.member_id",
+            f"FROM unnest({arrays}) AS v(member_id, {', '.join(columns)}) WHERE a.member_id = v.member_id",
             [timezone.now(), *params],
         )
 
@@ -101,6 +115,7 @@ class LedgerBatch:
     now: dt.datetime = field(default_factory=timezone.now)
     entries: list[LedgerEntry] = field(default_factory=list)
     _takes: list[LotTake] = field(default_factory=list)
+    _expiry: dict[int, dt.datetime] = field(default_factory=dict)  # id(entry): its lot's own expiry
     _touched: dict[int, PointsAccount] = field(default_factory=dict)
 
     def add(
@@ -115,9 +130,11 @@ class LedgerBatch:
         detail: dict[str, Any] | None = None,
         takes: Sequence[LotTake] = (),
         order_id: int | None = None,
+        expires_at: dt.datetime | None = None,
     ) -> LedgerEntry:
         """One entry of ``points`` (negative: a debit, which names the lots it ``takes``; a batch debit never
-        takes a balance below zero, so the caller decides how much it may take)."""
+        takes a balance below zero, so the caller decides how much it may take). A credit's lot expires by the
+        programme's rule, or at ``expires_at`` when given (an opening balance keeps the date it had)."""
         account = self.accounts[member_id]
         if points == 0 or isinstance(points, bool):
             raise ValueError("A ledger entry moves a non-zero number of points.")
@@ -135,6 +152,8 @@ class LedgerBatch:
             order_id=order_id,
         )  # fmt: skip
         self.entries.append(entry)
+        if expires_at is not None and points > 0:
+            self._expiry[id(entry)] = expires_at
         return entry
 
     def write(self, *, account_fields: Sequence[str] = ()) -> list[LedgerEntry]:
@@ -148,24 +167,19 @@ class LedgerBatch:
         """``write`` without saving the accounts: for a caller that reads the new entries (a tier review
         counting them) before it saves the accounts once with what it changed; ``save`` must follow."""
         objects_insert(self.entries)
-        lots = []
+        lots: list[dict[str, Any]] = []
         for entry in self.entries:
             if entry.points > 0:
                 remaining, expires_at = lot_terms(
                     points=entry.points, balance_before=entry.balance_after - entry.points,
                     earned_at=entry.effective_at, programme=self.programme,
                 )  # fmt: skip
-                lots.append(
-                    PointsLot(
-                        member_id=entry.member_id,
-                        entry=entry,
-                        points=entry.points,
-                        remaining=remaining,
-                        earned_at=entry.effective_at,
-                        expires_at=expires_at,
-                    )
-                )
-        objects_insert(lots)
+                lots.append({
+                    "member_id": entry.member_id, "entry_id": entry.pk, "points": entry.points,
+                    "remaining": remaining, "earned_at": entry.effective_at,
+                    "expires_at": self._expiry.get(id(entry), expires_at),
+                })  # fmt: skip
+        rows_insert(PointsLot, lots)  # rows, not models: nothing reads the lots back
         emptied = [take.lot.pk for take in self._takes if take.points >= take.lot.remaining]
         PointsLot.objects.filter(pk__in=emptied).update(remaining=0)
         partly = [take for take in self._takes if take.points < take.lot.remaining]

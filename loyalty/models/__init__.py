@@ -18,6 +18,8 @@ Modules (each imports only the ones above it, so there are no cycles):
 - ``customers``: ``customer_of`` and ``customer_pairs``, the rule for who is a shop's customer.
 - ``ledger``: ``PointsAccount`` (balance and tier), ``LedgerEntry`` with ``LedgerEntryQuerySet``, ``EntryKind`` and
   ``ImmutableEntryError``, and ``PointsLot`` (FIFO spending and expiry).
+- ``openings``: ``BalanceImport`` (one import of opening balances, by batch id) and ``OpeningBalance`` (a member's
+  one opening balance, the line and entry that gave it).
 - ``redemptions``: ``Redemption`` and ``RedemptionStatus``: points spent at a shop's checkout, held on the ledger,
   and the checkout code's prefix and length.
 - ``rewards``: ``Reward``, ``WinbackOffer``, ``VoucherStatus``, ``Voucher`` and the voucher code alphabet and length.
@@ -54,6 +56,7 @@ from loyalty.models.ledger import (
     PointsAccount,
     PointsLot,
 )
+from loyalty.models.openings import BalanceImport, OpeningBalance
 from loyalty.models.redemptions import REDEMPTION_CODE_LENGTH, REDEMPTION_CODE_PREFIX, Redemption, RedemptionStatus
 from loyalty.models.rewards import VOUCHER_ALPHABET, VOUCHER_CODE_LENGTH, Reward, Voucher, VoucherStatus, WinbackOffer
 from loyalty.models.events import (
@@ -104,6 +107,7 @@ __all__ = [
     "AmountBasis",
     "ApiKey",
     "ApiScope",
+    "BalanceImport",
     "BirthdayBonus",
     "ConsentFilter",
     "Country",
@@ -116,6 +120,7 @@ __all__ = [
     "LauncherPosition",
     "LedgerEntry",
     "LedgerEntryQuerySet",
+    "OpeningBalance",
     "Order",
     "OrderSource",
     "OutboxEvent",

@@ -37,6 +37,12 @@ class PointsAccount(models.Model):
         blank=True,
         help_text=_("When the tier review first found the member's points below their tier; empty when they are not."),
     )
+    tier_held_until = models.DateTimeField(
+        _("tier held until"),
+        null=True,
+        blank=True,
+        help_text=_("A tier brought from another programme: the tier review moves the member down no earlier."),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -70,6 +76,7 @@ class EntryKind(models.TextChoices):
     RETURN = "return", _("Returned")  # points spent at a checkout, back: it was abandoned or the order refunded
     # No points move: an order's return window passed, and the tier points it held back count from now on.
     CONFIRM = "confirm", _("Confirmed")
+    OPENING = "opening", _("Opening balance")  # a balance brought from another programme (import_balances)
 
 
 class LedgerEntry(models.Model):

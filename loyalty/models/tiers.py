@@ -94,6 +94,7 @@ class TierChangeReason(models.TextChoices):
     ORDER = "order", _("An order lifted them")
     REVIEW = "review", _("The tier review")
     IMPORT = "import", _("An order history import")
+    OPENING = "opening", _("Moved from another programme")
 
 
 class TierChange(models.Model):

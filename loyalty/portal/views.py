@@ -45,6 +45,7 @@ ACTIVITY_KINDS = [
     (EntryKind.CLAWBACK, gettext_lazy("Returns")),
     (EntryKind.EXPIRE, gettext_lazy("Expired points")),
     (EntryKind.ADJUST, gettext_lazy("Corrections by the club")),
+    (EntryKind.OPENING, gettext_lazy("Points brought over")),  # from the club's previous programme
 ]
 
 

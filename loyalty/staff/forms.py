@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.campaigns import ItemLine
 from loyalty.errors import LoyaltyError
-from loyalty.models import LedgerEntry, Shop, Tier
+from loyalty.models import BalanceImport, LedgerEntry, Shop, Tier
+from loyalty.openings import COLUMN_PRESETS
 from members.models import Member
 
 # Far beyond any real adjustment, and well inside the ledger's 64-bit columns.
@@ -103,3 +104,39 @@ class SegmentMessageForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6, "cols": 70}),
         help_text=_("Sent as it is, inside the segment message template of each member's language."),
     )
+
+
+# The file's columns: Klubb's own names, or another programme's export (README, "Moving from another programme").
+COLUMN_CHOICES = {"klubb": _("Klubb (email, phone, external_id, points, tier, expires_at)"), "smile": "Smile.io",
+                  "loyaltylion": "LoyaltyLion"}  # fmt: skip
+MAX_UPLOAD_BYTES = 50 * 2**20
+
+
+class BalanceImportForm(forms.Form):
+    """Opening balances from another programme: the file, the batch id that makes the import safe to repeat,
+    and whether to try it first."""
+
+    file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8, comma-separated, with a header line."))
+    batch_id = forms.CharField(
+        label=_("Batch id"),
+        max_length=BalanceImport._meta.get_field("batch_id").max_length,
+        help_text=_("Names this import. Uploading the same file with the same id again changes nothing."),
+    )
+    columns = forms.ChoiceField(label=_("Columns"), choices=[(key, COLUMN_CHOICES[key]) for key in COLUMN_PRESETS])
+    shop = forms.ModelChoiceField(
+        label=_("Shop"),
+        queryset=Shop.objects.all(),
+        required=False,
+        help_text=_("To find members by this shop's customer ids (the external_id column)."),
+    )
+    dry_run = forms.BooleanField(
+        label=_("Dry run"), required=False, initial=True, help_text=_("Report what would change; change nothing.")
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than 50 MB; import it with manage.py import_balances."), code="too_large"
+            )
+        return upload

@@ -59,7 +59,9 @@ def tier_review(*, now: dt.datetime | None = None, batch: int = BATCH) -> list[T
     rule = TierRule.for_programme(programme=Programme.load(), reason=TierChangeReason.REVIEW, now=now, tiers=tiers)
     changes: list[TierChanged] = []
     for member_ids in member_batches(PointsAccount.objects.all(), batch=batch):
-        unlocked = PointsAccount.objects.filter(member_id__in=member_ids).only("tier", "tier_since", "below_tier_since")
+        unlocked = PointsAccount.objects.filter(member_id__in=member_ids).only(
+            "tier", "tier_since", "below_tier_since", "tier_held_until"
+        )
         would_change, _ = rule.review_many(list(unlocked))
         if not would_change:
             continue

@@ -3,7 +3,8 @@
 A member's qualifying points are the ``tier_points`` of their entries within the programme's rolling window.
 They reach the highest tier whose threshold they meet. An order only ever lifts (``TierRule.lift``); the
 review (``TierRule.review``) also moves a member down one level, once they have been below their tier for the
-grace period and not within the grace period after moving up.
+grace period and not within the grace period after moving up, and never while a tier brought from another
+programme is held (``TierRule.hold``, ``PointsAccount.tier_held_until``).
 """
 
 from __future__ import annotations
@@ -119,6 +120,9 @@ class TierRule:
         current = self.tier_of(account)
         if current is None:
             return None
+        if account.tier_held_until is not None and self.now < account.tier_held_until:
+            account.below_tier_since = None  # the grace period counts from the end of the hold
+            return None
         reached = tier_for_points(points=points, tiers=self.tiers) or self.tiers[0]
         if reached.threshold >= current.threshold:
             account.below_tier_since = None
@@ -138,6 +142,24 @@ class TierRule:
             member_id=account.member_id, from_tier=previous, to_tier=account.tier, at=self.now, up=False,
             reason=self.reason,
         )  # fmt: skip
+
+    def hold(self, account: PointsAccount, *, tier: Tier, until: dt.datetime) -> TierChanged | None:
+        """Put the account on ``tier`` (a tier brought from another programme) and keep it there until ``until``:
+        the review lifts it if its points reach higher, and moves it down no earlier than that. In memory; the
+        caller saves ``tier``, ``tier_since``, ``below_tier_since`` and ``tier_held_until``. A member already on a
+        higher tier here keeps it (and no hold)."""
+        previous = self.tier_of(account)
+        if previous is not None and previous.threshold > tier.threshold:
+            return None
+        account.tier_held_until = max(until, account.tier_held_until or until)
+        account.below_tier_since = None
+        if previous is not None and previous.pk == tier.pk:
+            return None
+        account.tier, account.tier_since = tier, self.now
+        up = previous is None or tier.threshold > previous.threshold
+        return TierChanged(
+            member_id=account.member_id, from_tier=previous, to_tier=tier, at=self.now, up=up, reason=self.reason
+        )
 
     def review_many(self, accounts: Sequence[PointsAccount]) -> tuple[list[PointsAccount], list[TierChanged]]:
         """``review`` for many accounts (one query for their points): the accounts that changed, and the moves."""

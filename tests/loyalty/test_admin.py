@@ -4,6 +4,7 @@ the adjust form (a service call), the ledger is read-only, and API keys are show
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from decimal import Decimal
 
@@ -37,6 +38,7 @@ from loyalty.models import (
     WebhookSubscription,
     WinbackOffer,
 )
+from loyalty.openings import COLUMN_PRESETS, balance_rows_read, balances_import, file_digest
 from loyalty.orders import RefundDetails, ReturnedItem, refund_record
 from loyalty.rewards import redemption_reserve
 from loyalty.rewards.catalogue import reward_redeem
@@ -122,6 +124,10 @@ def populated(shop, tiers, programme, admin_user):
     )  # fmt: skip
     segment = Segment.objects.create(name="Everyone")
     segment_message_send(segment=segment, subject="News", text="Hello", staff=admin_user)
+    # Opening balances from another programme
+    data = b"email,points\nopening@example.com,100\n"
+    balances_import(rows=balance_rows_read(io.StringIO(data.decode()), columns=COLUMN_PRESETS["klubb"]),
+                    batch_id="smile-1", digest=file_digest(data), staff=admin_user)  # fmt: skip
     return Member.objects.get(user__email="kari@example.com")
 
 

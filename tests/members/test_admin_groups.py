@@ -55,7 +55,7 @@ def test_the_index_shows_the_groups_in_order_with_their_models(client):
         "System",
     ]
     by_name = dict(groups)
-    assert by_name["Members"] == ["members.member", "loyalty.shopcustomer"]
+    assert by_name["Members"] == ["members.member", "loyalty.shopcustomer", "loyalty.balanceimport"]
     assert by_name["Orders and points"][:4] == [
         "loyalty.order",
         "loyalty.refund",

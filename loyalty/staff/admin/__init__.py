@@ -13,6 +13,7 @@
 - ``rewards``: rewards, win-back offers and vouchers.
 - ``replenishment``: replenishment rules and the reminders they scheduled (read-only).
 - ``webhooks``: webhook subscriptions, deliveries and the outbox.
+- ``openings``: imports of opening balances from another programme (the upload, its dry run and report).
 - ``campaigns``: earning rules, points for actions and their awards, segments and segment messages.
 
 A new ModelAdmin goes in the module of its concept (or a new module imported here). Code outside the package
@@ -27,6 +28,7 @@ from loyalty.staff.admin import (
     ledger,
     member_360,
     members,
+    openings,
     orders,
     programme,
     replenishment,
@@ -45,6 +47,7 @@ __all__ = [
     "ledger",
     "member_360",
     "members",
+    "openings",
     "orders",
     "programme",
     "replenishment",
