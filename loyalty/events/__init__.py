@@ -1,7 +1,8 @@
 """Klubb's one event path: services ``emit`` what happened; webhooks, messages and history subscribe.
 
 - ``bus``: ``emit`` and ``subscribe``.
-- ``types``: the points engine's events (``PointsChanged``, ``PointsEarned``, ``OrderRecorded``, ``TierChanged``, ...).
+- ``types``: the points engine's events (``PointsChanged``, ``PointsEarned``, ``OrderRecorded``,
+  ``RefundRecorded``, ``TierChanged``, ...).
 - ``outbox``: outgoing webhooks as a subscriber: an outbox row and a delivery per active subscription, none
   when no subscription wants the event.
 - ``delivery``: sending a delivery, signed, under a lease, with backoff (``config.leases``), within a total deadline
@@ -18,13 +19,22 @@ service's own package) or how a message reads (its kind's templates).
 from __future__ import annotations
 
 from loyalty.events.bus import emit, subscribe
-from loyalty.events.types import MemberEnrolled, OrderRecorded, PointsChanged, PointsEarned, RewardRedeemed, TierChanged
+from loyalty.events.types import (
+    MemberEnrolled,
+    OrderRecorded,
+    PointsChanged,
+    PointsEarned,
+    RefundRecorded,
+    RewardRedeemed,
+    TierChanged,
+)
 
 __all__ = [
     "MemberEnrolled",
     "OrderRecorded",
     "PointsChanged",
     "PointsEarned",
+    "RefundRecorded",
     "RewardRedeemed",
     "TierChanged",
     "emit",

@@ -40,6 +40,14 @@ class OrderRecorded:
 
 
 @dataclass(frozen=True)
+class RefundRecorded:
+    """A refund of ``order`` was recorded; ``skus``: the goods it says came back (none when it names none)."""
+
+    order: Order
+    skus: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class TierChanged:
     """A member moved to another tier: up (an order, the review, an import) or down (the review)."""
 

@@ -118,6 +118,7 @@ class ReminderStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     CANCELLED = "cancelled", _("Cancelled (bought again)")
     SKIPPED = "skipped", _("Skipped (no way to reach the member)")
+    RETURNED = "returned", _("Cancelled (sent back)")
 
 
 class ReplenishmentReminder(models.Model):

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty import hooks
 from loyalty.errors import NothingLeftToRefund, OrderNotFound, RefundExceedsOrder, UnknownReturnReason
-from loyalty.events import PointsChanged, emit
+from loyalty.events import PointsChanged, RefundRecorded, emit
 from loyalty.idempotency import IdempotencyKey, idempotent
 from loyalty.ledger import account_lock, ledger_append
 from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Refund, RefundLine, Shop
@@ -215,6 +215,7 @@ def _record(
         order.tier_points_clawed_back += tier_points
         order.save(update_fields=["refunded_amount", "points_clawed_back", "tier_points_clawed_back"])
         _rule_uses_claw_back(order=order)
+        events.append(RefundRecorded(order=order, skus=tuple(line.sku for line in lines)))
         emit(*events)
         hooks.refund_recorded(refund=refund)  # referrals reject the friend's referral within its window
         outcome = RefundOutcome(

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from config.snapshots import Snapshot
-from loyalty.events import OrderRecorded, subscribe
+from loyalty.events import OrderRecorded, RefundRecorded, subscribe
 from loyalty.models import ReminderStatus, ReplenishmentReminder, ReplenishmentRule
 
 # A sent reminder counts as followed when the member orders the same SKU within this many days of it.
@@ -41,8 +42,23 @@ _rules = Snapshot(_rules_load, sources=[ReplenishmentRule])
 
 
 def replenishment_subscribe() -> None:
-    """Have recorded orders schedule, cancel and follow up reminders (from ``LoyaltyConfig.ready``; idempotent)."""
+    """Have recorded orders schedule, cancel and follow up reminders, and refunds cancel the reminders of what came
+    back (from ``LoyaltyConfig.ready``; idempotent)."""
     subscribe(OrderRecorded, orders_replenish)
+    subscribe(RefundRecorded, refunds_replenish)
+
+
+def refunds_replenish(events: Sequence[RefundRecorded]) -> None:
+    """A member who sent a product back is not reminded to buy it again: a refund cancels its order's scheduled
+    reminders for the SKUs it returned, or all of them once the whole order is refunded (one query per refund)."""
+    for event in events:
+        scheduled = ReplenishmentReminder.objects.filter(order=event.order, status=ReminderStatus.SCHEDULED)
+        if event.order.refunded_amount < event.order.amount:
+            if not event.skus:
+                continue
+            scheduled = scheduled.filter(sku__in=event.skus)
+        _lock_in_claim_order(scheduled)
+        scheduled.update(status=ReminderStatus.RETURNED)
 
 
 def orders_replenish(events: Sequence[OrderRecorded]) -> None:
@@ -93,10 +109,9 @@ def _bought_again(*, event: OrderRecorded, skus: set[str]) -> None:
     longer needed, and sent ones this order came within ``FOLLOW_UP_DAYS`` of were followed."""
     order, at = event.order, event.order.occurred_at
     mine = ReplenishmentReminder.objects.filter(member=event.member, sku__in=skus)
-    # Lock the rows this changes in primary-key order first, the order the reminder job claims them in: two
-    # UPDATEs that each lock in their own index's order could otherwise deadlock with a job claiming the same rows.
-    touched = mine.filter(status__in=[ReminderStatus.SCHEDULED, ReminderStatus.SENT], followed_by__isnull=True)
-    list(touched.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
+    _lock_in_claim_order(
+        mine.filter(status__in=[ReminderStatus.SCHEDULED, ReminderStatus.SENT], followed_by__isnull=True)
+    )
     mine.filter(status=ReminderStatus.SCHEDULED, order__occurred_at__lt=at).update(
         status=ReminderStatus.CANCELLED, cancelled_by=order
     )
@@ -136,3 +151,9 @@ def _schedule(
             )
         )
     ReplenishmentReminder.objects.bulk_create(reminders, ignore_conflicts=True)
+
+
+def _lock_in_claim_order(reminders: QuerySet[ReplenishmentReminder]) -> None:
+    """Lock ``reminders`` in primary-key order, the order the reminder job claims them in, before an UPDATE changes
+    them: an UPDATE locks in its index's order, and could deadlock with a job claiming the same rows."""
+    list(reminders.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 
 from loyalty.messages import LoyaltyMessage
 from loyalty.models import Order, ReminderStatus, ReplenishmentReminder, ReplenishmentRule
-from loyalty.orders import OrderInput, OrderItem, order_record
+from loyalty.orders import OrderInput, OrderItem, RefundDetails, ReturnedItem, order_record, refund_record
 from loyalty.privacy import loyalty_export
 from loyalty.replenishment import replenishment_remind
 from loyalty.shops import MemberRef
@@ -291,6 +291,32 @@ def test_buying_the_item_again_first_cancels_the_reminder(shop, tiers, programme
     new = ReplenishmentReminder.objects.get(order=again)
     assert (new.status, new.due_at) == (ReminderStatus.SCHEDULED, dt.datetime(2026, 4, 16, 10, 0, tzinfo=OSLO))
     assert not Message.objects.filter(kind=LoyaltyMessage.REPLENISHMENT).exists()
+
+
+def test_sending_the_item_back_cancels_its_reminder_and_nothing_else(shop, tiers, programme, vitamins):
+    order = buy(shop, item(), item(sku="VIT-C", name="Vitamin C"), order_id="1")
+    reachable()
+    with time_machine.travel(T0 + dt.timedelta(days=3), tick=False):
+        refund_record(shop=shop, order_id="1", refund_id="R1", amount=Decimal("199.00"),
+                      details=RefundDetails(items=(ReturnedItem(sku="VIT-C", quantity=1),)))  # fmt: skip
+
+    statuses = dict(ReplenishmentReminder.objects.filter(order=order).values_list("sku", "status"))
+    assert statuses == {"VIT-D": ReminderStatus.SCHEDULED, "VIT-C": ReminderStatus.RETURNED}
+    assert remind(DUE).sent == 1  # vitamin D only
+    assert Message.objects.get(kind=LoyaltyMessage.REPLENISHMENT).body.count("Vitamin C") == 0
+
+
+def test_a_refund_naming_no_goods_cancels_reminders_only_once_the_whole_order_is_refunded(
+    shop, tiers, programme, vitamins
+):
+    order = buy(shop, item(), item(sku="VIT-C", name="Vitamin C"), order_id="1")
+    refund_record(shop=shop, order_id="1", refund_id="R1", amount=Decimal("50.00"))
+    assert set(ReplenishmentReminder.objects.values_list("status", flat=True)) == {ReminderStatus.SCHEDULED}
+
+    refund_record(shop=shop, order_id="1", refund_id="R2", amount=order.amount - Decimal("50.00"))
+
+    assert set(ReplenishmentReminder.objects.values_list("status", flat=True)) == {ReminderStatus.RETURNED}
+    assert remind(DUE).sent == 0
 
 
 def test_another_item_or_another_member_cancels_nothing(shop, tiers, programme, vitamins):
