@@ -1,6 +1,6 @@
 """Benchmark of ``manage.py import_balances``: 200,000 opening balances from another programme, then again.
 
-Builds its own PostgreSQL database (default ``klubb_r17d_bench``; dropped and created again) with the tiers,
+Builds its own PostgreSQL database (default ``klubb_bench_balances``; dropped and created again) with the tiers,
 writes a CSV file of ``--members`` balances (email, points, a tier on every fifth line, an expiry date on every
 third) for customers who are not members yet (the import enrols them), then times, as separate processes:
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bulk_import import django
 from common import ROOT, database_name, database_recreate, machine
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_r17d_bench"
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench_balances"
 
 SEED = """
 from decimal import Decimal
