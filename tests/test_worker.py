@@ -25,9 +25,26 @@ from django.utils import timezone
 
 from config.celery import app
 from loyalty.ledger import ledger_mismatches, lot_mismatches
-from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme, Tier
-from loyalty.tasks import points_expire_task
-from members.models import Member, User
+from loyalty.models import (
+    EntryKind,
+    LedgerEntry,
+    Order,
+    PointsAccount,
+    PointsLot,
+    Programme,
+    ReminderStatus,
+    ReplenishmentReminder,
+    ReplenishmentRule,
+    Shop,
+    Tier,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from loyalty.tasks import points_expire_task, replenishment_remind_task
+from members.messaging import message_templates_install
+from members.models import Member, Message, MessageStatus, User
+from members.services import member_enrol
+from tests.conftest import make_order
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -160,9 +177,6 @@ def test_a_worker_killed_in_the_middle_of_the_expiry_job_leaves_every_point_expi
 
 
 def test_an_order_reaches_the_shops_webhook_through_a_real_worker(start_worker, shop, tiers, programme, httpserver):
-    from loyalty.models import WebhookDelivery, WebhookSubscription
-    from tests.conftest import make_order
-
     httpserver.expect_request("/klubb-events", method="POST").respond_with_data("ok")
     WebhookSubscription.objects.create(
         shop=shop, url=httpserver.url_for("/klubb-events"), secret="s3cret", events=["points.changed"]
@@ -178,10 +192,6 @@ def test_an_order_reaches_the_shops_webhook_through_a_real_worker(start_worker, 
 
 
 def test_a_new_members_welcome_email_is_sent_by_a_real_worker(start_worker, programme, tiers):
-    from members.messaging import message_templates_install
-    from members.models import Message, MessageStatus
-    from members.services import member_enrol
-
     message_templates_install()  # a transactional test before this one flushed the migration's templates
     start_worker()
     member_enrol(email="ny@example.com", first_name="Nora", language="nb")  # queues, then enqueues the send on commit
@@ -196,7 +206,6 @@ def test_a_new_members_welcome_email_is_sent_by_a_real_worker(start_worker, prog
 
 def due_reminders(count: int) -> None:
     """``count`` members who said yes to offers by email, each with one replenishment reminder due an hour ago."""
-    from loyalty.models import Order, ReplenishmentReminder, ReplenishmentRule, Shop
 
     shop = Shop.objects.create(name="Nordlys", slug="nordlys")
     rule = ReplenishmentRule.objects.create(name="Vitamins", category="vitamins", interval_days=30)
@@ -220,11 +229,6 @@ def due_reminders(count: int) -> None:
 
 
 def test_replenishment_reminders_are_sent_once_by_two_workers_at_once_and_one_restarted_after_a_kill(start_worker):
-    from loyalty.models import ReminderStatus, ReplenishmentReminder
-    from loyalty.tasks import replenishment_remind_task
-    from members.messaging import message_templates_install
-    from members.models import Message
-
     message_templates_install()  # a transactional test before this one flushed the migration's templates
     due_reminders(1500)
     first = start_worker(KLUBB_JOB_BATCH="25")  # 60 short batches each: time to kill it half-way
