@@ -47,6 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--members", type=int, default=200_000, help="balances in the file (default 200,000)")
     parser.add_argument("--batch", type=int, default=None, help="lines per transaction (default the command's)")
+    parser.add_argument("--writers", type=int, default=None, help="writer processes (default the command's)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
     return parser.parse_args(argv)
 
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     command = ["import_balances", str(path), "--batch-id", "bench"]
     if args.batch:
         command += ["--batch", str(args.batch)]
+    if args.writers:
+        command += ["--writers", str(args.writers)]
     env = machine(url)
     runs = []
     for label, extra in (("dry run", ["--dry-run"]), ("import", []), ("same file and batch id again", [])):
@@ -84,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         runs.append((label, *django(url, *command, *extra)))
     _seconds, ledger, _cpu = django(url, "check_ledger")
     options = ["--members", str(args.members)] + (["--batch", str(args.batch)] if args.batch else [])
+    options += ["--writers", str(args.writers)] if args.writers else []
     print("\n== Klubb opening balance import benchmark ==")
     for key, value in env.items():
         print(f"{key:>12}: {value}")

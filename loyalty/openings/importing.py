@@ -21,6 +21,9 @@ review may judge them by their own points here.
    carries the member's standing, held for one tier window (``TierRule.hold``); a member already on a higher
    tier here keeps it. The moves are history only: an import sends nothing.
 
+6. The command writes the batches with several processes at once on PostgreSQL (``writers``): each batch is
+   its own transaction and the checks above hold across them, so the outcome is a single writer's.
+
 A dry run does all of this in a transaction it then rolls back: its report is exactly what the import would do.
 """
 
@@ -28,13 +31,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+import multiprocessing
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -87,6 +91,12 @@ class BalanceReport:
     def as_data(self) -> dict[str, Any]:
         return asdict(self)
 
+    def add(self, batch: BalanceReport) -> None:
+        """Count in what one batch did."""
+        for name in ("imported", "already", "members_enrolled", "points", "tiers_set"):
+            setattr(self, name, getattr(self, name) + getattr(batch, name))
+        self.refused.extend(batch.refused)
+
 
 def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -102,17 +112,21 @@ def balances_import(
     staff: User | None = None,
     dry_run: bool = False,
     batch: int = BATCH,
+    writers: int = 1,
 ) -> BalanceReport:
-    """Import the rows as batch ``batch_id`` (see the module's docstring); ``dry_run``: report, change nothing."""
+    """Import the rows as batch ``batch_id`` (see the module's docstring); ``dry_run``: report, change nothing.
+
+    ``writers`` > 1: on PostgreSQL, outside a transaction, that many processes write the batches, each its own
+    (a command's choice: it forks, which a web server's worker must not)."""
     batch_id = batch_id.strip()
     if not batch_id or len(batch_id) > 100:
         raise BatchRefused("invalid_batch_id", _("A batch id has 1 to 100 characters."))
     if not dry_run:
         return _import(rows=rows, batch_id=batch_id, digest=digest, file_name=file_name, shop=shop, staff=staff,
-                       batch=batch)  # fmt: skip
-    with transaction.atomic():
+                       batch=batch, writers=writers)  # fmt: skip
+    with transaction.atomic():  # one transaction: the batches are written in this process, one after another
         report = _import(rows=rows, batch_id=batch_id, digest=digest, file_name=file_name, shop=shop, staff=staff,
-                         batch=batch)  # fmt: skip
+                         batch=batch, writers=1)  # fmt: skip
         transaction.set_rollback(True)
     report.dry_run = True
     return report
@@ -130,7 +144,7 @@ class _Run:
 
 def _import(
     *, rows: Iterable[BalanceRow | Refusal], batch_id: str, digest: str, file_name: str, shop: Shop | None,
-    staff: User | None, batch: int,
+    staff: User | None, batch: int, writers: int,
 ) -> BalanceReport:  # fmt: skip
     now = timezone.now()
     record, created = BalanceImport.objects.get_or_create(
@@ -151,6 +165,7 @@ def _import(
         held_until=now + relativedelta(months=programme.tier_window_months or 12),
     )  # fmt: skip
     seen: dict[tuple[str, str], int] = {}
+    batches: list[list[BalanceRow]] = []
     pending: list[BalanceRow] = []
     for row in rows:
         report.lines += 1
@@ -164,10 +179,12 @@ def _import(
             continue
         pending.append(row)
         if len(pending) >= batch:
-            _batch_import(run=run, rows=pending, report=report)
+            batches.append(pending)
             pending = []
     if pending:
-        _batch_import(run=run, rows=pending, report=report)
+        batches.append(pending)
+    for outcome in _batches_write(run=run, batches=batches, writers=writers):
+        report.add(outcome)
     report.refused.sort(key=lambda refusal: refusal.line)
     record.finished_at = timezone.now()
     record.report = report.as_data()
@@ -203,22 +220,50 @@ def _row_check(row: BalanceRow, *, run: _Run, seen: dict[tuple[str, str], int]) 
     return None
 
 
-def _batch_import(*, run: _Run, rows: list[BalanceRow], report: BalanceReport) -> None:
-    for attempt in range(BATCH_ATTEMPTS):
-        outcome = BalanceReport(batch_id=report.batch_id)
+def _batches_write(*, run: _Run, batches: list[list[BalanceRow]], writers: int) -> Iterator[BalanceReport]:
+    """Each batch's outcome, in file order: written here, or by ``writers`` forked processes on PostgreSQL.
+
+    Batches may be written at once: each locks its accounts in member order, a member named twice in the file is
+    refused before any batch, and a batch that meets a member another one enrolled meanwhile is tried again
+    (``_batch_import``), so the outcome is the one a single writer would reach.
+    """
+    writers = min(writers, len(batches))
+    if writers < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        for rows in batches:
+            yield _batch_import(run=run, rows=rows)
+        return
+    connections.close_all()  # each process opens its own
+    context = multiprocessing.get_context("fork")  # the run and its rows are the children's without pickling
+    with context.Pool(writers, initializer=_writer_start, initargs=(run, batches)) as pool:
+        yield from pool.imap(_writer_batch, range(len(batches)))
+
+
+_writer: dict[str, Any] = {}  # a forked writer's run and batches (``_writer_start``)
+
+
+def _writer_start(run: _Run, batches: list[list[BalanceRow]]) -> None:
+    _writer.update(run=run, batches=batches)
+
+
+def _writer_batch(index: int) -> BalanceReport:
+    return _batch_import(run=_writer["run"], rows=_writer["batches"][index])
+
+
+def _batch_import(*, run: _Run, rows: list[BalanceRow]) -> BalanceReport:
+    attempt = 1
+    while True:
+        outcome = BalanceReport(batch_id=run.record.batch_id)
         try:
             with transaction.atomic():
                 _batch_write(run=run, rows=rows, report=outcome)
         except IntegrityError:
-            # A member one of the batch's addresses or phones names was enrolled meanwhile (or an opening balance
-            # written by a second run of the batch): the batch is undone whole; read again, it finds them.
-            if attempt == BATCH_ATTEMPTS - 1:
+            # A member one of the batch's addresses or phones names was enrolled meanwhile (by another writer, or a
+            # second run of the batch): the batch is undone whole; read again, it finds them.
+            if attempt == BATCH_ATTEMPTS:
                 raise
+            attempt += 1
             continue
-        for name in ("imported", "already", "members_enrolled", "points", "tiers_set"):
-            setattr(report, name, getattr(report, name) + getattr(outcome, name))
-        report.refused.extend(outcome.refused)
-        return
+        return outcome
 
 
 def _batch_write(*, run: _Run, rows: list[BalanceRow], report: BalanceReport) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import multiprocessing
 import threading
 from pathlib import Path
 
@@ -285,6 +286,33 @@ def test_two_runs_of_one_batch_at_once_apply_each_line_once(tiers):
     assert LedgerEntry.objects.filter(kind=EntryKind.OPENING).count() == 40 == OpeningBalance.objects.count()
     assert sum(PointsAccount.objects.values_list("balance", flat=True)) == sum(range(1, 41))
     assert ledger_mismatches() == [] and lot_mismatches() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_writer_processes_import_a_file_as_one_writer_would(tiers, monkeypatch):
+    lines = [f"m{n}@example.com,,{n + 1},{'Silver' if n % 7 == 0 else ''}" for n in range(60)]
+    lines[25] = ",+4790000025,5,"  # a phone no member has: refused
+    lines[40] = "m40@example.com,,7,Platinum"  # no such tier: refused
+    text = "email,phone,points,tier\n" + "\n".join(lines) + "\n"
+    MemberFactory(user__email="m3@example.com")  # some members exist, the rest are enrolled
+    forks = []
+    real = multiprocessing.get_context
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method: forks.append(method) or real(method))
+
+    report = run(text, batch=8, writers=2)
+
+    assert forks == ["fork"]  # the batches went to the writer processes
+    assert (report.imported, report.members_enrolled, report.tiers_set) == (58, 57, 9)
+    assert [(refusal.line, refusal.code) for refusal in report.refused] == [
+        (27, "unknown_member"),
+        (42, "unknown_tier"),
+    ]
+    assert report.points == sum(range(1, 61)) - 26 - 41
+    assert LedgerEntry.objects.filter(kind=EntryKind.OPENING).count() == 58 == OpeningBalance.objects.count()
+    assert sum(PointsAccount.objects.values_list("balance", flat=True)) == report.points
+    assert ledger_mismatches() == [] and lot_mismatches() == []
+    assert run(text, batch=8, writers=2).finished_before
 
 
 def test_the_member_sees_the_opening_balance_in_their_history(client, tiers):
