@@ -19,15 +19,13 @@ import argparse
 import json
 import os
 import random
-import resource
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, database_name, database_recreate, machine, other_tree, server_tree_option
+from common import ROOT, database_name, database_prepare, django, machine, other_tree, server_tree_option
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench_import"
 
@@ -61,19 +59,6 @@ def write_orders(path: Path, *, orders: int, members: int) -> None:
             }, separators=(",", ":")) + "\n")  # fmt: skip
 
 
-def django(url: str, *args: str, tree: Path = ROOT) -> tuple[float, str, float]:
-    """Run ``manage.py`` of ``tree``: wall seconds, its output, and the CPU seconds its process used."""
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "0",
-           "LOG_LEVEL": "WARNING", "CELERY_BROKER_URL": "memory://localhost/"}  # fmt: skip
-    started, cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=tree, env=env, capture_output=True, text=True)
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_seconds = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
-    return time.monotonic() - started, (done.stdout + done.stderr).strip(), cpu_seconds
-
-
 SEED = """
 import datetime as dt
 from decimal import Decimal
@@ -93,10 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     url = args.database_url
     name = database_name(url)
-    database_recreate(url, name)
-    print(f"Preparing {name} ...", flush=True)
-    django(url, "migrate", "--noinput", "-v", "0")
-    django(url, "shell", "-c", SEED)
+    database_prepare(url, name, seed=SEED)
     path = ROOT / "bench" / "out" / f"orders-{args.orders}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()

@@ -25,8 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bulk_import import django
-from common import ROOT, database_name, database_recreate, machine
+from common import ROOT, database_name, database_prepare, django, machine
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench_balances"
 
@@ -68,10 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     url = args.database_url
     name = database_name(url)
-    database_recreate(url, name)
-    print(f"Preparing {name} ...", flush=True)
-    django(url, "migrate", "--noinput", "-v", "0")
-    django(url, "shell", "-c", SEED)
+    database_prepare(url, name, seed=SEED)
     path = ROOT / "bench" / "out" / f"balances-{args.members}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_balances(path, members=args.members)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -120,7 +119,6 @@ def test_every_link_in_a_message_uses_the_configured_site_address(settings, shop
     assert unsubscribe_url(member=member, kind=LoyaltyMessage.TIER_UP).startswith("http://127.0.0.1:8101/")
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_run_points_message_links_at_the_port_it_serves(tmp_path):
     """``make run PORT=8101`` runs every step with KLUBB_PORTAL_URL=http://127.0.0.1:8101/ (Python stubbed: it
     prints what it was given), and an address set by hand wins."""
