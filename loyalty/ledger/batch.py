@@ -15,13 +15,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from config.bulk import objects_insert, rows_insert
 from loyalty.ledger.accounts import entry_tier
 from loyalty.ledger.entries import lot_terms
-from loyalty.models import LedgerEntry, PointsAccount, PointsLot, Programme
+from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme
 
 BATCH = settings.KLUBB_JOB_BATCH
 
@@ -94,11 +94,40 @@ def accounts_save(accounts: Sequence[PointsAccount], *, fields: Sequence[str]) -
         )
 
 
+def _lots_take(*, takes: Sequence[LotTake], expired: Sequence[LotTake]) -> None:
+    """Take the debits' points from their lots, and count the ``expired`` ones as the lots' breakage.
+
+    One statement for every lot of the batch, the arithmetic in SQL: on PostgreSQL an ``UPDATE ... FROM
+    unnest(...)`` (the backlog of a first expiry night is millions of lots), elsewhere ``bulk_update``.
+    """
+    taken: dict[int, list[int]] = {}  # lot id -> [points taken, of which expired]
+    for take in takes:
+        taken.setdefault(take.lot_id, [0, 0])[0] += take.points
+    for take in expired:
+        taken[take.lot_id][1] += take.points
+    if not taken:
+        return
+    if connection.vendor != "postgresql":
+        PointsLot.objects.bulk_update(
+            [PointsLot(pk=pk, remaining=F("remaining") - points, expired=F("expired") + lost)
+             for pk, (points, lost) in taken.items()],
+            ["remaining", "expired"],
+        )  # fmt: skip
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE loyalty_pointslot AS l SET remaining = l.remaining - v.points, expired = l.expired + v.lost "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, points, lost) WHERE l.id = v.id",
+            [list(taken), [t[0] for t in taken.values()], [t[1] for t in taken.values()]],
+        )
+
+
 @dataclass(frozen=True)
 class LotTake:
-    """Points a debit takes from one lot: a lot the caller read under the account's lock."""
+    """Points a debit takes from one lot (by id), which the caller read under the account's lock: at most
+    what the lot had left then."""
 
-    lot: PointsLot
+    lot_id: int
     points: int
 
 
@@ -115,6 +144,7 @@ class LedgerBatch:
     now: dt.datetime = field(default_factory=timezone.now)
     entries: list[LedgerEntry] = field(default_factory=list)
     _takes: list[LotTake] = field(default_factory=list)
+    _expired: list[LotTake] = field(default_factory=list)  # the takes of expire entries
     _expiry: dict[int, dt.datetime] = field(default_factory=dict)  # id(entry): its lot's own expiry
     _touched: dict[int, PointsAccount] = field(default_factory=dict)
 
@@ -145,7 +175,9 @@ class LedgerBatch:
         self._takes.extend(takes)
         detail = dict(detail or {})
         if takes:
-            detail["lots"] = [[take.lot.pk, take.points] for take in takes]
+            detail["lots"] = [[take.lot_id, take.points] for take in takes]
+            if kind == EntryKind.EXPIRE:  # what a lot loses to expiry is its breakage (the dashboard's estimate)
+                self._expired.extend(takes)
         entry = LedgerEntry(
             member_id=member_id, kind=kind, points=points, balance_after=account.balance, tier_points=tier_points,
             effective_at=effective_at or self.now, created_at=self.now, reason=reason, detail=detail,
@@ -180,12 +212,7 @@ class LedgerBatch:
                     "expires_at": self._expiry.get(id(entry), expires_at),
                 })  # fmt: skip
         rows_insert(PointsLot, lots)  # rows, not models: nothing reads the lots back
-        emptied = [take.lot.pk for take in self._takes if take.points >= take.lot.remaining]
-        PointsLot.objects.filter(pk__in=emptied).update(remaining=0)
-        partly = [take for take in self._takes if take.points < take.lot.remaining]
-        for take in partly:
-            take.lot.remaining -= take.points
-        PointsLot.objects.bulk_update([take.lot for take in partly], ["remaining"])
+        _lots_take(takes=self._takes, expired=self._expired)
         return self.entries
 
     def save(self, *, account_fields: Sequence[str] = ()) -> None:

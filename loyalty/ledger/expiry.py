@@ -37,28 +37,26 @@ def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobR
     for member_ids in member_batches(due, batch=batch):
         with transaction.atomic():
             accounts = accounts_lock(member_ids=member_ids)
-            lots_by_member: dict[int, list[PointsLot]] = defaultdict(list)
-            for lot in due.filter(member_id__in=member_ids).order_by().only("id", "member_id", "remaining", "expired"):
-                lots_by_member[lot.member_id].append(lot)
-            expired: list[PointsLot] = []
+            # Plain rows, not models: the backlog of a first night is millions of lots.
+            lots_by_member: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            for lot_id, member_id, remaining in due.filter(member_id__in=member_ids).values_list(
+                "id", "member_id", "remaining"
+            ):
+                lots_by_member[member_id].append((lot_id, remaining))
             ledger = LedgerBatch(accounts=accounts, programme=programme, now=now)
             for member_id, lots in lots_by_member.items():
                 account = accounts.get(member_id)
                 # A member in debt (a clawback of points already spent) has nothing left to expire.
                 total = min(
-                    sum(lot.remaining for lot in lots), max(account.balance - account.pending, 0) if account else 0
+                    sum(remaining for _lot, remaining in lots), max(account.balance - account.pending, 0) if account else 0
                 )
                 if not account or total <= 0:
                     continue
                 ledger.add(
                     member_id=member_id, kind=EntryKind.EXPIRE, points=-total, reason="Points expired",
-                    takes=[LotTake(lot=lot, points=lot.remaining) for lot in lots],
+                    takes=[LotTake(lot_id=lot_id, points=remaining) for lot_id, remaining in lots],
                 )  # fmt: skip
-                for lot in lots:  # what each lot lost to expiry: the breakage the dashboard estimates
-                    lot.expired += lot.remaining
-                    expired.append(lot)
             entries = ledger.write()
-            PointsLot.objects.bulk_update(expired, ["expired"])
             emit(*(PointsChanged(entry=entry) for entry in entries))
             members += len(entries)
             points += sum(-entry.points for entry in entries)

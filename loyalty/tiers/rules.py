@@ -143,6 +143,15 @@ class TierRule:
             reason=self.reason,
         )  # fmt: skip
 
+    def may_move(self, *, tier_id: int | None, below_tier_since: dt.datetime | None, points: int) -> bool:
+        """Whether ``review`` may change an account with these figures; ``False`` only where it certainly would
+        not: the account is on the very tier its ``points`` reach and counts no grace period. A cheap sieve for
+        the nightly review, which then reviews the rest under lock."""
+        if tier_id is None or below_tier_since is not None:
+            return True
+        reached = tier_for_points(points=points, tiers=self.tiers) or self.tiers[0]
+        return reached.pk != tier_id
+
     def hold(self, account: PointsAccount, *, tier: Tier, until: dt.datetime) -> TierChanged | None:
         """Put the account on ``tier`` (a tier brought from another programme) and keep it there until ``until``:
         the review lifts it if its points reach higher, and moves it down no earlier than that. In memory; the
