@@ -46,11 +46,11 @@ def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobR
             ledger = LedgerBatch(accounts=accounts, programme=programme, now=now)
             for member_id, lots in lots_by_member.items():
                 account = accounts.get(member_id)
+                if account is None:
+                    continue
                 # A member in debt (a clawback of points already spent) has nothing left to expire.
-                total = min(
-                    sum(remaining for _lot, remaining in lots), max(account.balance - account.pending, 0) if account else 0
-                )
-                if not account or total <= 0:
+                total = min(sum(remaining for _lot, remaining in lots), max(account.balance - account.pending, 0))
+                if total <= 0:
                     continue
                 ledger.add(
                     member_id=member_id, kind=EntryKind.EXPIRE, points=-total, reason="Points expired",

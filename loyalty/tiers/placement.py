@@ -49,9 +49,9 @@ def tier_evaluate(
 def tier_review(*, now: dt.datetime | None = None, batch: int = BATCH) -> list[TierChanged]:
     """Place every member on the tier their points in the rolling window reach (``TierRule.review``).
 
-    Most members stay where they are, so each batch is first sifted from a plain read (``TierRule.may_move``:
-    rows, not models, for a million members a night); only the accounts the rule may change are then locked
-    and decided from fresh figures (an order may have come in between and moved them already).
+    Most members stay where they are, so each batch is first decided from a plain read (``TierRule.may_move``,
+    on rows, not models: a million members a night); only the accounts that would change are then locked and
+    decided again from fresh figures (an order may have come in between and moved them already).
     """
     tiers = tiers_by_threshold()
     if not tiers:
@@ -61,13 +61,9 @@ def tier_review(*, now: dt.datetime | None = None, batch: int = BATCH) -> list[T
     for member_ids in member_batches(PointsAccount.objects.all(), batch=batch):
         points = tier_points_many(member_ids=member_ids, start=rule.start)
         rows = PointsAccount.objects.filter(member_id__in=member_ids).values_list(
-            "member_id", "tier_id", "below_tier_since"
+            "member_id", "tier_id", "tier_since", "below_tier_since", "tier_held_until", named=True
         )
-        candidates = [
-            member_id
-            for member_id, tier_id, below_since in rows
-            if rule.may_move(tier_id=tier_id, below_tier_since=below_since, points=points.get(member_id, 0))
-        ]
+        candidates = [row.member_id for row in rows if rule.may_move(row, points=points.get(row.member_id, 0))]
         if not candidates:
             continue
         with transaction.atomic():

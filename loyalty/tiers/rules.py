@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import Sum
@@ -59,6 +60,16 @@ def tier_for_points(*, points: int, tiers: Sequence[Tier]) -> Tier | None:
         if tier.threshold <= points:
             reached = tier
     return reached
+
+
+class TierFigures(Protocol):
+    """What the tier rule reads of an account: a ``PointsAccount``, or a plain row of its fields."""
+
+    member_id: int
+    tier_id: int | None
+    tier_since: dt.datetime | None
+    below_tier_since: dt.datetime | None
+    tier_held_until: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -143,14 +154,19 @@ class TierRule:
             reason=self.reason,
         )  # fmt: skip
 
-    def may_move(self, *, tier_id: int | None, below_tier_since: dt.datetime | None, points: int) -> bool:
-        """Whether ``review`` may change an account with these figures; ``False`` only where it certainly would
-        not: the account is on the very tier its ``points`` reach and counts no grace period. A cheap sieve for
-        the nightly review, which then reviews the rest under lock."""
-        if tier_id is None or below_tier_since is not None:
-            return True
-        reached = tier_for_points(points=points, tiers=self.tiers) or self.tiers[0]
-        return reached.pk != tier_id
+    def may_move(self, account: TierFigures, *, points: int) -> bool:
+        """Whether ``review`` would change an account with these figures (read without its lock). Most
+        members are on the tier their points reach and count no grace period, which is decided from the figures
+        at once; the others are reviewed on a copy. The nightly review locks only the accounts this picks."""
+        if account.tier_id is not None and account.below_tier_since is None:
+            reached = tier_for_points(points=points, tiers=self.tiers) or self.tiers[0]
+            if reached.pk == account.tier_id:
+                return False
+        copy = PointsAccount(
+            member_id=account.member_id, tier_id=account.tier_id, tier_since=account.tier_since,
+            below_tier_since=account.below_tier_since, tier_held_until=account.tier_held_until,
+        )  # fmt: skip
+        return self.review(copy, points=points) is not None or copy.below_tier_since != account.below_tier_since
 
     def hold(self, account: PointsAccount, *, tier: Tier, until: dt.datetime) -> TierChanged | None:
         """Put the account on ``tier`` (a tier brought from another programme) and keep it there until ``until``:
