@@ -13,12 +13,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
+import os
 import re
+import resource
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 from unittest import mock
@@ -56,6 +59,8 @@ class Run:
     db_seconds: float = 0.0
     batches: list[Batch] = field(default_factory=list)
     result: str = ""
+    cpu: float = 0.0  # this process's CPU seconds (user + system): the job's Python
+    db_cpu: float | None = None  # its PostgreSQL backend's CPU seconds (None: the server is not on this machine)
     shapes: dict[str, list[float]] = field(default_factory=dict)  # shape -> [count, seconds]
 
     @property
@@ -208,19 +213,44 @@ def jobs_find() -> tuple[dict[str, Job], list[str]]:
     return jobs, missing
 
 
+def process_cpu() -> float:
+    """CPU seconds this process has used (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def backend_cpu() -> float | None:
+    """CPU seconds the connection's PostgreSQL backend has used, from ``/proc`` (a server on this machine), else
+    ``None``. On a shared, noisy machine CPU per run compares two versions better than wall time."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, in clock ticks
+
+
 def measure(job: Job, label: str, *, now: dt.datetime, batch: int) -> Run:
     from django.db import connection
 
     run = Run(job=job.name, label=label)
+    db_cpu_before = backend_cpu()
     recorder = Recorder(run)
     print(f"  {job.name} ({label}) ...", end="", flush=True)
     with contextlib.ExitStack() as stack:
         stack.enter_context(connection.execute_wrapper(recorder))
         for module in job.modules:
             stack.enter_context(mock.patch.object(module, "transaction", recorder.transaction_proxy()))
-        start = time.perf_counter()
+        start, cpu_before = time.perf_counter(), process_cpu()
         result = job.function(now=now, batch=batch)
-        run.wall = time.perf_counter() - start
+        run.wall, run.cpu = time.perf_counter() - start, process_cpu() - cpu_before
+    db_cpu_after = backend_cpu()
+    if db_cpu_before is not None and db_cpu_after is not None:
+        run.db_cpu = db_cpu_after - db_cpu_before
     run.result = job.describe_result(result)
     print(f" {run.wall:.1f} s, {run.queries} queries: {run.result}", flush=True)
     return run

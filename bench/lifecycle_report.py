@@ -55,14 +55,16 @@ def print_report(
         print(f"{'generation':>12}: {phases.total:.0f} s ({detail})")
     print(f"{'batch':>12}: {batch} members per batch transaction\n")
     header = (
-        f"{'job':<14} {'run':<12} {'wall s':>8} {'queries':>8} {'batches':>8} {'q/batch':>8} {'db s':>7} "
+        f"{'job':<14} {'run':<12} {'wall s':>8} {'cpu s':>7} {'db cpu s':>8} {'queries':>8} {'batches':>8} "
+        f"{'q/batch':>8} {'db s':>7} "
         f"{'longest txn s':>14} {'median txn s':>13}  result"
     )
     print(header)
     print("-" * len(header))
     for run in runs:
         print(
-            f"{run.job:<14} {run.label:<12} {run.wall:>8.1f} {run.queries:>8,} {len(run.batches):>8,} "
+            f"{run.job:<14} {run.label:<12} {run.wall:>8.1f} {run.cpu:>7.1f} "
+            f"{'-' if run.db_cpu is None else f'{run.db_cpu:.1f}':>8} {run.queries:>8,} {len(run.batches):>8,} "
             f"{run.queries_per_batch:>8} {run.db_seconds:>7.1f} {run.longest_batch:>14.3f} "
             f"{run.median_batch:>13.3f}  {run.result}"
         )

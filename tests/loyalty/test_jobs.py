@@ -96,6 +96,21 @@ def test_points_expire_oldest_first_after_the_configured_months(shop, tiers, exp
     ledger_ok()
 
 
+def test_expiry_empties_each_due_lot_and_records_what_it_lost_as_breakage(shop, tiers, expiring):
+    with time_machine.travel(T0, tick=False):
+        make_order(shop, order_id="1", amount="100.00", occurred_at=T0)
+    with time_machine.travel(T0 + dt.timedelta(days=180), tick=False):
+        make_order(shop, order_id="2", amount="50.00", occurred_at=T0 + dt.timedelta(days=180))
+        points_redeem(member=Member.objects.get(), points=30)  # 70 of the first lot left
+    with time_machine.travel(T0 + dt.timedelta(days=366), tick=False):
+        points_expire()
+        points_expire()  # a second run takes nothing more and counts nothing twice
+    due, later = PointsLot.objects.order_by("earned_at")
+    assert (due.remaining, due.expired) == (0, 70)  # the 30 spent are not breakage
+    assert (later.remaining, later.expired) == (50, 0)
+    ledger_ok()
+
+
 def test_without_an_expiry_setting_points_never_expire(shop, tiers, programme):
     make_order(shop, order_id="1", amount="100.00", occurred_at=T0)
     with time_machine.travel(T0 + dt.timedelta(days=3650), tick=False):
@@ -201,6 +216,28 @@ def test_tier_review_lifts_members_whose_points_reach_a_tier(shop, tiers, progra
     PointsLot.objects.create(member=member, entry=LedgerEntry.objects.get(), points=10, remaining=10, earned_at=T0)
     changes = tier_review()
     assert [(c.to_tier.name, c.up) for c in changes] == [("Silver", True)]
+
+
+def test_a_review_that_changes_nobody_locks_no_account(gold_member, monkeypatch):
+    """Members counting a grace period are decided from the plain read too: on a night that moves nobody, the
+    review takes no lock at all."""
+    out_of_window = T0 + dt.timedelta(days=400)
+    with time_machine.travel(out_of_window, tick=False):
+        tier_review()  # below Gold from now on: the grace period starts
+    locked: list[list[int]] = []
+    lock = placement.accounts_lock
+
+    def counting_lock(**kwargs) -> dict:
+        locked.append(list(kwargs["member_ids"]))
+        return lock(**kwargs)
+
+    monkeypatch.setattr(placement, "accounts_lock", counting_lock)
+    with time_machine.travel(out_of_window + dt.timedelta(days=10), tick=False):
+        assert tier_review() == []
+    assert locked == []
+    with time_machine.travel(out_of_window + dt.timedelta(days=31), tick=False):
+        assert len(tier_review()) == 1  # the grace period is over: the one that moves is locked
+    assert locked == [[gold_member.pk]]
 
 
 def test_tier_review_costs_the_same_queries_for_ten_members_as_for_one(shop, tiers, programme):
