@@ -55,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, help="write a cProfile of this tree's orders here and stop")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14",
                         help="the broker the served code sees (never api_load.py's db 12)")  # fmt: skip
+    parser.add_argument("--prepare-threshold", type=int, metavar="N",
+                        help="serve with psycopg's server-side binding and prepared statements after N runs of a\n"
+                             "query (Django's OPTIONS server_side_binding and prepare_threshold) in every tree")  # fmt: skip
     parser.add_argument("--worker", nargs=3, metavar=("TREE", "TAG", "PROFILE"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -108,6 +111,10 @@ def worker(tree: Path, tag: str, profile: str, args: argparse.Namespace) -> None
     from django.core.wsgi import get_wsgi_application
     from django.db import connection
 
+    if args.prepare_threshold is not None:  # before the first connection
+        connection.close()
+        connection.settings_dict["OPTIONS"].update(server_side_binding=True, prepare_threshold=args.prepare_threshold)
+
     app = get_wsgi_application()
     statuses: list[str] = []
 
@@ -147,7 +154,7 @@ def worker(tree: Path, tag: str, profile: str, args: argparse.Namespace) -> None
         for path, body in bodies(kind, tag=f"{tag}w", count=30, members=args.members):  # warm-up
             serve(path, body)
         planned = bodies(kind, tag=tag, count=args.requests, members=args.members)
-        profiler = cProfile.Profile() if profile != "-" and kind != "bare" else None
+        profiler = cProfile.Profile(time.process_time) if profile != "-" and kind != "bare" else None
         queries[0] = 0
         pg_before = backend_cpu_ms()
         used = resource.getrusage(resource.RUSAGE_SELF)
@@ -184,6 +191,7 @@ def run_tree(tree: Path, args: argparse.Namespace, *, tag: str, profile: str = "
     }
     command = [sys.executable, str(Path(__file__).resolve()), "--database-url", args.database_url,
                "--members", str(args.members), "--requests", str(args.requests),
+               *(["--prepare-threshold", str(args.prepare_threshold)] if args.prepare_threshold is not None else []),
                "--worker", str(tree), tag, profile]  # fmt: skip
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
     if done.returncode:
