@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from config.exists import row_exists
 from config.snapshots import Snapshot
 from loyalty import hooks
 from loyalty.campaigns import earning_points, earning_rules_active, earning_rules_used
@@ -41,7 +42,12 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
     nothing; the same id with other data raises ``IdempotencyConflict``.
     """
     key = IdempotencyKey(
-        find=lambda: Order.objects.filter(shop=shop, external_id=order.order_id).first(),
+        # Almost every order is new: ask the cheap question first, read the order only if it was seen.
+        find=lambda: (
+            Order.objects.filter(shop=shop, external_id=order.order_id).first()
+            if row_exists(Order, shop=shop.pk, external_id=order.order_id)
+            else None
+        ),
         fingerprint=order.fingerprint(),
         subject=f"Order {order.order_id}",
         field="order_id",
