@@ -55,9 +55,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, help="write a cProfile of this tree's orders here and stop")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14",
                         help="the broker the served code sees (never api_load.py's db 12)")  # fmt: skip
-    parser.add_argument("--prepare-threshold", type=int, metavar="N",
-                        help="serve with psycopg's server-side binding and prepared statements after N runs of a\n"
-                             "query (Django's OPTIONS server_side_binding and prepare_threshold) in every tree")  # fmt: skip
+    parser.add_argument(
+        "--prepare-threshold", type=int, metavar="N",
+        help="serve every tree with psycopg's server-side binding, preparing a statement from its N-th run\n"
+             "(Django's OPTIONS server_side_binding and prepare_threshold)",
+    )  # fmt: skip
     parser.add_argument("--worker", nargs=3, metavar=("TREE", "TAG", "PROFILE"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -96,7 +98,8 @@ def bodies(kind: str, *, tag: str, count: int, members: int) -> list[tuple[str, 
             email = f"new-{order_id}@bench.test"
         else:
             email = f"m{random.randrange(members)}@bench.test"
-        made.append(("/bench/bare/" if kind == "bare" else "/api/v1/orders/", order_body(order_id=order_id, email=email)))
+        path = "/bench/bare/" if kind == "bare" else "/api/v1/orders/"
+        made.append((path, order_body(order_id=order_id, email=email)))
     return made
 
 
@@ -237,7 +240,8 @@ def main(argv: list[str] | None = None) -> None:
             for field in ("cpu_ms", "pg_ms", "queries"):
                 values = [run[kind][field] for run in results[name]]
                 mean = sum(values) / len(values)
-                cells.append(f"{mean:.1f}" if field == "queries" else f"{mean:.2f} ({min(values):.2f}-{max(values):.2f})")
+                spread = f"{mean:.2f} ({min(values):.2f}-{max(values):.2f})"
+                cells.append(f"{mean:.1f}" if field == "queries" else spread)
         print(f"| {kind} | " + " | ".join(cells) + " |")
 
 

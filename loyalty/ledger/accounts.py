@@ -96,7 +96,8 @@ def _by_email_statement(vendor: str) -> str:
         f"SELECT {columns} FROM {quote(account.db_table)} a "
         f"JOIN {quote(member.db_table)} m ON m.{quote(member.pk.column)} = a.{quote(account.pk.column)} "
         f"JOIN {quote(user.db_table)} u ON u.{quote(user.pk.column)} = m.{quote(member.get_field('user').column)} "
-        f"LEFT JOIN {quote(tier.db_table)} t ON t.{quote(tier.pk.column)} = a.{quote(account.get_field('tier').column)} "
+        f"LEFT JOIN {quote(tier.db_table)} t "
+        f"ON t.{quote(tier.pk.column)} = a.{quote(account.get_field('tier').column)} "
         f"WHERE u.{quote(user.get_field('email').column)} = %s ORDER BY a.{quote(account.pk.column)} LIMIT 1{lock}"
     )
 
@@ -109,7 +110,7 @@ def _instances(row: tuple[Any, ...], connection: BaseDatabaseWrapper) -> list[An
     for model, alias in _LOCKED_READ:
         fields = model._meta.concrete_fields
         converted = []
-        for field, value in zip(fields, values):
+        for field, value in zip(fields, values, strict=False):  # ``values`` runs on to the next model
             col = field.get_col(alias)
             for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
                 value = converter(value, col, connection)

@@ -89,7 +89,9 @@ def ledger_append(
         _remaining, expires_at = lot_terms(
             points=fresh, balance_before=0, earned_at=now, programme=programme or Programme.load()
         )
-        lot = PointsLot(member_id=account.member_id, points=fresh, remaining=fresh, earned_at=now, expires_at=expires_at)
+        lot = PointsLot(
+            member_id=account.member_id, points=fresh, remaining=fresh, earned_at=now, expires_at=expires_at
+        )
     elif points > 0 and restores is None:
         lot = _lot_for(
             entry=entry,

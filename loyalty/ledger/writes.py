@@ -79,7 +79,8 @@ def _statement(*, with_lot: bool) -> str:
     if not with_lot:
         return sql + " SELECT entry.*, NULL FROM entry"
     lot_fields = _inserted(PointsLot)
-    lot_values = ["entry." + quote(LedgerEntry._meta.pk.column) if field.name == "entry" else "%s" for field in lot_fields]
+    entry_id = "entry." + quote(LedgerEntry._meta.pk.column)
+    lot_values = [entry_id if field.name == "entry" else "%s" for field in lot_fields]
     return sql + (
         f", lot AS (INSERT INTO {quote(PointsLot._meta.db_table)} "
         f"({', '.join(quote(field.column) for field in lot_fields)}) SELECT {', '.join(lot_values)} FROM entry "

@@ -34,12 +34,12 @@ from loyalty.shops.keys import (
 
 __all__ = [
     "MemberRef",
-    "member_account_lock",
     "api_key_authenticate",
     "api_key_create",
     "api_key_hash",
     "api_key_revoke",
     "api_key_scope_withdraw",
+    "member_account_lock",
     "member_find",
     "member_resolve",
     "shop_create",

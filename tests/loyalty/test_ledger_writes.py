@@ -21,6 +21,9 @@ from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
 
+LOT_FIELDS = ("entry_id", "points", "remaining", "earned_at", "expires_at", "available_at", "tier_points_waiting")
+LOT_FIELDS += ("expired", "warned_at")
+
 
 def _rows(member_id: int) -> tuple[list[tuple], list[tuple], tuple]:
     entries = LedgerEntry.objects.filter(member_id=member_id).order_by("id")
@@ -28,8 +31,7 @@ def _rows(member_id: int) -> tuple[list[tuple], list[tuple], tuple]:
     account = PointsAccount.objects.filter(member_id=member_id)
     return (
         list(entries.values_list("kind", "points", "balance_after", "tier_points", "effective_at", "detail", "reason")),
-        list(lots.values_list("entry_id", "points", "remaining", "earned_at", "expires_at", "available_at",
-                              "tier_points_waiting", "expired", "warned_at")),  # fmt: skip
+        list(lots.values_list(*LOT_FIELDS)),
         account.values_list("balance", "pending").get(),
     )
 
