@@ -12,8 +12,9 @@ prints the process's CPU per request (user + system, ``getrusage``), the Postgre
 
 With ``--tree`` the same runs go through another checkout too (e.g. ``/tmp/before``, a worktree of an older
 commit with the same migrations), alternating trees round by round, so that the machine's drift hits both
-alike: compare the columns of one run, never figures from another hour. ``--profile`` writes a cProfile of
-this tree's orders instead. The database (``--database-url``, its name must contain ``bench``) is dropped and
+alike: compare the columns of one run, never figures from another hour. ``--profile`` writes a cProfile
+(CPU time) of this tree's orders instead; ``--prepare-threshold N`` serves every tree with psycopg's prepared
+statements. The database (``--database-url``, its name must contain ``bench``) is dropped and
 prepared again with ``api_load.py``'s seed unless ``--reuse``.
 
     .venv/bin/python bench/order_cpu.py --tree /tmp/before
