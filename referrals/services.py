@@ -22,6 +22,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from config.exists import row_exists
 from loyalty.events import emit
 from loyalty.ledger import points_bonus
 from loyalty.models import Order, Refund
@@ -185,12 +186,13 @@ def referral_on_order(order: Order, order_input: Any) -> None:
         codes = {code_normalise(code) for code in order_input.discount_codes} - {""}
         friend_discounts_use(order=order, codes=codes)
         _checkout_attach(order=order, codes=codes, phone=getattr(order_input.member, "phone", "") or "")
-    # Runs on every order, and almost every member was not referred: the plainest query that can say so
-    # (building a query with joins costs more Python than the database spends answering it).
+    # Runs on every order, and almost every member was not referred: ask with SQL built once per process
+    # (building an ORM query costs more Python than the database spends answering it), lock only a referral.
+    open_statuses = (ReferralStatus.PENDING.value, ReferralStatus.REVIEW.value)
+    if not row_exists(Referral, friend=order.member_id, qualifying_order=None, status=open_statuses):
+        return
     open_referrals = Referral.objects.select_for_update().filter(
-        friend_id=order.member_id,
-        qualifying_order__isnull=True,
-        status__in=[ReferralStatus.PENDING, ReferralStatus.REVIEW],
+        friend_id=order.member_id, qualifying_order__isnull=True, status__in=open_statuses
     )
     referral = next(iter(open_referrals.order_by("pk")[:1]), None)
     if referral is None:

@@ -101,6 +101,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # psycopg 3 binds parameters on the server, so PostgreSQL keeps a connection's frequent statements prepared
+    # (from their DATABASE_PREPARE_THRESHOLD-th run; psycopg's default is 5): about half of PostgreSQL's CPU per
+    # order (bench/RESULTS.md, issue 18). Behind PgBouncer in transaction mode this needs PgBouncer 1.21+ with
+    # max_prepared_statements set; DATABASE_SERVER_SIDE_BINDING=0 turns it off.
+    if env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+        )
 
 # Members per batch (and per short transaction) in the scheduled jobs.
 KLUBB_JOB_BATCH = env.int("KLUBB_JOB_BATCH", default=1000)

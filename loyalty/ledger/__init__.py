@@ -1,7 +1,7 @@
 """The ledger: the only writer of ledger entries, points lots and account balances.
 
 - ``accounts``: the points account, opened when a member joins (``account_open``), the lock every writer takes
-  (``account_lock``), the tier ladder new accounts start on.
+  (``account_lock``, ``account_lock_by_email``), the tier ladder new accounts start on.
 - ``entries``: ``ledger_append``, one entry under the member's lock; lots (``lot_terms``, spending oldest first).
 - ``batch``: ``LedgerBatch`` and ``accounts_lock``/``accounts_save``, the same rules for thousands of members
   at once (the scheduled jobs, the import).
@@ -18,7 +18,7 @@ what it did: the service that called it emits its events.
 
 from __future__ import annotations
 
-from loyalty.ledger.accounts import account_lock, account_open, entry_tier, tiers_by_threshold
+from loyalty.ledger.accounts import account_lock, account_lock_by_email, account_open, entry_tier, tiers_by_threshold
 from loyalty.ledger.batch import BATCH, LedgerBatch, LotTake, accounts_lock, accounts_save, member_batches
 from loyalty.ledger.checks import (
     HoldMismatch,
@@ -43,6 +43,7 @@ __all__ = [
     "LedgerMismatch",
     "LotTake",
     "account_lock",
+    "account_lock_by_email",
     "account_open",
     "accounts_lock",
     "accounts_save",

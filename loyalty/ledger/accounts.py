@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
 from django.utils import timezone
 
 from config.snapshots import Snapshot
 from loyalty.models import PointsAccount, Tier
-from members.models import Member
+from members.models import Member, User
 
 # The tiers, lowest first: every order and every new account reads them; kept per process (config/snapshots.py).
 _tiers = Snapshot(lambda: tuple(Tier.objects.order_by("threshold")), sources=[Tier])
@@ -51,3 +56,64 @@ def account_lock(*, member: Member | int) -> PointsAccount:
     if isinstance(member, Member):
         account.member = member
     return account
+
+
+def account_lock_by_email(*, email: str) -> PointsAccount | None:
+    """``account_lock`` for the member whose login is ``email`` (canonical), read with the member, their user and
+    tier in one query: an order's usual member costs one statement, not two. ``None`` when no member has that
+    email or they have no account yet (then find the member and call ``account_lock``).
+
+    Every order runs it, so its SQL is built once per process from the models' ``_meta`` (building the
+    equivalent ``select_related`` query cost more Python than PostgreSQL spends answering it).
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("account_lock_by_email() must run inside transaction.atomic().")
+    with connection.cursor() as cursor:
+        cursor.execute(_by_email_statement(connection.vendor), [email])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    account, member, user, tier = _instances(row, connection)
+    member.user = user
+    account.member, account.tier = member, tier
+    return account
+
+
+# The models the locked read returns, in the order of their columns, each with the table alias it is read as.
+_LOCKED_READ: tuple[tuple[type[Model], str], ...] = ((PointsAccount, "a"), (Member, "m"), (User, "u"), (Tier, "t"))
+
+
+@cache
+def _by_email_statement(vendor: str) -> str:
+    quote = transaction.get_connection().ops.quote_name
+    columns = ", ".join(
+        f"{alias}.{quote(field.column)}" for model, alias in _LOCKED_READ for field in model._meta.concrete_fields
+    )
+    account, member, user, tier = (model._meta for model, _alias in _LOCKED_READ)
+    lock = " FOR UPDATE OF a" if vendor == "postgresql" else ""  # SQLite serialises writers on its own
+    return (
+        f"SELECT {columns} FROM {quote(account.db_table)} a "
+        f"JOIN {quote(member.db_table)} m ON m.{quote(member.pk.column)} = a.{quote(account.pk.column)} "
+        f"JOIN {quote(user.db_table)} u ON u.{quote(user.pk.column)} = m.{quote(member.get_field('user').column)} "
+        f"LEFT JOIN {quote(tier.db_table)} t "
+        f"ON t.{quote(tier.pk.column)} = a.{quote(account.get_field('tier').column)} "
+        f"WHERE u.{quote(user.get_field('email').column)} = %s ORDER BY a.{quote(account.pk.column)} LIMIT 1{lock}"
+    )
+
+
+def _instances(row: tuple[Any, ...], connection: BaseDatabaseWrapper) -> list[Any]:
+    """The model instances of one row of ``_by_email_statement`` (the tier ``None`` when the account has none),
+    with each field's database converters applied as the ORM would."""
+    made: list[Any] = []
+    values = iter(row)
+    for model, alias in _LOCKED_READ:
+        fields = model._meta.concrete_fields
+        converted = []
+        for field, value in zip(fields, values, strict=False):  # ``values`` runs on to the next model
+            col = field.get_col(alias)
+            for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+                value = converter(value, col, connection)
+            converted.append(value)
+        made.append(None if converted[0] is None else model.from_db(connection.alias, None, converted))
+    return made

@@ -14,6 +14,7 @@ from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
 from loyalty.errors import InsufficientPoints, InvalidPoints
+from loyalty.ledger.writes import entry_write
 from loyalty.models import LedgerEntry, PointsAccount, PointsLot, Programme
 
 
@@ -73,8 +74,7 @@ def ledger_append(
     if tier_points < 0 and allow_negative and source.get("order") is not None:
         tier_points += _tier_points_unwait(order=source["order"], points=-tier_points)
     account.balance = new_balance
-    account.save(update_fields=["balance", "pending", "updated_at"])
-    entry = LedgerEntry.objects.create(
+    entry = LedgerEntry(
         member_id=account.member_id,
         kind=kind,
         points=points,
@@ -84,20 +84,23 @@ def ledger_append(
         created_at=now,
         **source,
     )
+    lot: PointsLot | None = None
     if fresh:  # the lots the points came from have expired since: they start afresh
         _remaining, expires_at = lot_terms(
             points=fresh, balance_before=0, earned_at=now, programme=programme or Programme.load()
         )
-        PointsLot.objects.create(member_id=entry.member_id, entry=entry, points=fresh, remaining=fresh,
-                                 earned_at=now, expires_at=expires_at)  # fmt: skip
+        lot = PointsLot(
+            member_id=account.member_id, points=fresh, remaining=fresh, earned_at=now, expires_at=expires_at
+        )
     elif points > 0 and restores is None:
-        _lot_open(
+        lot = _lot_for(
             entry=entry,
             balance_before=balance_before,
             programme=programme or Programme.load(),
             available_at=available_at if pending else None,
             tier_points_waiting=tier_points_waiting,
         )
+    entry_write(account=account, entry=entry, lot=lot)
     return entry
 
 
@@ -111,7 +114,7 @@ def lot_terms(
     return remaining, earned_at + relativedelta(months=months) if months else None
 
 
-def _lot_open(
+def _lot_for(
     *,
     entry: LedgerEntry,
     balance_before: int,
@@ -119,13 +122,13 @@ def _lot_open(
     available_at: dt.datetime | None = None,
     tier_points_waiting: int = 0,
 ) -> PointsLot:
+    """The (unsaved) lot a credit ``entry`` opens."""
     remaining, expires_at = lot_terms(
         points=entry.points, balance_before=balance_before, earned_at=entry.effective_at, programme=programme
     )
-    return PointsLot.objects.create(
-        member_id=entry.member_id, entry=entry, points=entry.points, remaining=remaining,
-        earned_at=entry.effective_at, expires_at=expires_at, available_at=available_at,
-        tier_points_waiting=tier_points_waiting,
+    return PointsLot(
+        member_id=entry.member_id, points=entry.points, remaining=remaining, earned_at=entry.effective_at,
+        expires_at=expires_at, available_at=available_at, tier_points_waiting=tier_points_waiting,
     )  # fmt: skip
 
 

@@ -10,17 +10,18 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from config.exists import row_exists
 from config.snapshots import Snapshot
 from loyalty import hooks
 from loyalty.campaigns import earning_points, earning_rules_active, earning_rules_used
 from loyalty.errors import AmountOutOfRange, CurrencyMismatch, OccurredInFuture, TaxExceedsAmount
 from loyalty.events import OrderRecorded, PointsChanged, PointsEarned, emit
 from loyalty.idempotency import IdempotencyKey, idempotent
-from loyalty.ledger import account_lock, ledger_append, tiers_by_threshold
+from loyalty.ledger import ledger_append, tiers_by_threshold
 from loyalty.models import EarningRuleUse, EntryKind, Order, OrderSource, Programme, Shop
 from loyalty.orders.types import OrderInput, OrderOutcome, OrderResult
 from loyalty.rewards import checkout_codes_use
-from loyalty.shops import member_resolve
+from loyalty.shops import member_account_lock
 from loyalty.tiers import tier_evaluate
 
 # Shop clocks drift; an order more than this far in the future is a bug in the shop's data.
@@ -41,7 +42,12 @@ def order_record(*, shop: Shop, order: OrderInput, source: str = OrderSource.API
     nothing; the same id with other data raises ``IdempotencyConflict``.
     """
     key = IdempotencyKey(
-        find=lambda: Order.objects.filter(shop=shop, external_id=order.order_id).first(),
+        # Almost every order is new: ask the cheap question first, read the order only if it was seen.
+        find=lambda: (
+            Order.objects.filter(shop=shop, external_id=order.order_id).first()
+            if row_exists(Order, shop=shop.pk, external_id=order.order_id)
+            else None
+        ),
         fingerprint=order.fingerprint(),
         subject=f"Order {order.order_id}",
         field="order_id",
@@ -60,8 +66,7 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
     rules = earning_rules_active(at=order.occurred_at)
     tiers = tiers_by_threshold()
     with transaction.atomic():
-        member, _created = member_resolve(shop=shop, ref=order.member, enrol=True, source=source)
-        account = account_lock(member=member)
+        member, account = member_account_lock(shop=shop, ref=order.member, enrol=True, source=source)
         # A concurrent copy of this order that got here first makes the INSERT below wait for it and then
         # fail on the unique (shop, order id): the whole transaction rolls back and answers as a replay.
         earning = earning_points(
@@ -76,6 +81,28 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
             used=earning_rules_used(member_id=member.pk, rules=rules),
             customer_tags=order.customer_tags,
         )
+        available_at = pending_until(programme=programme, occurred_at=order.occurred_at)
+        waits = available_at is not None and programme.pending_tier_points_wait  # tier points too, till then
+        tier_at_order = account.tier
+        # The tier before the order's rows: with the points it brings counted, the answer is known before the
+        # INSERT, which stores it (no UPDATE after the fact).
+        tier_change = tier_evaluate(
+            account=account,
+            programme=programme,
+            tiers=tiers,
+            incoming_tier_points=0 if waits or not earning.points else earning.tier_points,
+            incoming_at=order.occurred_at,
+        )
+        outcome = OrderOutcome(
+            order_id=order.order_id,
+            member_id=str(member.public_id),
+            points_awarded=earning.points,
+            balance=account.balance + earning.points,
+            tier=account.tier.name if account.tier else None,
+            points_pending=earning.points if earning.points and available_at else 0,
+            available_at=available_at.isoformat().replace("+00:00", "Z") if earning.points and available_at else None,
+            no_points_reason="customer_tag_excluded" if earning.excluded_tag else None,
+        )
         record = Order.objects.create(
             shop=shop,
             external_id=order.order_id,
@@ -89,12 +116,11 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
             fingerprint=fingerprint,
             points_awarded=earning.points,
             tier_points_awarded=earning.tier_points,
-            tier=account.tier,
+            tier=tier_at_order,
             address_fingerprint=address_fingerprint(order.shipping_address),
+            response=outcome.as_data(),
         )
         events: list[object] = [OrderRecorded(member=member, order=record)]
-        available_at = pending_until(programme=programme, occurred_at=order.occurred_at)
-        waits = available_at is not None and programme.pending_tier_points_wait  # tier points too, till then
         if earning.points:
             entry = ledger_append(
                 account=account,
@@ -119,23 +145,11 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
                 PointsChanged(entry=entry, member_public_id=member.public_id),
                 PointsEarned(member=member, order=record, shop=shop, points=earning.points, balance=account.balance),
             ]
-        if (tier_change := tier_evaluate(account=account, programme=programme, tiers=tiers)) is not None:
+        if tier_change is not None:
             events.append(replace(tier_change, member_public_id=member.public_id))  # the webhook needs no lookup
         checkout_codes_use(shop=shop, order_id=record.external_id, codes=order.discount_codes)
         emit(*events)
         hooks.order_recorded(order=record, order_input=order)  # referrals qualify the friend's referral
-        outcome = OrderOutcome(
-            order_id=record.external_id,
-            member_id=str(member.public_id),
-            points_awarded=earning.points,
-            balance=account.balance,
-            tier=account.tier.name if account.tier else None,
-            points_pending=earning.points if earning.points and available_at else 0,
-            available_at=available_at.isoformat().replace("+00:00", "Z") if earning.points and available_at else None,
-            no_points_reason="customer_tag_excluded" if earning.excluded_tag else None,
-        )
-        record.response = outcome.as_data()
-        record.save(update_fields=["response"])
     return OrderResult(order=record, created=True, outcome=outcome)
 
 

@@ -3,6 +3,7 @@
 - ``keys``: ``shop_create``, ``api_key_create``/``api_key_revoke``/``api_key_authenticate``,
   ``api_key_scope_withdraw`` (a key's scopes only ever narrow).
 - ``customers``: ``MemberRef``, ``member_find`` and ``member_resolve`` (who an order or request is about),
+  ``member_account_lock`` (that member with their points account locked),
   ``shop_member_enrol``, ``shop_customer_link`` and ``shop_customer_is`` (whose data a shop may see).
 - ``auth``: DRF authentication, permissions (the key's scopes) and throttle by API key (HTTP; imported by
   settings).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from loyalty.shops.customers import (
     MemberRef,
+    member_account_lock,
     member_find,
     member_resolve,
     shop_customer_is,
@@ -37,6 +39,7 @@ __all__ = [
     "api_key_hash",
     "api_key_revoke",
     "api_key_scope_withdraw",
+    "member_account_lock",
     "member_find",
     "member_resolve",
     "shop_create",

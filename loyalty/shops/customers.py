@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 from loyalty import hooks
 from loyalty.errors import MemberNotCustomer, MemberNotEnrollable, PhoneInUse
 from loyalty.events import MemberEnrolled, emit
-from loyalty.models import Shop, ShopCustomer, customer_of
+from loyalty.ledger import account_lock, account_lock_by_email
+from loyalty.models import PointsAccount, Shop, ShopCustomer, customer_of
 from members import services as member_services
 from members.emails import email_canonical
 from members.models import Member
@@ -75,6 +76,20 @@ def member_resolve(*, shop: Shop, ref: MemberRef, enrol: bool, source: str) -> t
     if created:  # after the link: the shop's webhooks hear of its own customer
         emit(MemberEnrolled(member=member, shop=shop, source=source))
     return member, created
+
+
+def member_account_lock(*, shop: Shop, ref: MemberRef, enrol: bool, source: str) -> tuple[Member, PointsAccount]:
+    """``member_resolve``, then the member's points account locked (``account_lock``). Inside ``atomic``.
+
+    The usual order names a known member by email alone: then both come from one query. Anyone else (a shop
+    customer id, a phone, a new member, a member without an account yet) goes through ``member_resolve``.
+    """
+    if ref.email and not ref.external_id:
+        account = account_lock_by_email(email=email_canonical(ref.email))
+        if account is not None:
+            return account.member, account
+    member, _created = member_resolve(shop=shop, ref=ref, enrol=enrol, source=source)
+    return member, account_lock(member=member)
 
 
 def shop_customer_link(*, shop: Shop, member: Member, external_id: str = "") -> None:

@@ -30,17 +30,24 @@ def tier_evaluate(
     programme: Programme,
     tiers: list[Tier] | None = None,
     reason: str = TierChangeReason.ORDER,
+    incoming_tier_points: int = 0,
+    incoming_at: dt.datetime | None = None,
 ) -> TierChanged | None:
     """Lift the locked account to the tier its qualifying points reach, and save it. Returns the move, if any,
     for the caller to emit with the rest of what it did.
 
     Never lowers a tier: spending, expiry and refunds wait for the tier review. ``tiers`` (by threshold) saves
-    a query for a caller that read them before taking the lock.
+    a query for a caller that read them before taking the lock. ``incoming_tier_points`` are those of an entry
+    effective ``incoming_at`` that the caller writes next in this transaction, counted as if written: an order
+    knows its member's tier (and so its whole answer) before it inserts anything.
     """
     rule = TierRule.for_programme(programme=programme, reason=reason, tiers=tiers)
     if rule.at_top(account):
         return None  # nothing to count (the busiest members usually are at the top)
-    change = rule.lift(account, points=tier_points_since(member_id=account.member_id, start=rule.start))
+    points = tier_points_since(member_id=account.member_id, start=rule.start)
+    if incoming_tier_points and (rule.start is None or (incoming_at is not None and incoming_at >= rule.start)):
+        points += incoming_tier_points
+    change = rule.lift(account, points=points)
     if change is not None:
         account.save(update_fields=["tier", "tier_since", "below_tier_since", "updated_at"])
     return change

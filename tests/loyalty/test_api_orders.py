@@ -346,10 +346,11 @@ def test_an_order_for_a_known_member_takes_a_fixed_number_of_queries(api, tiers,
             response = api.post("/api/v1/orders/", order_payload(order_id=order_id), format="json")
         assert response.status_code == 201
         counts.append(len(queries))
-    # 15: the key, the replay check, the member, its account (locked), the order, the balance, the entry, its
-    # lot, the outbox event, the message, the tier window, the referral hook, the stored answer, and the
-    # savepoint's two. The programme, tiers, rules and templates come from the process's snapshots.
-    assert counts[0] == counts[1] <= 15, counts
+    # The replay check, the member with their account (locked), the tier window, the order with its answer, the
+    # ledger's write (on PostgreSQL one statement for the balance, the entry and its lot; elsewhere three), the
+    # message, the referral check, and the savepoint's two. The key, programme, tiers, rules, templates and
+    # webhook subscriptions come from the process's snapshots (no subscription here: no outbox event).
+    assert counts[0] == counts[1] <= (9 if connection.vendor == "postgresql" else 11), counts
     # One transaction (here a savepoint in the test's): the outbox event and the message add none of their own.
     assert len([q for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")]) == 1
 
@@ -364,7 +365,7 @@ def test_an_order_for_a_member_at_the_top_tier_does_not_count_tier_points(api, t
         response = api.post("/api/v1/orders/", order_payload(order_id="2"), format="json")
     assert response.status_code == 201 and response.json()["tier"] == "Gold"
     assert not [q for q in queries.captured_queries if 'SUM("loyalty_ledgerentry"."tier_points")' in q["sql"]]
-    assert len(queries) <= 14
+    assert len(queries) <= (8 if connection.vendor == "postgresql" else 10)
 
 
 def test_an_order_enrolling_a_new_member_takes_a_fixed_number_of_queries(api, tiers, programme):
@@ -381,7 +382,7 @@ def test_an_order_enrolling_a_new_member_takes_a_fixed_number_of_queries(api, ti
         counts.append(len(queries))
     # Enrolment adds the lookups of the user and its address, their inserts, the member, its referral code, the
     # welcome message, the sign-up points check, the member.enrolled event, the new account and their savepoints.
-    assert counts[0] == counts[1] <= 38, counts
+    assert counts[0] == counts[1] <= 35, counts
 
 
 @pytest.mark.parametrize(
