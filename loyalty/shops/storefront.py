@@ -111,17 +111,27 @@ def storefront_token_issue(*, storefront: Storefront, member: Member) -> str:
     return signing.dumps({"k": storefront.publishable_key, "m": str(member.public_id)}, salt=_TOKEN_SALT)
 
 
-def storefront_token_member(*, storefront: Storefront, token: str) -> Member | None:
-    """The member a token from ``storefront_token_issue`` names, if it is this storefront's (under its current
-    publishable key), not expired, and the member is still an active member; else ``None``."""
+def storefront_token_public_id(*, storefront: Storefront, token: str) -> str | None:
+    """The member's public id a token from ``storefront_token_issue`` names, if it is this storefront's (under its
+    current publishable key) and not expired; else ``None``. Reads nothing: whether they are still an active
+    member is the caller's query (``storefront_token_member``, or the widget's summary with its own)."""
     try:
         data = signing.loads(token, salt=_TOKEN_SALT, max_age=TOKEN_MAX_AGE)
     except signing.BadSignature:  # tampered or expired (SignatureExpired is a BadSignature)
         return None
-    if not isinstance(data, dict) or data.get("k") != storefront.publishable_key:
+    if not isinstance(data, dict) or data.get("k") != storefront.publishable_key or not isinstance(data.get("m"), str):
+        return None
+    return data["m"]
+
+
+def storefront_token_member(*, storefront: Storefront, token: str) -> Member | None:
+    """The member a token from ``storefront_token_issue`` names, if it is this storefront's (under its current
+    publishable key), not expired, and the member is still an active member; else ``None``."""
+    public_id = storefront_token_public_id(storefront=storefront, token=token)
+    if public_id is None:
         return None
     return (
         Member.objects.select_related("user")
-        .filter(public_id=data.get("m"), erased_at__isnull=True, user__is_active=True)
+        .filter(public_id=public_id, erased_at__isnull=True, user__is_active=True)
         .first()
     )
