@@ -18,6 +18,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from config.snapshots import Snapshot
 from loyalty.errors import IdentityExpired, IdentityInvalid
 from loyalty.models import PUBLISHABLE_KEY_PREFIX, STOREFRONT_SECRET_PREFIX, Shop, Storefront
 from loyalty.shops.customers import MemberRef, member_find, shop_customer_link
@@ -65,15 +66,35 @@ def storefront_key_rotate(*, storefront: Storefront) -> Storefront:
     return storefront
 
 
+def _active_storefronts_load() -> dict[str, Storefront]:
+    storefronts = Storefront.objects.select_related("shop").filter(is_active=True, shop__is_active=True)
+    return {storefront.publishable_key: storefront for storefront in storefronts}
+
+
+# Every widget request names its storefront (a shop or two have one); the active ones are kept per process, as the
+# API keys are (config/snapshots.py). A new storefront works at once everywhere; a rotated key or secret, and a
+# storefront or shop switched off, bite at once in the process that did it and within seconds in the others.
+_active_storefronts = Snapshot(_active_storefronts_load, sources=[Storefront, Shop])
+
+
 def storefront_by_key(*, publishable_key: str) -> Storefront | None:
-    """The active storefront of an active shop that ``publishable_key`` names, or ``None``."""
+    """The active storefront of an active shop that ``publishable_key`` names, or ``None``.
+
+    One this process does not keep yet (made in another process seconds ago) is looked up in the database, one
+    query by its unique key, so a new storefront works at once everywhere; the kept ones are read again then.
+    """
     if not publishable_key.startswith(PUBLISHABLE_KEY_PREFIX):
         return None
-    return (
-        Storefront.objects.select_related("shop")
-        .filter(publishable_key=publishable_key, is_active=True, shop__is_active=True)
-        .first()
-    )
+    storefront = _active_storefronts.get().get(publishable_key)
+    if storefront is None:
+        storefront = (
+            Storefront.objects.select_related("shop")
+            .filter(publishable_key=publishable_key, is_active=True, shop__is_active=True)
+            .first()
+        )
+        if storefront is not None:
+            _active_storefronts.clear()
+    return storefront
 
 
 def identity_signature(*, secret: str, customer_id: str, email: str, timestamp: int) -> str:
