@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from loyalty.api.serializers.points import PreviewInputSerializer
 from loyalty.models import EarningRule, LedgerEntry, Order, PointsAccount, RuleKind
 from members.models import Member, User
 from tests.conftest import make_order, order_payload
@@ -117,3 +118,22 @@ def test_a_preview_for_a_member_costs_one_query_without_capped_rules(
         preview = api.post(PREVIEW, cart(), format="json")
 
     assert preview.json()["tier"] == "Silver"
+
+
+def test_each_preview_input_binds_fields_of_its_own_and_reads_its_own_context():
+    # The plain fields are copied, not built again, for each instance (CopiedFields): never shared between two.
+    def body(phone: str) -> dict:
+        return cart(member={"phone": phone}) | {"customer_tags": ["retail"]}
+
+    norway = PreviewInputSerializer(data=body("912 34 567"), context={"region": "NO"})
+    sweden = PreviewInputSerializer(data=body("070-123 45 67"), context={"region": "SE"})
+
+    assert norway.is_valid() and sweden.is_valid()
+    assert norway.validated_data["member"]["phone"] == "+4791234567"
+    assert sweden.validated_data["member"]["phone"] == "+46701234567"
+    for name in ("amount", "currency", "member", "items", "customer_tags"):
+        assert norway.fields[name] is not sweden.fields[name] and norway.fields[name].parent is norway
+    items = norway.fields["items"].child
+    assert items.fields["unit_price"] is not sweden.fields["items"].child.fields["unit_price"]
+    assert items.fields["unit_price"].root is norway
+    assert PreviewInputSerializer(data=body("912 34 567") | {"amount": "-1"}).is_valid() is False
