@@ -53,14 +53,16 @@ def storefront_create(*, shop: Shop, allowed_origins: str = "") -> StorefrontKey
 
 
 def storefront_secret_rotate(*, storefront: Storefront) -> StorefrontKeys:
-    """A new storefront secret: identities signed with the old one stop working at once."""
+    """A new storefront secret: identities signed with the old one stop working (at once in this process, within
+    ``SNAPSHOT_SECONDS`` in the others, which keep the active storefronts)."""
     storefront.secret, storefront.secret_rotated_at = _secret(), timezone.now()
     storefront.save(update_fields=["secret", "secret_rotated_at"])
     return StorefrontKeys(storefront=storefront, secret=storefront.secret)
 
 
 def storefront_key_rotate(*, storefront: Storefront) -> Storefront:
-    """A new publishable key: the old one, and every token given under it, stop working at once."""
+    """A new publishable key: the old one, and every token given under it, stop working (at once in this process,
+    within ``SNAPSHOT_SECONDS`` in the others, which keep the active storefronts)."""
     storefront.publishable_key = _publishable_key()
     storefront.save(update_fields=["publishable_key"])
     return storefront
