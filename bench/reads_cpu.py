@@ -26,6 +26,7 @@ counted separately, untimed.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -120,6 +121,7 @@ def worker(tree: Path, *, requests: int, members: int) -> dict[str, dict[str, fl
             call(WARM_UP)
         queries = len(captured)  # before the next request forgets them
         backend = connection.cursor().connection.info.backend_pid
+        gc.collect()  # not the garbage of start-up or of the run before: the first run would pay for it
         before, backend_before = resource.getrusage(resource.RUSAGE_SELF), backend_cpu_seconds(backend)
         for n in range(WARM_UP, WARM_UP + requests):
             response = call(n)
