@@ -76,7 +76,8 @@ def earning_preview(
 
 
 def _kept_tier(*, tier_id: int | None) -> Tier | None:
-    """The tier with ``tier_id`` as this process keeps the tiers (``tiers_by_threshold``, as orders read them)."""
+    """The tier with ``tier_id`` as this process keeps the tiers (``tiers_by_threshold``): a change staff make to a
+    tier reaches the preview within ``SNAPSHOT_SECONDS``, as the programme and the earning rules it reads do."""
     return next((tier for tier in tiers_by_threshold() if tier.pk == tier_id), None)
 
 
