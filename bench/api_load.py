@@ -194,8 +194,10 @@ def seed(members: int) -> None:
 # --- Serving and load -------------------------------------------------------------------------------------
 
 
-def serve(url: str, args: argparse.Namespace) -> subprocess.Popen:
-    env = {
+def server_environment(url: str, *, members: int) -> dict[str, str]:
+    """The served Klubb's environment: ``bench.settings`` (production plus the bare endpoint) on ``url``, with
+    the rate limits out of the way. ``bench/reads_cpu.py`` runs Klubb in-process with the same."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DATABASE_URL": url,
@@ -205,11 +207,15 @@ def serve(url: str, args: argparse.Namespace) -> subprocess.Popen:
         "CONN_MAX_AGE": "600",
         "CELERY_BROKER_URL": REDIS_URL,
         "LOG_LEVEL": "WARNING",
-        "KLUBB_BENCH_MEMBERS": str(args.members),
+        "KLUBB_BENCH_MEMBERS": str(members),
         # The per-key rate limit (600/min by default) would answer most of the load with 429s.
         "API_RATE_LIMIT": "10000000/min",
         "EMBED_RATE_LIMIT": "10000000/min",  # the widget's, per client address: wrk is one address
     }
+
+
+def serve(url: str, args: argparse.Namespace) -> subprocess.Popen:
+    env = server_environment(url, members=args.members)
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
          "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
@@ -318,15 +324,19 @@ def serves(path: str) -> bool:
     return True
 
 
-def widget_token() -> str | None:
-    """The storefront widget's token for ``WIDGET_MEMBER``, from the session endpoint for an identity signed as a
-    shop's theme signs it; ``None`` when the served tree has no storefront widget."""
+def widget_identity() -> dict[str, object]:
+    """``WIDGET_MEMBER``'s identity, signed now with the bench storefront's secret as a shop's theme signs it."""
     timestamp = int(time.time())
     message = f":{WIDGET_MEMBER}:{timestamp}".encode()
-    identity = {"customer_id": "", "email": WIDGET_MEMBER, "timestamp": timestamp,
-                "signature": hmac.new(WIDGET_SECRET.encode(), message, hashlib.sha256).hexdigest()}  # fmt: skip
+    signature = hmac.new(WIDGET_SECRET.encode(), message, hashlib.sha256).hexdigest()
+    return {"customer_id": "", "email": WIDGET_MEMBER, "timestamp": timestamp, "signature": signature}
+
+
+def widget_token() -> str | None:
+    """The storefront widget's token for ``WIDGET_MEMBER``, from the session endpoint for its signed identity;
+    ``None`` when the served tree has no storefront widget."""
     request = urllib.request.Request(
-        f"http://127.0.0.1:{PORT}/embed/v1/{WIDGET_KEY}/session/", data=json.dumps(identity).encode(),
+        f"http://127.0.0.1:{PORT}/embed/v1/{WIDGET_KEY}/session/", data=json.dumps(widget_identity()).encode(),
         method="POST", headers={"Content-Type": "application/json"},
     )  # fmt: skip
     try:

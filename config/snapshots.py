@@ -13,6 +13,10 @@ a ``Snapshot``'s loader returned for ``SNAPSHOT_SECONDS``:
   ``SNAPSHOT_SECONDS`` (Django has no hook on rollback).
 
 What a snapshot returns is shared by every request and thread of the process: read it, never change it.
+
+``config_generation()`` counts those changes in this process (every snapshot's clear, and the changes to the
+models ``config_watch`` names, which no snapshot keeps): an answer kept in a cache under it is not read again
+after a change to the settings it was made from, in the process that made the change.
 """
 
 from __future__ import annotations
@@ -28,6 +32,39 @@ T = TypeVar("T")
 
 SNAPSHOT_SECONDS = 10.0
 
+_generation = 0  # changes seen by this process so far (``config_generation``)
+
+
+def config_generation() -> int:
+    """How many changes to the programme's settings this process has seen: it moves on every clear of a snapshot
+    and every change to a model ``config_watch`` names (never back, so no old value comes round again)."""
+    return _generation
+
+
+def _generation_bump() -> None:
+    global _generation
+    _generation += 1
+
+
+def _watched_changed(**kwargs: Any) -> None:
+    _generation_bump()
+    # As for a snapshot: an answer made from the old rows before the change commits is not read after it.
+    transaction.on_commit(_generation_bump, using=kwargs.get("using"))
+
+
+def _sources_connect(sources: Iterable[type[models.Model]], receiver: Callable[..., None]) -> None:
+    for model in sources:
+        post_save.connect(receiver, sender=model, weak=False)
+        post_delete.connect(receiver, sender=model, weak=False)
+        for field in model._meta.many_to_many:
+            m2m_changed.connect(receiver, sender=field.remote_field.through, weak=False)
+
+
+def config_watch(*, sources: Iterable[type[models.Model]]) -> None:
+    """Count saves and deletes of ``sources`` (and changes to their many-to-many fields) in ``config_generation``:
+    settings an answer is made from that no snapshot keeps (the rewards on offer, the referral programme)."""
+    _sources_connect(sources, _watched_changed)
+
 
 class Snapshot(Generic[T]):
     """What ``load()`` returned, kept for ``seconds`` or until one of ``sources`` changes."""
@@ -42,11 +79,7 @@ class Snapshot(Generic[T]):
         self._held: tuple[T, float] | None = None
         self._generation = 0  # moves on every clear, so a load that raced a change is not kept
         Snapshot._every.append(self)
-        for model in sources:
-            post_save.connect(self._changed, sender=model, weak=False)
-            post_delete.connect(self._changed, sender=model, weak=False)
-            for field in model._meta.many_to_many:
-                m2m_changed.connect(self._changed, sender=field.remote_field.through, weak=False)
+        _sources_connect(sources, self._changed)
 
     def get(self) -> T:
         held, now = self._held, time.monotonic()
@@ -61,6 +94,7 @@ class Snapshot(Generic[T]):
     def clear(self) -> None:
         self._generation += 1
         self._held = None
+        _generation_bump()
 
     def _changed(self, **kwargs: Any) -> None:
         self.clear()

@@ -12,6 +12,7 @@ class ReferralsConfig(AppConfig):
         # Imported here, once the app registry is ready (these modules import models): registration only.
         from django.db.models.signals import post_save
 
+        from config.snapshots import config_watch
         from loyalty import hooks
         from loyalty.api.errors import error_status_register
         from members import privacy
@@ -19,6 +20,7 @@ class ReferralsConfig(AppConfig):
         from referrals import demo, discounts, events, receivers, selectors, services
         from referrals.errors import ReferralRefused
         from referrals.messages import referral_message_kinds_register
+        from referrals.models import ReferralProgramme
         from referrals.privacy import referrals_erase, referrals_export
 
         hooks.on_order_recorded(services.referral_on_order)
@@ -34,3 +36,5 @@ class ReferralsConfig(AppConfig):
         error_status_register(ReferralRefused.code, 422)  # every refusal (a subclass answers with its base's)
         events.subscribers_install()
         post_save.connect(receivers.member_code_give, sender=Member, dispatch_uid="referrals.member_code")
+        # The widget keeps members' summaries, with their referral links, under this count of settings changes.
+        config_watch(sources=[ReferralProgramme])

@@ -24,6 +24,7 @@ from loyalty.models import (
     EarningRule,
     PointsAccount,
     Programme,
+    Reward,
     RuleKind,
     Tier,
     WebhookDelivery,
@@ -48,6 +49,22 @@ def counting(load: Any) -> tuple[Snapshot[Any], list[int]]:
         return load()
 
     return Snapshot(loader, sources=[Tier, EarningRule]), calls
+
+
+def test_the_config_generation_moves_on_every_change_to_a_snapshot_or_a_watched_model(
+    tiers, django_capture_on_commit_callbacks
+):
+    before = snapshots.config_generation()
+    counting(lambda: [t.name for t in Tier.objects.all()])[0].clear()
+    assert snapshots.config_generation() == before + 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        Reward.objects.create(name="Mug", points_cost=100)  # watched by the widget's summary (loyalty.embed.summary)
+    assert snapshots.config_generation() == before + 3  # at the save, and again when it commits
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tiers[0].save()  # every snapshot over Tier clears, each moving it
+    assert snapshots.config_generation() > before + 3
 
 
 def test_a_snapshot_reads_once_until_one_of_its_models_changes(tiers):

@@ -32,6 +32,7 @@ from loyalty.shops.storefront import (
     storefront_identity_verify,
     storefront_token_issue,
     storefront_token_member,
+    storefront_token_public_id,
 )
 from members.models import Member
 
@@ -86,14 +87,21 @@ class StorefrontView(APIView):
     def portal_url(self) -> str:
         return self.request.build_absolute_uri(reverse("portal:home"))
 
-    def token_member(self, *, required: bool) -> Member | None:
-        """The member the request's token names; ``TokenInvalid`` for a bad token, or for none if ``required``."""
+    def token(self, *, required: bool) -> str | None:
+        """The request's member token; ``TokenInvalid`` for none if ``required``."""
         scheme, _space, token = self.request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             if required:
                 raise TokenInvalid()
             return None
-        member = storefront_token_member(storefront=self.storefront, token=token.strip())
+        return token.strip()
+
+    def token_member(self, *, required: bool) -> Member | None:
+        """The member the request's token names; ``TokenInvalid`` for a bad token, or for none if ``required``."""
+        token = self.token(required=required)
+        if token is None:
+            return None
+        member = storefront_token_member(storefront=self.storefront, token=token)
         if member is None:
             raise TokenInvalid()
         return member
@@ -123,11 +131,17 @@ class MeView(StorefrontView):
     """``GET /embed/v1/<key>/me/``: what the member has, what they get next and how to use it here."""
 
     def get(self, request: Request, key: str) -> Response:
-        member = self.token_member(required=True)
-        assert member is not None
-        return Response(
-            storefront_member_summary(storefront=self.storefront, member=member, portal_url=self.portal_url())
+        token = self.token(required=True)
+        assert token is not None
+        public_id = storefront_token_public_id(storefront=self.storefront, token=token)
+        if public_id is None:
+            raise TokenInvalid()
+        summary = storefront_member_summary(
+            storefront=self.storefront, public_id=public_id, portal_url=self.portal_url()
         )
+        if summary is None:
+            raise TokenInvalid()
+        return Response(summary)
 
 
 class BadgesView(StorefrontView):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from loyalty.orders.imports import ImportReport, RowError, order_rows_read, orders_import
 from loyalty.orders.preview import BadgeItem, EarningPreview, PreviewLine, earning_badges, earning_preview
-from loyalty.orders.record import address_fingerprint, order_record, order_validate
+from loyalty.orders.record import address_fingerprint, order_programme, order_record, order_validate
 from loyalty.orders.refunds import clawback_target, platform_refund_record, refund_record
 from loyalty.orders.returns import platform_return_reason, return_reason_find
 from loyalty.orders.types import (
@@ -52,6 +52,7 @@ __all__ = [
     "clawback_target",
     "earning_badges",
     "earning_preview",
+    "order_programme",
     "order_record",
     "order_rows_read",
     "order_validate",

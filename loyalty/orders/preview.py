@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from loyalty.campaigns import RuleSpec, earning_points, earning_rules_active, earning_rules_used
 from loyalty.errors import LoyaltyError
-from loyalty.ledger import entry_tier
+from loyalty.ledger import entry_tier, tiers_by_threshold
 from loyalty.models import PointsAccount, Shop, Tier
 from loyalty.orders.record import order_programme, order_terms_validate
 from loyalty.orders.types import OrderItem
-from loyalty.shops import MemberRef, member_find
+from loyalty.shops import MemberRef, member_account_find
 from members.models import Member
 
 
@@ -58,8 +58,12 @@ def earning_preview(
     programme = order_programme()
     order_terms_validate(shop=shop, programme=programme, amount=amount, tax=tax, currency=currency, occurred_at=at)
     rules = earning_rules_active(at=at)
-    found = member_find(shop=shop, ref=member) if member is not None else None
-    tier, used = _tier_and_used(member=found, rules=rules)
+    found = member_account_find(shop=shop, ref=member) if member is not None else None
+    if found is None:
+        tier, used = entry_tier(), {}
+    else:
+        tier = _kept_tier(tier_id=found.tier_id) if found.has_account else entry_tier()
+        used = earning_rules_used(member_id=found.member_id, rules=rules)
     earning = earning_points(
         programme=programme, shop=shop, amount=amount, tax=tax, tier=tier, at=at, rules=rules, used=used,
         items=[item.as_line() for item in items], customer_tags=customer_tags,
@@ -69,6 +73,12 @@ def earning_preview(
         lines.append(PreviewLine(rule="tier", points=earning.tier_total - earning.base_points))
     lines += [PreviewLine(rule=str(line.name), points=line.points) for line in earning.rules if line.points]
     return EarningPreview(points=earning.points, lines=tuple(lines), tier=earning.tier)
+
+
+def _kept_tier(*, tier_id: int | None) -> Tier | None:
+    """The tier with ``tier_id`` as this process keeps the tiers (``tiers_by_threshold``): a change staff make to a
+    tier reaches the preview within ``SNAPSHOT_SECONDS``, as the programme and the earning rules it reads do."""
+    return next((tier for tier in tiers_by_threshold() if tier.pk == tier_id), None)
 
 
 def _tier_and_used(*, member: Member | None, rules: Sequence[RuleSpec]) -> tuple[Tier | None, dict[int, int]]:

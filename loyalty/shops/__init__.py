@@ -15,7 +15,9 @@ live above ``orders`` in ``loyalty.platforms``.
 from __future__ import annotations
 
 from loyalty.shops.customers import (
+    FoundAccount,
     MemberRef,
+    member_account_find,
     member_account_lock,
     member_find,
     member_resolve,
@@ -33,12 +35,14 @@ from loyalty.shops.keys import (
 )
 
 __all__ = [
+    "FoundAccount",
     "MemberRef",
     "api_key_authenticate",
     "api_key_create",
     "api_key_hash",
     "api_key_revoke",
     "api_key_scope_withdraw",
+    "member_account_find",
     "member_account_lock",
     "member_find",
     "member_resolve",

@@ -18,6 +18,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from config.snapshots import Snapshot
 from loyalty.errors import IdentityExpired, IdentityInvalid
 from loyalty.models import PUBLISHABLE_KEY_PREFIX, STOREFRONT_SECRET_PREFIX, Shop, Storefront
 from loyalty.shops.customers import MemberRef, member_find, shop_customer_link
@@ -52,28 +53,50 @@ def storefront_create(*, shop: Shop, allowed_origins: str = "") -> StorefrontKey
 
 
 def storefront_secret_rotate(*, storefront: Storefront) -> StorefrontKeys:
-    """A new storefront secret: identities signed with the old one stop working at once."""
+    """A new storefront secret: identities signed with the old one stop working (at once in this process, within
+    ``SNAPSHOT_SECONDS`` in the others, which keep the active storefronts)."""
     storefront.secret, storefront.secret_rotated_at = _secret(), timezone.now()
     storefront.save(update_fields=["secret", "secret_rotated_at"])
     return StorefrontKeys(storefront=storefront, secret=storefront.secret)
 
 
 def storefront_key_rotate(*, storefront: Storefront) -> Storefront:
-    """A new publishable key: the old one, and every token given under it, stop working at once."""
+    """A new publishable key: the old one, and every token given under it, stop working (at once in this process,
+    within ``SNAPSHOT_SECONDS`` in the others, which keep the active storefronts)."""
     storefront.publishable_key = _publishable_key()
     storefront.save(update_fields=["publishable_key"])
     return storefront
 
 
+def _active_storefronts_load() -> dict[str, Storefront]:
+    storefronts = Storefront.objects.select_related("shop").filter(is_active=True, shop__is_active=True)
+    return {storefront.publishable_key: storefront for storefront in storefronts}
+
+
+# Every widget request names its storefront (a shop or two have one); the active ones are kept per process, as the
+# API keys are (config/snapshots.py). A new storefront works at once everywhere; a rotated key or secret, and a
+# storefront or shop switched off, bite at once in the process that did it and within seconds in the others.
+_active_storefronts = Snapshot(_active_storefronts_load, sources=[Storefront, Shop])
+
+
 def storefront_by_key(*, publishable_key: str) -> Storefront | None:
-    """The active storefront of an active shop that ``publishable_key`` names, or ``None``."""
+    """The active storefront of an active shop that ``publishable_key`` names, or ``None``.
+
+    One this process does not keep yet (made in another process seconds ago) is looked up in the database, one
+    query by its unique key, so a new storefront works at once everywhere; the kept ones are read again then.
+    """
     if not publishable_key.startswith(PUBLISHABLE_KEY_PREFIX):
         return None
-    return (
-        Storefront.objects.select_related("shop")
-        .filter(publishable_key=publishable_key, is_active=True, shop__is_active=True)
-        .first()
-    )
+    storefront = _active_storefronts.get().get(publishable_key)
+    if storefront is None:
+        storefront = (
+            Storefront.objects.select_related("shop")
+            .filter(publishable_key=publishable_key, is_active=True, shop__is_active=True)
+            .first()
+        )
+        if storefront is not None:
+            _active_storefronts.clear()
+    return storefront
 
 
 def identity_signature(*, secret: str, customer_id: str, email: str, timestamp: int) -> str:
@@ -111,17 +134,27 @@ def storefront_token_issue(*, storefront: Storefront, member: Member) -> str:
     return signing.dumps({"k": storefront.publishable_key, "m": str(member.public_id)}, salt=_TOKEN_SALT)
 
 
-def storefront_token_member(*, storefront: Storefront, token: str) -> Member | None:
-    """The member a token from ``storefront_token_issue`` names, if it is this storefront's (under its current
-    publishable key), not expired, and the member is still an active member; else ``None``."""
+def storefront_token_public_id(*, storefront: Storefront, token: str) -> str | None:
+    """The member's public id a token from ``storefront_token_issue`` names, if it is this storefront's (under its
+    current publishable key) and not expired; else ``None``. Reads nothing: whether they are still an active
+    member is the caller's query (``storefront_token_member``, or the widget's summary with its own)."""
     try:
         data = signing.loads(token, salt=_TOKEN_SALT, max_age=TOKEN_MAX_AGE)
     except signing.BadSignature:  # tampered or expired (SignatureExpired is a BadSignature)
         return None
-    if not isinstance(data, dict) or data.get("k") != storefront.publishable_key:
+    if not isinstance(data, dict) or data.get("k") != storefront.publishable_key or not isinstance(data.get("m"), str):
+        return None
+    return data["m"]
+
+
+def storefront_token_member(*, storefront: Storefront, token: str) -> Member | None:
+    """The member a token from ``storefront_token_issue`` names, if it is this storefront's (under its current
+    publishable key), not expired, and the member is still an active member; else ``None``."""
+    public_id = storefront_token_public_id(storefront=storefront, token=token)
+    if public_id is None:
         return None
     return (
         Member.objects.select_related("user")
-        .filter(public_id=data.get("m"), erased_at__isnull=True, user__is_active=True)
+        .filter(public_id=public_id, erased_at__isnull=True, user__is_active=True)
         .first()
     )

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from loyalty.api.serializers.points import PreviewInputSerializer
 from loyalty.models import EarningRule, LedgerEntry, Order, PointsAccount, RuleKind
 from members.models import Member, User
 from tests.conftest import make_order, order_payload
@@ -91,3 +92,48 @@ def test_a_bad_cart_gets_a_clear_error(api, shop, tiers, programme, change, stat
 
 def test_the_preview_needs_a_shop_key(client, shop, tiers, programme):
     assert client.post(PREVIEW, cart(), content_type="application/json").status_code == 401
+
+
+def test_the_member_is_found_as_an_order_finds_them_customer_id_then_email_then_phone(api, shop, tiers, programme):
+    make_order(shop, order_id="a", amount="5000.00", email="gold@example.com", external_id="c-1")
+    make_order(shop, order_id="b", amount="1200.00", email="silver@example.com", phone="+4791234567")
+
+    def tier(member: dict) -> str:
+        return api.post(PREVIEW, cart(member=member), format="json").json()["tier"]
+
+    assert tier({"external_id": "c-1", "email": "silver@example.com"}) == "Gold"
+    assert tier({"external_id": "unknown", "email": "silver@example.com"}) == "Silver"
+    assert tier({"email": "GOLD@example.com", "phone": "+4791234567"}) == "Gold"
+    assert tier({"email": "nobody@example.com", "phone": "+4791234567"}) == "Silver"
+    assert tier({"email": "nobody@example.com"}) == "Bronze"  # a new member's entry tier
+
+
+def test_a_preview_for_a_member_costs_one_query_without_capped_rules(
+    api, shop, tiers, programme, django_assert_num_queries
+):
+    make_order(shop, order_id="earlier", amount="1200.00")
+    api.post(PREVIEW, cart(), format="json")  # the API key, the programme and the rules are kept per process
+
+    with django_assert_num_queries(1):
+        preview = api.post(PREVIEW, cart(), format="json")
+
+    assert preview.json()["tier"] == "Silver"
+
+
+def test_each_preview_input_binds_fields_of_its_own_and_reads_its_own_context():
+    # The plain fields are copied, not built again, for each instance (CopiedFields): never shared between two.
+    def body(phone: str) -> dict:
+        return cart(member={"phone": phone}) | {"customer_tags": ["retail"]}
+
+    norway = PreviewInputSerializer(data=body("912 34 567"), context={"region": "NO"})
+    sweden = PreviewInputSerializer(data=body("070-123 45 67"), context={"region": "SE"})
+
+    assert norway.is_valid() and sweden.is_valid()
+    assert norway.validated_data["member"]["phone"] == "+4791234567"
+    assert sweden.validated_data["member"]["phone"] == "+46701234567"
+    for name in ("amount", "currency", "member", "items", "customer_tags"):
+        assert norway.fields[name] is not sweden.fields[name] and norway.fields[name].parent is norway
+    items = norway.fields["items"].child
+    assert items.fields["unit_price"] is not sweden.fields["items"].child.fields["unit_price"]
+    assert items.fields["unit_price"].root is norway
+    assert PreviewInputSerializer(data=body("912 34 567") | {"amount": "-1"}).is_valid() is False

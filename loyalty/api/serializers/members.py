@@ -7,11 +7,11 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from loyalty.api.serializers.fields import AtLeastOneOf, PhoneField, StrictCharField, StrictEmailField
+from loyalty.api.serializers.fields import AtLeastOneOf, CopiedFields, PhoneField, StrictCharField, StrictEmailField
 from loyalty.selectors import Standing
 
 
-class MemberRefSerializer(AtLeastOneOf, serializers.Serializer):
+class MemberRefSerializer(CopiedFields, AtLeastOneOf, serializers.Serializer):
     """How a shop names a member: by email, phone or its own customer id (at least one of them); the names are
     for enrolling someone new."""
 

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from loyalty.api.serializers.fields import (
     MAX_AMOUNT_DIGITS,
+    CopiedFields,
     CurrencyField,
     PositiveMoneyField,
     StrictBooleanField,
@@ -33,7 +34,7 @@ class ProductUrlField(StrictCharField, serializers.URLField):
         self.validators = [v for v in self.validators if not isinstance(v, URLValidator)] + [ProductURLValidator()]
 
 
-class OrderItemSerializer(serializers.Serializer):
+class OrderItemSerializer(CopiedFields, serializers.Serializer):
     sku = StrictCharField(max_length=100, allow_blank=True, required=False, default="")
     name = StrictCharField(max_length=255, allow_blank=True, required=False, default="")
     category = StrictCharField(max_length=100, allow_blank=True, required=False, default="")

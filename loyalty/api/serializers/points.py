@@ -6,14 +6,14 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from loyalty.api.serializers.fields import CurrencyField, StrictCharField, money_field
+from loyalty.api.serializers.fields import CopiedFields, CurrencyField, StrictCharField, money_field
 from loyalty.api.serializers.members import MemberRefSerializer
 from loyalty.api.serializers.orders import OrderItemSerializer
 from loyalty.orders import OrderItem
 from loyalty.shops import MemberRef
 
 
-class PreviewInputSerializer(serializers.Serializer):
+class PreviewInputSerializer(CopiedFields, serializers.Serializer):
     member = MemberRefSerializer(
         required=False, help_text="The signed-in customer, if any; without one, a new member at the entry tier."
     )
