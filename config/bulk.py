@@ -1,15 +1,27 @@
-"""Inserting many new rows fast: PostgreSQL's COPY, for the bulk paths (an order history import and the
-members it enrols). ``bulk_create`` builds and adapts every value of every row in Python, which cost more
-than the database spent storing them."""
+"""The machinery of the bulk paths (an order history import, opening balances, the members they enrol), shared so
+that each import does not grow its own:
+
+- ``rows_insert``/``objects_insert``: new rows by PostgreSQL's COPY. ``bulk_create`` builds and adapts every
+  value of every row in Python, which cost more than the database spent storing them.
+- ``forked_imap``: work spread over forked processes (the machines have two cores: one process's Python while
+  another's waits on SQL), results in order, with a bounded number in flight.
+- ``atomic_retried``: a batch as one transaction, tried again whole when it meets a row another transaction
+  committed meanwhile.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import JSONField, Model
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 def rows_insert(model: type[Model], rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -58,3 +70,41 @@ def objects_insert(objects: Sequence[Model]) -> None:
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def forked_imap(
+    function: Callable[[Item], Result], items: Iterable[Item], *, processes: int,
+    initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = (),
+) -> Iterator[Result]:  # fmt: skip
+    """``map(function, items)`` in ``processes`` forked processes, the results in the order of ``items``.
+
+    At most two items per process are in flight: a reader of a large file stays that far ahead of its consumer
+    instead of parsing the whole file into memory. Forked, so ``initializer``'s arguments (and everything the
+    parent had loaded) reach the children without pickling; the items and results are pickled. A child opens
+    its own database connection if it uses one: the caller closes the parent's first (``connections.close_all``),
+    outside any transaction, so no child shares its socket; a child that never queries may be forked anywhere.
+    """
+    context = multiprocessing.get_context("fork")
+    with context.Pool(processes, initializer=initializer, initargs=initargs) as pool:
+        pending: deque[Any] = deque()
+        for item in items:
+            pending.append(pool.apply_async(function, (item,)))
+            if len(pending) >= 2 * processes:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def atomic_retried(write: Callable[[], Result], *, attempts: int) -> Result:
+    """``write()`` in one transaction, tried again whole (up to ``attempts`` times in all) when it raises
+    ``IntegrityError``: a bulk writer reads, then inserts many rows, and a row another transaction committed in
+    between (a member enrolled by a live order or by another writer) breaks a unique constraint. Undone whole and
+    read again, the batch finds that row. ``write`` returns what it did; a failed attempt's result is dropped."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                return write()
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+    raise ValueError("attempts must be at least 1")

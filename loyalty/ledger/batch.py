@@ -21,7 +21,7 @@ from django.utils import timezone
 from config.bulk import objects_insert, rows_insert
 from loyalty.ledger.accounts import entry_tier
 from loyalty.ledger.entries import lot_terms
-from loyalty.models import LedgerEntry, PointsAccount, PointsLot, Programme
+from loyalty.models import LedgerEntry, PointsAccount, PointsLot, Programme, Tier
 
 BATCH = settings.KLUBB_JOB_BATCH
 
@@ -46,8 +46,15 @@ def accounts_lock(*, member_ids: Sequence[int], create: bool = False) -> dict[in
         have = set(PointsAccount.objects.filter(member_id__in=member_ids).values_list("member_id", flat=True))
         if missing := [member_id for member_id in member_ids if member_id not in have]:
             _accounts_create(member_ids=missing)
-    accounts = PointsAccount.objects.select_for_update(of=("self",)).select_related("tier")
-    return {account.member_id: account for account in accounts.filter(member_id__in=member_ids).order_by("member_id")}
+    # The tiers once, not joined per account: a join builds a Tier model for every account (thousands a batch).
+    tiers = {tier.pk: tier for tier in Tier.objects.all()}
+    locked = PointsAccount.objects.select_for_update().filter(member_id__in=member_ids).order_by("member_id")
+    accounts = {}
+    for account in locked:
+        if account.tier_id is not None:
+            account.tier = tiers[account.tier_id]
+        accounts[account.member_id] = account
+    return accounts
 
 
 def _accounts_create(*, member_ids: Sequence[int]) -> None:
