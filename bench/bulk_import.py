@@ -37,6 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--orders", type=int, default=1_000_000, help="orders in the file (default 1,000,000)")
     parser.add_argument("--members", type=int, default=200_000, help="distinct customers (default 200,000)")
     parser.add_argument("--batch", type=int, default=None, help="orders per transaction (default the command's)")
+    parser.add_argument("--writers", type=int, default=None, help="the command's --writers (default the command's)")
     server_tree_option(parser, what="import")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
     return parser.parse_args(argv)
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     command = ["import_orders", str(path), "--shop", "bench-sport"]
     if args.batch:
         command += ["--batch", str(args.batch)]
+    if args.writers:
+        command += ["--writers", str(args.writers)]
     env = machine(url)
     print("  import ...", flush=True)
     first, first_out, first_cpu = django(url, *command, tree=args.server_tree)
@@ -96,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     _seconds, ledger, _cpu = django(url, "check_ledger")
     options = ["--orders", str(args.orders), "--members", str(args.members)]
     options += ["--batch", str(args.batch)] if args.batch else []
+    options += ["--writers", str(args.writers)] if args.writers else []
     served = other_tree(args.server_tree)
     options += ["--server-tree", str(args.server_tree)] if served else []
     reproduce = shlex.join([".venv/bin/python", "bench/bulk_import.py", *options])

@@ -4,7 +4,7 @@ that each import does not grow its own:
 - ``rows_insert``/``objects_insert``: new rows by PostgreSQL's COPY. ``bulk_create`` builds and adapts every
   value of every row in Python, which cost more than the database spent storing them.
 - ``forked_imap``: work spread over forked processes (the machines have two cores: one process's Python while
-  another's waits on SQL), results in order, with a bounded number in flight.
+  another's waits on SQL), results in order.
 - ``atomic_retried``: a batch as one transaction, tried again whole when it meets a row another transaction
   committed meanwhile.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -78,21 +77,13 @@ def forked_imap(
 ) -> Iterator[Result]:  # fmt: skip
     """``map(function, items)`` in ``processes`` forked processes, the results in the order of ``items``.
 
-    At most two items per process are in flight: a reader of a large file stays that far ahead of its consumer
-    instead of parsing the whole file into memory. Forked, so ``initializer``'s arguments (and everything the
-    parent had loaded) reach the children without pickling; the items and results are pickled. A child opens
-    its own database connection if it uses one: the caller closes the parent's first (``connections.close_all``),
-    outside any transaction, so no child shares its socket; a child that never queries may be forked anywhere.
-    """
+    Forked, so ``initializer``'s arguments (and everything the parent had loaded) reach the children without
+    pickling: pass the bulk of the work that way and let ``items`` name parts of it (pickling thousands of objects
+    each way costs about as much as the work a child saves). Each child opens its own database connection: the
+    caller closes the parent's first (``connections.close_all``), outside any transaction."""
     context = multiprocessing.get_context("fork")
     with context.Pool(processes, initializer=initializer, initargs=initargs) as pool:
-        pending: deque[Any] = deque()
-        for item in items:
-            pending.append(pool.apply_async(function, (item,)))
-            if len(pending) >= 2 * processes:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+        yield from pool.imap(function, items)
 
 
 def atomic_retried(write: Callable[[], Result], *, attempts: int) -> Result:

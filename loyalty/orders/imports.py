@@ -1,7 +1,8 @@
 """Importing a shop's order history in bulk, through the same earning rules as live orders.
 
-``order_rows_read`` reads CSV or JSON lines, in forked processes when asked (``workers``: they parse and
-fingerprint while the writer writes); ``orders_import`` takes the rows and works in windows and batches:
+``orders_import`` takes rows already read (``order_rows_read`` reads CSV or JSON lines) and works a window of
+rows at a time, each window's new orders in batches, each batch one transaction with a constant number of
+statements; on PostgreSQL the batches may be written by several processes at once (``writers``):
 
 1. Idempotency, as for live orders: an order id the shop already reported (or imported, or that appears
    earlier in the file) with the same data is counted as ``already`` and changes nothing; with other data it
@@ -18,25 +19,24 @@ fingerprint while the writer writes); ``orders_import`` takes the rows and works
 4. Tiers are placed again for the batch's members by the tier review's rule (``TierRule.review``); the moves
    are kept as history.
 
-Each batch is its own transaction: a run stopped midway keeps the batches it finished, and the next run counts
-them as ``already``. History sends nothing: no messages, no webhooks, and imported orders do not qualify
-referrals. The ledger part goes through ``loyalty.ledger.LedgerBatch``, like the scheduled jobs; the COPY
-writer, the forked processes and the retried batch transaction are ``config.bulk``'s, shared with the opening
-balances' import.
+A run stopped midway keeps the batches it finished, and the next run counts them as ``already``. History sends
+nothing: no messages, no webhooks, and imported orders do not qualify referrals. The ledger part goes through
+``loyalty.ledger.LedgerBatch``, like the scheduled jobs; the COPY writer, the forked writers and the retried
+batch transaction are ``config.bulk``'s, shared with the opening balances' import.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import itertools
 import json
-from collections.abc import Collection, Iterable, Iterator
+import zlib
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from config.bulk import atomic_retried, forked_imap, rows_insert
@@ -55,7 +55,6 @@ from members.services import members_enrol_many
 
 BATCH = 5000
 WINDOW = 50_000  # orders compared with the table at once (``orders_known``)
-PARSE_CHUNK = 2000  # rows a parsing process takes at a time
 _IDS_TABLE = "klubb_import_order_ids"  # a temporary table: each connection has its own
 # Times a batch is tried when an insert meets a row another transaction committed meanwhile (see _batch_import).
 BATCH_ATTEMPTS = 3
@@ -67,9 +66,6 @@ class RowError(Exception):
         super().__init__(message)
         self.code, self.message, self.field = code, message, field
 
-    def __reduce__(self) -> tuple[type[RowError], tuple[str, str, str | None]]:
-        return RowError, (self.code, self.message, self.field)  # a parsing process sends it back pickled
-
 
 @dataclass
 class ImportReport:
@@ -80,71 +76,43 @@ class ImportReport:
     # (line, code, message, field): the lines that were not imported, and why.
     errors: list[tuple[int, str, str, str | None]] = field(default_factory=list)
 
+    def add(self, part: ImportReport) -> None:
+        """Count in what one batch (or one writer's share of a window) did."""
+        self.imported += part.imported
+        self.already += part.already
+        self.members_enrolled += part.members_enrolled
+        self.points += part.points
+        self.errors.extend(part.errors)
+
 
 # --- Reading ------------------------------------------------------------------------------------------------
 
 
-def order_rows_read(
-    stream: IO[str], *, format: str, workers: int = 1, chunk: int = PARSE_CHUNK
-) -> Iterator[tuple[int, OrderInput | RowError]]:
+def order_rows_read(stream: IO[str], *, format: str) -> Iterator[tuple[int, OrderInput | RowError]]:
     """``(line number, order or the reason it cannot be one)`` for each row of a CSV file (a header row with
     at least order_id, email, amount, currency, occurred_at; tax, first_name, last_name optional) or of JSON
-    lines (one order per line, as ``POST /api/v1/orders/`` takes it, with ``member.email``).
-
-    ``workers`` > 1: that many forked processes parse the rows ``chunk`` at a time and compute each order's
-    fingerprint, while the caller writes what they parsed before (a file of fewer rows is parsed here)."""
-    if format not in ("csv", "jsonl"):
-        raise ValueError(f"unknown format {format!r}: csv or jsonl")
-    chunks = _chunks(_raw_rows(stream, format=format), size=chunk)
-    first = next(chunks, None)
-    if first is None:
-        return
-    second = next(chunks, None)
-    if workers < 2 or second is None:
-        for part in (first, second, *chunks):
-            if part is not None:
-                yield from _chunk_parse((format, part))
-        return
-    parts = ((format, part) for part in itertools.chain((first, second), chunks))
-    for parsed in forked_imap(_chunk_parse, parts, processes=workers):
-        yield from parsed
-
-
-def _raw_rows(stream: IO[str], *, format: str) -> Iterator[tuple[int, str | dict[str, str] | RowError]]:
-    """Each row as read (a JSON line, a CSV row as a dict), unparsed: what a parsing process takes."""
+    lines (one order per line, as ``POST /api/v1/orders/`` takes it, with ``member.email``)."""
     if format == "csv":
         reader = csv.DictReader(stream)
         missing = [column for column in CSV_COLUMNS if column not in (reader.fieldnames or [])]
         if missing:
             yield 1, RowError("invalid", f"The header lacks {', '.join(missing)}.", missing[0])
             return
-        yield from enumerate(reader, start=2)
-    else:
+        for number, row in enumerate(reader, start=2):
+            yield number, _parse(_csv_order, row)
+    elif format == "jsonl":
         for number, line in enumerate(stream, start=1):
             if line.strip():
-                yield number, line
+                yield number, _parse(_json_order, line)
+    else:
+        raise ValueError(f"unknown format {format!r}: csv or jsonl")
 
 
-def _chunks(rows: Iterator[tuple[int, Any]], *, size: int) -> Iterator[list[tuple[int, Any]]]:
-    while part := list(itertools.islice(rows, size)):
-        yield part
-
-
-def _chunk_parse(work: tuple[str, list[tuple[int, Any]]]) -> list[tuple[int, OrderInput | RowError]]:
-    """Parse a chunk of raw rows; each order's fingerprint is computed here, so that a parsing process does it."""
-    format, rows = work
-    parsed: list[tuple[int, OrderInput | RowError]] = []
-    for number, raw in rows:
-        try:
-            if isinstance(raw, RowError):
-                raise raw
-            order = _csv_order(raw) if format == "csv" else _json_order(raw)
-        except RowError as error:
-            parsed.append((number, error))
-            continue
-        order.fingerprint()
-        parsed.append((number, order))
-    return parsed
+def _parse(parse: Callable[[Any], OrderInput], raw: Any) -> OrderInput | RowError:
+    try:
+        return parse(raw)
+    except RowError as error:
+        return error
 
 
 def _csv_order(row: dict[str, str]) -> OrderInput:
@@ -225,16 +193,20 @@ def _datetime(value: str) -> dt.datetime:
 
 
 def orders_import(
-    *, shop: Shop, rows: Iterable[tuple[int, OrderInput | RowError]], batch: int = BATCH, window: int = WINDOW
-) -> ImportReport:
+    *, shop: Shop, rows: Iterable[tuple[int, OrderInput | RowError]], batch: int = BATCH, window: int = WINDOW,
+    writers: int = 1,
+) -> ImportReport:  # fmt: skip
     """Import the rows in batches of ``batch`` orders; see the module's docstring. The rows are compared with the
-    orders already recorded ``window`` at a time, in one statement each."""
+    orders already recorded ``window`` at a time, in one statement each.
+
+    ``writers`` > 1: on PostgreSQL, outside a transaction, each window's new orders are shared among that many
+    forked processes by member (a command's choice: it forks, which a web server's worker must not)."""
     report = ImportReport()
     programme = Programme.load()
     run = _Run(
         shop=shop, programme=programme,
         rules=list(earning_rules_load()),  # every active rule: each order earns by the rules of its own date
-        rule=TierRule.for_programme(programme=programme, reason=TierChangeReason.IMPORT),
+        rule=TierRule.for_programme(programme=programme, reason=TierChangeReason.IMPORT), batch=batch,
     )  # fmt: skip
     pending: list[tuple[int, OrderInput]] = []
     for number, row in rows:
@@ -248,10 +220,10 @@ def orders_import(
             continue
         pending.append((number, row))
         if len(pending) >= window:
-            _window_import(run=run, rows=pending, batch=batch, report=report)
+            _window_import(run=run, rows=pending, writers=writers, report=report)
             pending = []
     if pending:
-        _window_import(run=run, rows=pending, batch=batch, report=report)
+        _window_import(run=run, rows=pending, writers=writers, report=report)
     report.errors.sort(key=lambda error: error[0])
     return report
 
@@ -262,27 +234,57 @@ class _Run:
     programme: Programme
     rules: list[RuleSpec]
     rule: TierRule
+    batch: int
 
 
-def _window_import(*, run: _Run, rows: list[tuple[int, OrderInput]], batch: int, report: ImportReport) -> None:
-    """Sort out the orders recorded before (replays and conflicts) in one comparison with the table, then import
-    the rest in batches, each its own transaction: a run stopped midway keeps its finished batches, and the next
-    run finds them here."""
+def _window_import(*, run: _Run, rows: list[tuple[int, OrderInput]], writers: int, report: ImportReport) -> None:
+    """Sort out the orders recorded before (replays and conflicts, and a line repeating an earlier one) in one
+    comparison with the table, then write the rest, here or by ``writers`` forked processes.
+
+    Each writer takes the orders of its own members (by a hash of the address), in file order: no two writers
+    lock one account, so they never wait on each other, and each member's orders are still written oldest
+    first, batch after batch. The window ends when every writer has finished: the next window's comparison
+    sees all of this one's orders."""
     known = orders_known(shop=run.shop, order_ids={order.order_id for _number, order in rows})
     fresh = _fresh_orders(rows=rows, known=known, report=report)
-    for start in range(0, len(fresh), batch):
-        outcome = atomic_retried(
+    writers = min(writers, -(-len(fresh) // run.batch))
+    if writers < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        report.add(_share_write(run=run, rows=fresh))
+        return
+    shares: list[list[tuple[int, OrderInput]]] = [[] for _writer in range(writers)]
+    for row in fresh:
+        shares[zlib.crc32(row[1].member.email.encode()) % writers].append(row)
+    connections.close_all()  # each process opens its own
+    # Forked: the run and the window's orders are the children's without pickling; a task names a share.
+    for outcome in forked_imap(_writer_share, range(writers), processes=writers, initializer=_writer_start,
+                               initargs=(run, shares)):  # fmt: skip
+        report.add(outcome)
+
+
+_writer: dict[str, Any] = {}  # a forked writer's run and the window's shares (``_writer_start``)
+
+
+def _writer_start(run: _Run, shares: list[list[tuple[int, OrderInput]]]) -> None:
+    _writer.update(run=run, shares=shares)
+
+
+def _writer_share(index: int) -> ImportReport:
+    return _share_write(run=_writer["run"], rows=_writer["shares"][index])
+
+
+def _share_write(*, run: _Run, rows: list[tuple[int, OrderInput]]) -> ImportReport:
+    """Write ``rows`` in batches, each its own transaction: a run stopped midway keeps its finished batches, and
+    the next run finds them in its comparison."""
+    report = ImportReport()
+    for start in range(0, len(rows), run.batch):
+        report.add(atomic_retried(
             # A row committed between the batch's reads and its inserts (a member one of its addresses enrolled, an
             # order with one of its ids for a member outside the batch: the batch's own members' orders wait for its
             # locks) undoes the batch whole; read again, it finds them and goes on.
-            lambda part=fresh[start : start + batch]: _batch_write(run=run, rows=part),
+            lambda part=rows[start : start + run.batch]: _batch_write(run=run, rows=part),
             attempts=BATCH_ATTEMPTS,
-        )
-        report.imported += outcome.imported
-        report.already += outcome.already
-        report.members_enrolled += outcome.members_enrolled
-        report.points += outcome.points
-        report.errors.extend(outcome.errors)
+        ))  # fmt: skip
+    return report
 
 
 def _batch_write(*, run: _Run, rows: list[tuple[int, OrderInput]]) -> ImportReport:
@@ -302,6 +304,8 @@ def _batch_write(*, run: _Run, rows: list[tuple[int, OrderInput]]) -> ImportRepo
     now = timezone.now()
     ledger = LedgerBatch(accounts=accounts, programme=programme, now=now)
     orders, entries, rule_lines = [], [], []  # entries: (the position of its order, the entry)
+    # A tier's name once per batch, not per order (a translated field reads the active language each time).
+    tier_names = {tier.pk: tier.name for tier in {account.tier for account in accounts.values()} if tier}
     for _number, order in sorted(fresh, key=lambda row: (members[row[1].member.email], row[1].occurred_at)):
         account = accounts[members[order.member.email]]
         earning = earning_points(
@@ -323,7 +327,7 @@ def _batch_write(*, run: _Run, rows: list[tuple[int, OrderInput]]) -> ImportRepo
                                        "order_id": len(orders), "points": line.points})  # fmt: skip
         outcome = OrderOutcome(
             order_id=order.order_id, member_id=str(by_email[order.member.email].public_id),
-            points_awarded=earning.points, balance=account.balance, tier=account.tier.name if account.tier else None,
+            points_awarded=earning.points, balance=account.balance, tier=tier_names.get(account.tier_id),
         )  # fmt: skip
         orders.append({
             "shop_id": shop.pk, "external_id": order.order_id, "member_id": account.member_id, "amount": order.amount,

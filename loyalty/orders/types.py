@@ -74,8 +74,8 @@ class OrderInput:
 
     @cached_property
     def _fingerprint(self) -> str:
-        # Computed once and kept with the order (and pickled with it): an import's parsing processes compute it
-        # where they parse, and the writer only reads it.
+        # Computed once and kept with the order: an import compares it with the recorded orders' twice (before and
+        # under the batch's locks) and stores it.
         canonical = {
             "order_id": self.order_id,
             "member": self.member.identity(),
