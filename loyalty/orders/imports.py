@@ -239,23 +239,25 @@ class _Run:
 
 def _window_import(*, run: _Run, rows: list[tuple[int, OrderInput]], writers: int, report: ImportReport) -> None:
     """Sort out the orders recorded before (replays and conflicts, and a line repeating an earlier one) in one
-    comparison with the table, then write the rest, here or by ``writers`` forked processes.
+    comparison with the table, then write the rest in batches, here or by ``writers`` forked processes.
 
-    Each writer takes the orders of its own members (by a hash of the address), in file order: no two writers
-    lock one account, so they never wait on each other, and each member's orders are still written oldest
-    first, batch after batch. The window ends when every writer has finished: the next window's comparison
-    sees all of this one's orders."""
+    With several writers, each batch is shared among them by member (a hash of the address), and each writer
+    writes its parts of the batches in file order: no two writers lock one account, so they never wait on each
+    other, and every member's orders are written, and their tier reviewed, at the same points as by one writer,
+    so the outcome is one writer's. The window ends when every writer has finished: the next window's
+    comparison sees all of this one's orders."""
     known = orders_known(shop=run.shop, order_ids={order.order_id for _number, order in rows})
     fresh = _fresh_orders(rows=rows, known=known, report=report)
-    writers = min(writers, -(-len(fresh) // run.batch))
-    if writers < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
-        report.add(_share_write(run=run, rows=fresh))
+    batches = [fresh[start : start + run.batch] for start in range(0, len(fresh), run.batch)]
+    if writers < 2 or len(batches) < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        report.add(_batches_write(run=run, batches=batches))
         return
-    shares: list[list[tuple[int, OrderInput]]] = [[] for _writer in range(writers)]
-    for row in fresh:
-        shares[zlib.crc32(row[1].member.email.encode()) % writers].append(row)
+    shares: list[list[list[tuple[int, OrderInput]]]] = [[[] for _batch in batches] for _writer in range(writers)]
+    for position, part in enumerate(batches):
+        for row in part:
+            shares[zlib.crc32(row[1].member.email.encode()) % writers][position].append(row)
     connections.close_all()  # each process opens its own
-    # Forked: the run and the window's orders are the children's without pickling; a task names a share.
+    # Forked: the run and the window's orders are the children's without pickling; a task names a writer's share.
     for outcome in forked_imap(_writer_share, range(writers), processes=writers, initializer=_writer_start,
                                initargs=(run, shares)):  # fmt: skip
         report.add(outcome)
@@ -264,26 +266,26 @@ def _window_import(*, run: _Run, rows: list[tuple[int, OrderInput]], writers: in
 _writer: dict[str, Any] = {}  # a forked writer's run and the window's shares (``_writer_start``)
 
 
-def _writer_start(run: _Run, shares: list[list[tuple[int, OrderInput]]]) -> None:
+def _writer_start(run: _Run, shares: list[list[list[tuple[int, OrderInput]]]]) -> None:
     _writer.update(run=run, shares=shares)
 
 
 def _writer_share(index: int) -> ImportReport:
-    return _share_write(run=_writer["run"], rows=_writer["shares"][index])
+    return _batches_write(run=_writer["run"], batches=_writer["shares"][index])
 
 
-def _share_write(*, run: _Run, rows: list[tuple[int, OrderInput]]) -> ImportReport:
-    """Write ``rows`` in batches, each its own transaction: a run stopped midway keeps its finished batches, and
+def _batches_write(*, run: _Run, batches: list[list[tuple[int, OrderInput]]]) -> ImportReport:
+    """Write the batches in turn, each its own transaction: a run stopped midway keeps its finished batches, and
     the next run finds them in its comparison."""
     report = ImportReport()
-    for start in range(0, len(rows), run.batch):
-        report.add(atomic_retried(
-            # A row committed between the batch's reads and its inserts (a member one of its addresses enrolled, an
-            # order with one of its ids for a member outside the batch: the batch's own members' orders wait for its
-            # locks) undoes the batch whole; read again, it finds them and goes on.
-            lambda part=rows[start : start + run.batch]: _batch_write(run=run, rows=part),
-            attempts=BATCH_ATTEMPTS,
-        ))  # fmt: skip
+    for part in batches:
+        if part:
+            report.add(atomic_retried(
+                # A row committed between the batch's reads and its inserts (a member one of its addresses enrolled,
+                # an order with one of its ids for a member outside the batch: the batch's own members' orders wait
+                # for its locks) undoes the batch whole; read again, it finds them and goes on.
+                lambda part=part: _batch_write(run=run, rows=part), attempts=BATCH_ATTEMPTS,
+            ))  # fmt: skip
     return report
 
 
