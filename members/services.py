@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from config.bulk import rows_insert
+from config.bulk import many_values, rows_insert
 from members import messaging, privacy, signals
 from members.emails import email_canonical
 from members.models import (
@@ -203,9 +203,9 @@ def members_enrol_many(
     looks up hundreds of thousands), and how many were new."""
     found = {
         email: MemberKey(pk, public_id)
-        for email, pk, public_id in Member.objects.filter(user__email__in=people, erased_at__isnull=True).values_list(
-            "user__email", "pk", "public_id"
-        )
+        for email, pk, public_id in Member.objects.filter(
+            user__email__in=many_values(people, sql_type="text"), erased_at__isnull=True
+        ).values_list("user__email", "pk", "public_id")
     }
     missing = sorted(people.keys() - found.keys())
     if not missing:
