@@ -9,6 +9,7 @@ import platform
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -106,3 +107,51 @@ def other_tree(tree: Path) -> str | None:
     if tree.resolve() == ROOT.resolve():
         return None
     return f"{git('-C', str(tree), 'rev-parse', '--short', 'HEAD')} ({tree})"
+
+
+class BackendCpu:
+    """The CPU seconds PostgreSQL's backends serving database ``name`` used while the ``with`` block ran: on a shared
+    machine the wall time says little, and the command's own CPU leaves out the server's half of the work.
+
+    Sampled from ``/proc`` (a backend's title names its database) every ``interval`` seconds, so a backend's last
+    fraction of an interval before it exits is missed: a lower bound, close for backends that live seconds. Only
+    when the server runs on this machine; ``seconds`` is 0.0 where ``/proc`` has none of its backends."""
+
+    def __init__(self, name: str, interval: float = 0.1) -> None:
+        self.name, self.interval, self.seconds = name, interval, 0.0
+        self._used: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> BackendCpu:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.seconds = sum(self._used.values())
+
+    def _sample(self) -> None:
+        ticks = os.sysconf("SC_CLK_TCK")
+        before = self._read(ticks)  # backends already there count from now
+        while not self._stop.wait(self.interval):
+            for pid, seconds in self._read(ticks).items():
+                self._used[pid] = seconds - before.get(pid, 0.0)
+
+    def _read(self, ticks: int) -> dict[int, float]:
+        used = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    title = cmdline.read().decode(errors="replace")
+                if not title.startswith("postgres: ") or f" {self.name} " not in title:
+                    continue
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            used[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return used

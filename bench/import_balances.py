@@ -25,7 +25,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, database_name, database_prepare, django, machine
+from common import (
+    ROOT,
+    BackendCpu,
+    database_name,
+    database_prepare,
+    django,
+    machine,
+    other_tree,
+    server_tree_option,
+)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench_balances"
 
@@ -47,6 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=200_000, help="balances in the file (default 200,000)")
     parser.add_argument("--batch", type=int, default=None, help="lines per transaction (default the command's)")
     parser.add_argument("--writers", type=int, default=None, help="writer processes (default the command's)")
+    server_tree_option(parser, what="import")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
     return parser.parse_args(argv)
 
@@ -80,16 +90,24 @@ def main(argv: list[str] | None = None) -> None:
     runs = []
     for label, extra in (("dry run", ["--dry-run"]), ("import", []), ("same file and batch id again", [])):
         print(f"  {label} ...", flush=True)
-        runs.append((label, *django(url, *command, *extra)))
+        with BackendCpu(name) as pg:
+            runs.append((label, *django(url, *command, *extra, tree=args.server_tree), pg))
     _seconds, ledger, _cpu = django(url, "check_ledger")
     options = ["--members", str(args.members)] + (["--batch", str(args.batch)] if args.batch else [])
     options += ["--writers", str(args.writers)] if args.writers else []
+    served = other_tree(args.server_tree)
+    options += ["--server-tree", str(args.server_tree)] if served else []
     print("\n== Klubb opening balance import benchmark ==")
     for key, value in env.items():
         print(f"{key:>12}: {value}")
-    print("\n| run | wall s | CPU s | lines/s | output |\n| --- | ---: | ---: | ---: | --- |")
-    for label, seconds, output, cpu in runs:
-        print(f"| {label} | {seconds:.1f} | {cpu:.1f} | {args.members / seconds:,.0f} | {output.splitlines()[0]} |")
+    if served:
+        print(f"{'imported by':>12}: {served}")
+    print("\n| run | wall s | command CPU s | PostgreSQL CPU s | lines/s | output |")
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    for label, seconds, output, cpu, pg in runs:
+        print(f"| {label} | {seconds:.1f} | {cpu:.1f} | {pg.seconds:.1f} | {args.members / seconds:,.0f} | "
+              f"{output.splitlines()[0]} |")  # fmt: skip
+    print("(command CPU: the command and the writers it forked; PostgreSQL CPU: its backends for this database)")
     print(f"\ncheck_ledger afterwards: {ledger.splitlines()[-1]}")
     print(f"target: 200,000 balances in under 60 s; measured {runs[1][1]:.0f} s for {args.members:,}")
     print(f"\nReproduce: {shlex.join(['.venv/bin/python', 'bench/import_balances.py', *options])}")

@@ -1,15 +1,29 @@
-"""Inserting many new rows fast: PostgreSQL's COPY, for the bulk paths (an order history import and the
-members it enrols). ``bulk_create`` builds and adapts every value of every row in Python, which cost more
-than the database spent storing them."""
+"""The machinery of the bulk paths (an order history import, opening balances, the members they enrol), shared so
+that each import does not grow its own:
+
+- ``rows_insert``/``objects_insert``: new rows by PostgreSQL's COPY. ``bulk_create`` builds and adapts every
+  value of every row in Python, which cost more than the database spent storing them.
+- ``forked_imap``: work spread over forked processes (the machines have two cores: one process's Python while
+  another's waits on SQL), results in order.
+- ``many_values``: the right side of an ``__in`` filter of thousands of values, as one parameter.
+- ``atomic_retried``: a batch as one transaction, tried again whole when it meets a row another transaction
+  committed meanwhile.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+import multiprocessing
+import operator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import JSONField, Model
+from django.db.models.expressions import RawSQL
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 def rows_insert(model: type[Model], rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -39,9 +53,15 @@ def rows_insert(model: type[Model], rows: Sequence[dict[str, Any]]) -> list[int]
         ids = [row[0] for row in cursor.fetchall()]
         names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} (id, {names}) FROM STDIN") as copy:
-            for pk, row in zip(ids, rows, strict=True):
-                values = {**fixed, **{f.attname: f.get_default() for f in per_row}, **row}
-                copy.write_row([pk, *(json.dumps(values[c]) if c in jsons else values[c] for c in columns)])
+            json_columns = [c for c in columns if c in jsons]
+            for pk, row in zip(ids, rows, strict=True):  # per row and column as little Python as can be
+                values = fixed.copy()
+                for f in per_row:
+                    values[f.attname] = f.get_default()
+                values.update(row)
+                for c in json_columns:
+                    values[c] = json.dumps(values[c])
+                copy.write_row([pk, *map(values.__getitem__, columns)])
     return ids
 
 
@@ -52,9 +72,49 @@ def objects_insert(objects: Sequence[Model]) -> None:
     if connection.vendor != "postgresql":
         type(objects[0]).objects.bulk_create(objects)
         return
-    fields = [f for f in type(objects[0])._meta.concrete_fields if not f.primary_key]
-    ids = rows_insert(type(objects[0]), [{f.attname: getattr(obj, f.attname) for f in fields} for obj in objects])
+    names = [f.attname for f in type(objects[0])._meta.concrete_fields if not f.primary_key]
+    values = operator.attrgetter(*names)
+    ids = rows_insert(type(objects[0]), [dict(zip(names, values(obj), strict=True)) for obj in objects])
     for obj, pk in zip(objects, ids, strict=True):
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def forked_imap(
+    function: Callable[[Item], Result], items: Iterable[Item], *, processes: int,
+    initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = (),
+) -> Iterator[Result]:  # fmt: skip
+    """``map(function, items)`` in ``processes`` forked processes, the results in the order of ``items``.
+
+    Forked, so ``initializer``'s arguments (and everything the parent had loaded) reach the children without
+    pickling: pass the bulk of the work that way and let ``items`` name parts of it (pickling thousands of objects
+    each way costs about as much as the work a child saves). Each child opens its own database connection: the
+    caller closes the parent's first (``connections.close_all``), outside any transaction."""
+    context = multiprocessing.get_context("fork")
+    with context.Pool(processes, initializer=initializer, initargs=initargs) as pool:
+        yield from pool.imap(function, items)
+
+
+def atomic_retried(write: Callable[[], Result], *, attempts: int) -> Result:
+    """``write()`` in one transaction, tried again whole (up to ``attempts`` times in all) when it raises
+    ``IntegrityError``: a bulk writer reads, then inserts many rows, and a row another transaction committed in
+    between (a member enrolled by a live order or by another writer) breaks a unique constraint. Undone whole and
+    read again, the batch finds that row. ``write`` returns what it did; a failed attempt's result is dropped."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                return write()
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+    raise ValueError("attempts must be at least 1")
+
+
+def many_values(values: Collection[Any], *, sql_type: str) -> list[Any] | RawSQL:
+    """What to give an ``__in`` filter of thousands of values (a batch's members, their emails): on PostgreSQL one
+    array parameter, unnested by the server (``IN (SELECT unnest(%s::bigint[]))``), where a plain list makes Django
+    resolve and psycopg place a parameter per value, which took longer than the query; elsewhere the list."""
+    if connection.vendor != "postgresql":
+        return list(values)
+    return RawSQL(f"SELECT unnest(%s::{sql_type}[])", [list(values)])

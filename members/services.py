@@ -6,8 +6,9 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -18,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from config.bulk import objects_insert, rows_insert
+from config.bulk import many_values, rows_insert
 from members import messaging, privacy, signals
 from members.emails import email_canonical
 from members.models import (
@@ -184,24 +185,32 @@ def phone_code_verify(*, phone: str, code: str) -> Member:
     return member
 
 
+class MemberKey(NamedTuple):
+    """A member as a bulk path needs them: the row's id and the id the API shows (no model per member)."""
+
+    pk: int
+    public_id: uuid.UUID
+
+
 def members_enrol_many(
     *, people: Mapping[str, tuple[str, str]], source: str, phones: Mapping[str, str] | None = None
-) -> tuple[dict[str, Member], int]:
+) -> tuple[dict[str, MemberKey], int]:
     """The members with these (normalised) emails, enrolling the ones the club does not know, in a few bulk
     queries: ``people`` maps email to (first name, last name), ``phones`` email to a phone (E.164) a new member
     gets (the caller checked no member has it). For history brought in bulk (an order import, opening
     balances): the new members get no welcome message and no sign-up points, and claim their account with a
-    sign-in code (an unverified address, as ``member_enrol`` gives). Returns email -> member, and how many were
-    new."""
+    sign-in code (an unverified address, as ``member_enrol`` gives). Returns email -> member (as rows: an import
+    looks up hundreds of thousands), and how many were new."""
     found = {
-        member.user.email: member
-        for member in Member.objects.select_related("user").filter(user__email__in=people, erased_at__isnull=True)
+        email: MemberKey(pk, public_id)
+        for email, pk, public_id in Member.objects.filter(
+            user__email__in=many_values(people, sql_type="text"), erased_at__isnull=True
+        ).values_list("user__email", "pk", "public_id")
     }
     missing = sorted(people.keys() - found.keys())
     if not missing:
         return found, 0
-    # Users and addresses as rows (no model per row: an import enrols hundreds of thousands); the members as
-    # models, which the caller gets back.
+    # Users, addresses and members as rows, sent by COPY.
     user_ids = rows_insert(User, [
         {"email": email, "first_name": people[email][0], "last_name": people[email][1], "password": "!"}
         for email in missing
@@ -209,11 +218,15 @@ def members_enrol_many(
     rows_insert(EmailAddress, [{"user_id": user_id, "email": email, "primary": True, "verified": False}
                                for user_id, email in zip(user_ids, missing, strict=True)])  # fmt: skip
     phones = phones or {}
-    members = [Member(user_id=user_id, source=source, phone=phones.get(email, ""))
-               for user_id, email in zip(user_ids, missing, strict=True)]  # fmt: skip
-    objects_insert(members)
-    found.update(zip(missing, members, strict=True))
-    return found, len(members)
+    public_ids = [uuid.uuid4() for _email in missing]
+    member_ids = rows_insert(Member, [
+        {"user_id": user_id, "source": source, "phone": phones.get(email, ""), "public_id": public_id}
+        for user_id, email, public_id in zip(user_ids, missing, public_ids, strict=True)
+    ])  # fmt: skip
+    found.update(
+        (email, MemberKey(pk, public_id)) for email, pk, public_id in zip(missing, member_ids, public_ids, strict=True)
+    )
+    return found, len(missing)
 
 
 def member_join(*, user: User, language: str = "", source: str = Member.Source.PORTAL, welcome: bool = True) -> Member:

@@ -18,10 +18,10 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from config.bulk import objects_insert, rows_insert
+from config.bulk import many_values, objects_insert, rows_insert
 from loyalty.ledger.accounts import entry_tier
 from loyalty.ledger.entries import lot_terms
-from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme
+from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme, Tier
 
 BATCH = settings.KLUBB_JOB_BATCH
 
@@ -43,21 +43,30 @@ def accounts_lock(*, member_ids: Sequence[int], create: bool = False) -> dict[in
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("accounts_lock() must run inside transaction.atomic().")
     if create:
-        have = set(PointsAccount.objects.filter(member_id__in=member_ids).values_list("member_id", flat=True))
-        if missing := [member_id for member_id in member_ids if member_id not in have]:
-            _accounts_create(member_ids=missing)
-    accounts = PointsAccount.objects.select_for_update(of=("self",)).select_related("tier")
-    return {account.member_id: account for account in accounts.filter(member_id__in=member_ids).order_by("member_id")}
+        _accounts_create(member_ids=member_ids)
+    # The tiers once, not joined per account: a join builds a Tier model for every account (thousands a batch).
+    tiers = {tier.pk: tier for tier in Tier.objects.all()}
+    locked = PointsAccount.objects.select_for_update().filter(member_id__in=many_values(member_ids, sql_type="bigint"))
+    locked = locked.order_by("member_id")
+    accounts = {}
+    for account in locked:
+        if account.tier_id is not None:
+            account.tier = tiers[account.tier_id]
+        accounts[account.member_id] = account
+    return accounts
 
 
 def _accounts_create(*, member_ids: Sequence[int]) -> None:
-    """Open accounts at the entry tier; one made meanwhile (by an order for the same member) stands."""
+    """Open the accounts the members lack, at the entry tier; one there already (or made meanwhile by an order for
+    the same member) stands."""
     tier, now = entry_tier(), timezone.now()
     if connection.vendor != "postgresql":
+        have = set(PointsAccount.objects.filter(member_id__in=member_ids).values_list("member_id", flat=True))
         PointsAccount.objects.bulk_create(
-            [PointsAccount(member_id=member_id, tier=tier, tier_since=now) for member_id in member_ids],
+            [PointsAccount(member_id=member_id, tier=tier, tier_since=now) for member_id in member_ids
+             if member_id not in have],
             ignore_conflicts=True,
-        )
+        )  # fmt: skip
         return
     with connection.cursor() as cursor:  # one statement, no model per row (an import opens thousands)
         cursor.execute(

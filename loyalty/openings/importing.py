@@ -31,18 +31,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import multiprocessing
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.bulk import rows_insert
+from config.bulk import atomic_retried, forked_imap, rows_insert
 from loyalty.events import emit
 from loyalty.ledger import LedgerBatch, accounts_lock
 from loyalty.models import (
@@ -58,7 +57,7 @@ from loyalty.models import (
 from loyalty.openings.reading import BalanceRow, Refusal
 from loyalty.tiers import TierRule, tiers_by_threshold
 from members.models import Member, User
-from members.services import members_enrol_many
+from members.services import MemberKey, members_enrol_many
 
 BATCH = 5000
 # Times a batch is tried when an insert meets a row another transaction committed meanwhile (a member enrolled).
@@ -233,9 +232,9 @@ def _batches_write(*, run: _Run, batches: list[list[BalanceRow]], writers: int) 
             yield _batch_import(run=run, rows=rows)
         return
     connections.close_all()  # each process opens its own
-    context = multiprocessing.get_context("fork")  # the run and its rows are the children's without pickling
-    with context.Pool(writers, initializer=_writer_start, initargs=(run, batches)) as pool:
-        yield from pool.imap(_writer_batch, range(len(batches)))
+    # Forked: the run and its rows are the children's without pickling; each task names a batch by its index.
+    yield from forked_imap(_writer_batch, range(len(batches)), processes=writers, initializer=_writer_start,
+                           initargs=(run, batches))  # fmt: skip
 
 
 _writer: dict[str, Any] = {}  # a forked writer's run and batches (``_writer_start``)
@@ -250,26 +249,16 @@ def _writer_batch(index: int) -> BalanceReport:
 
 
 def _batch_import(*, run: _Run, rows: list[BalanceRow]) -> BalanceReport:
-    attempt = 1
-    while True:
-        outcome = BalanceReport(batch_id=run.record.batch_id)
-        try:
-            with transaction.atomic():
-                _batch_write(run=run, rows=rows, report=outcome)
-        except IntegrityError:
-            # A member one of the batch's addresses or phones names was enrolled meanwhile (by another writer, or a
-            # second run of the batch): the batch is undone whole; read again, it finds them.
-            if attempt == BATCH_ATTEMPTS:
-                raise
-            attempt += 1
-            continue
-        return outcome
+    # A member one of the batch's addresses or phones names may be enrolled meanwhile (by another writer, or a
+    # second run of the batch): the batch is undone whole and, read again, finds them.
+    return atomic_retried(lambda: _batch_write(run=run, rows=rows), attempts=BATCH_ATTEMPTS)
 
 
-def _batch_write(*, run: _Run, rows: list[BalanceRow], report: BalanceReport) -> None:
+def _batch_write(*, run: _Run, rows: list[BalanceRow]) -> BalanceReport:
+    report = BalanceReport(batch_id=run.record.batch_id)
     members = _members_find(run=run, rows=rows, report=report)
     if not members:
-        return
+        return report
     accounts = accounts_lock(member_ids=sorted({member_id for _row, member_id in members}), create=True)
     # Read under the locks: a second run of this batch waits for them, then finds this one's openings.
     opened = {
@@ -313,6 +302,7 @@ def _batch_write(*, run: _Run, rows: list[BalanceRow], report: BalanceReport) ->
     ])  # fmt: skip
     # History keeps the moves; an import sends nothing (no webhooks, no messages).
     emit(*(replace(move, notify=False) for move in moves))
+    return report
 
 
 def _members_find(*, run: _Run, rows: list[BalanceRow], report: BalanceReport) -> list[tuple[BalanceRow, int]]:
@@ -351,7 +341,7 @@ def _members_find(*, run: _Run, rows: list[BalanceRow], report: BalanceReport) -
     for email in User.objects.filter(email__in=list(enrol), member__isnull=True).values_list("email", flat=True):
         del enrol[email]
         phones.pop(email, None)
-    enrolled: dict[str, Member] = {}
+    enrolled: dict[str, MemberKey] = {}
     if enrol:
         enrolled, report.members_enrolled = members_enrol_many(people=enrol, source=Member.Source.IMPORT, phones=phones)
     resolved: list[tuple[BalanceRow, int]] = []

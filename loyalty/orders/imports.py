@@ -1,13 +1,16 @@
 """Importing a shop's order history in bulk, through the same earning rules as live orders.
 
-``orders_import`` takes rows already read (``order_rows_read`` reads CSV or JSON lines) and works in batches,
-each one transaction with multi-row inserts and a constant number of queries:
+``orders_import`` takes rows already read (``order_rows_read`` reads CSV or JSON lines) and works a window of
+rows at a time, each window's new orders in batches, each batch one transaction with a constant number of
+statements; on PostgreSQL the batches may be written by several processes at once (``writers``):
 
 1. Idempotency, as for live orders: an order id the shop already reported (or imported, or that appears
    earlier in the file) with the same data is counted as ``already`` and changes nothing; with other data it
    is an ``idempotency_conflict`` error for that line. Running an import twice imports nothing the second time.
-   The shop may report one of the file's orders live while the import runs: the orders are read again once the
-   batch's accounts are locked, so an order the API recorded meanwhile counts as ``already`` and earns once.
+   The rows are compared with the recorded orders a window at a time in one statement (``orders_known``), so a
+   second run does not look its orders up batch by batch.
+   The shop may report one of the file's orders live while the import runs: each batch reads its orders again
+   once its accounts are locked, so an order the API recorded meanwhile counts as ``already`` and earns once.
 2. Members are found by email; unknown addresses are enrolled (source ``import``, no welcome message and no
    sign-up points: they did not sign up; they claim their account with a sign-in code).
 3. The batch's points accounts are locked in member order (live orders for the same members wait), each
@@ -16,8 +19,10 @@ each one transaction with multi-row inserts and a constant number of queries:
 4. Tiers are placed again for the batch's members by the tier review's rule (``TierRule.review``); the moves
    are kept as history.
 
-History sends nothing: no messages, no webhooks, and imported orders do not qualify referrals.
-The ledger part goes through ``loyalty.ledger.LedgerBatch``, like the scheduled jobs.
+A run stopped midway keeps the batches it finished, and the next run counts them as ``already``. History sends
+nothing: no messages, no webhooks, and imported orders do not qualify referrals. The ledger part goes through
+``loyalty.ledger.LedgerBatch``, like the scheduled jobs; the COPY writer, the forked writers and the retried
+batch transaction are ``config.bulk``'s, shared with the opening balances' import.
 """
 
 from __future__ import annotations
@@ -25,15 +30,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from typing import IO
+from typing import IO, Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, connections
 from django.utils import timezone
 
-from config.bulk import rows_insert
+from config.bulk import atomic_retried, forked_imap, rows_insert
 from loyalty.campaigns import RuleSpec, earning_points, earning_rules_load, earning_rules_used_many
 from loyalty.errors import LoyaltyError
 from loyalty.events import emit
@@ -48,6 +54,8 @@ from members.models import Member
 from members.services import members_enrol_many
 
 BATCH = 5000
+WINDOW = 50_000  # orders compared with the table at once (``orders_known``)
+_IDS_TABLE = "klubb_import_order_ids"  # a temporary table: each connection has its own
 # Times a batch is tried when an insert meets a row another transaction committed meanwhile (see _batch_import).
 BATCH_ATTEMPTS = 3
 CSV_COLUMNS = ("order_id", "email", "amount", "currency", "occurred_at")
@@ -68,6 +76,14 @@ class ImportReport:
     # (line, code, message, field): the lines that were not imported, and why.
     errors: list[tuple[int, str, str, str | None]] = field(default_factory=list)
 
+    def add(self, part: ImportReport) -> None:
+        """Count in what one batch (or one writer's share of a window) did."""
+        self.imported += part.imported
+        self.already += part.already
+        self.members_enrolled += part.members_enrolled
+        self.points += part.points
+        self.errors.extend(part.errors)
+
 
 # --- Reading ------------------------------------------------------------------------------------------------
 
@@ -83,18 +99,18 @@ def order_rows_read(stream: IO[str], *, format: str) -> Iterator[tuple[int, Orde
             yield 1, RowError("invalid", f"The header lacks {', '.join(missing)}.", missing[0])
             return
         for number, row in enumerate(reader, start=2):
-            yield number, _parse(lambda row=row: _csv_order(row))
+            yield number, _parse(_csv_order, row)
     elif format == "jsonl":
         for number, line in enumerate(stream, start=1):
             if line.strip():
-                yield number, _parse(lambda line=line: _json_order(line))
+                yield number, _parse(_json_order, line)
     else:
         raise ValueError(f"unknown format {format!r}: csv or jsonl")
 
 
-def _parse(make: object) -> OrderInput | RowError:
+def _parse(parse: Callable[[Any], OrderInput], raw: Any) -> OrderInput | RowError:
     try:
-        return make()  # type: ignore[operator]
+        return parse(raw)
     except RowError as error:
         return error
 
@@ -176,12 +192,22 @@ def _datetime(value: str) -> dt.datetime:
 # --- Importing ----------------------------------------------------------------------------------------------
 
 
-def orders_import(*, shop: Shop, rows: Iterable[tuple[int, OrderInput | RowError]], batch: int = BATCH) -> ImportReport:
-    """Import the rows in batches of ``batch`` orders; see the module's docstring."""
+def orders_import(
+    *, shop: Shop, rows: Iterable[tuple[int, OrderInput | RowError]], batch: int = BATCH, window: int = WINDOW,
+    writers: int = 1,
+) -> ImportReport:  # fmt: skip
+    """Import the rows in batches of ``batch`` orders; see the module's docstring. The rows are compared with the
+    orders already recorded ``window`` at a time, in one statement each.
+
+    ``writers`` > 1: on PostgreSQL, outside a transaction, each window's new orders are shared among that many
+    forked processes by member (a command's choice: it forks, which a web server's worker must not)."""
     report = ImportReport()
     programme = Programme.load()
-    rules = list(earning_rules_load())  # every active rule: each order earns by the rules of its own date
-    rule = TierRule.for_programme(programme=programme, reason=TierChangeReason.IMPORT)
+    run = _Run(
+        shop=shop, programme=programme,
+        rules=list(earning_rules_load()),  # every active rule: each order earns by the rules of its own date
+        rule=TierRule.for_programme(programme=programme, reason=TierChangeReason.IMPORT), batch=batch,
+    )  # fmt: skip
     pending: list[tuple[int, OrderInput]] = []
     for number, row in rows:
         if isinstance(row, RowError):
@@ -193,63 +219,96 @@ def orders_import(*, shop: Shop, rows: Iterable[tuple[int, OrderInput | RowError
             report.errors.append((number, error.code, error.message, error.field))
             continue
         pending.append((number, row))
-        if len(pending) >= batch:
-            _batch_import(shop=shop, programme=programme, rules=rules, rule=rule, rows=pending, report=report)
+        if len(pending) >= window:
+            _window_import(run=run, rows=pending, writers=writers, report=report)
             pending = []
     if pending:
-        _batch_import(shop=shop, programme=programme, rules=rules, rule=rule, rows=pending, report=report)
+        _window_import(run=run, rows=pending, writers=writers, report=report)
+    report.errors.sort(key=lambda error: error[0])
     return report
 
 
-def _batch_import(
-    *, shop: Shop, programme: Programme, rules: list[RuleSpec], rule: TierRule,
-    rows: list[tuple[int, OrderInput]], report: ImportReport,
-) -> None:  # fmt: skip
-    for attempt in range(BATCH_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                outcome = ImportReport()
-                _batch_write(shop=shop, programme=programme, rules=rules, rule=rule, rows=rows, report=outcome)
-        except IntegrityError:
-            # A row committed between the batch's reads and its inserts: a member one of its addresses enrolled,
-            # or an order with one of its ids for a member outside the batch (the batch's own members' orders
-            # wait for its locks). The batch is undone whole; read again, it finds them and goes on.
-            if attempt == BATCH_ATTEMPTS - 1:
-                raise
-            continue
-        report.imported += outcome.imported
-        report.already += outcome.already
-        report.members_enrolled += outcome.members_enrolled
-        report.points += outcome.points
-        report.errors.extend(outcome.errors)
-        return
+@dataclass(frozen=True)
+class _Run:
+    shop: Shop
+    programme: Programme
+    rules: list[RuleSpec]
+    rule: TierRule
+    batch: int
 
 
-def _batch_write(
-    *, shop: Shop, programme: Programme, rules: list[RuleSpec], rule: TierRule,
-    rows: list[tuple[int, OrderInput]], report: ImportReport,
-) -> None:  # fmt: skip
-    fresh = _fresh_orders(
-        shop=shop, rows=[(number, order, order.fingerprint()) for number, order in rows], report=report
-    )
-    if not fresh:
+def _window_import(*, run: _Run, rows: list[tuple[int, OrderInput]], writers: int, report: ImportReport) -> None:
+    """Sort out the orders recorded before (replays and conflicts, and a line repeating an earlier one) in one
+    comparison with the table, then write the rest in batches, here or by ``writers`` forked processes.
+
+    With several writers, each batch is shared among them by member (a hash of the address), and each writer
+    writes its parts of the batches in file order: no two writers lock one account, so they never wait on each
+    other, and every member's orders are written, and their tier reviewed, at the same points as by one writer,
+    so the outcome is one writer's. The window ends when every writer has finished: the next window's
+    comparison sees all of this one's orders."""
+    known = orders_known(shop=run.shop, order_ids={order.order_id for _number, order in rows})
+    fresh = _fresh_orders(rows=rows, known=known, report=report)
+    batches = [fresh[start : start + run.batch] for start in range(0, len(fresh), run.batch)]
+    if writers < 2 or len(batches) < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        report.add(_batches_write(run=run, batches=batches))
         return
-    people = {order.member.email: (order.member.first_name, order.member.last_name) for _n, order, _fp in fresh}
-    by_email, enrolled = members_enrol_many(people=people, source=Member.Source.IMPORT)
-    report.members_enrolled += enrolled
+    shares: list[list[list[tuple[int, OrderInput]]]] = [[[] for _batch in batches] for _writer in range(writers)]
+    for position, part in enumerate(batches):
+        for row in part:
+            shares[zlib.crc32(row[1].member.email.encode()) % writers][position].append(row)
+    connections.close_all()  # each process opens its own
+    # Forked: the run and the window's orders are the children's without pickling; a task names a writer's share.
+    for outcome in forked_imap(_writer_share, range(writers), processes=writers, initializer=_writer_start,
+                               initargs=(run, shares)):  # fmt: skip
+        report.add(outcome)
+
+
+_writer: dict[str, Any] = {}  # a forked writer's run and the window's shares (``_writer_start``)
+
+
+def _writer_start(run: _Run, shares: list[list[list[tuple[int, OrderInput]]]]) -> None:
+    _writer.update(run=run, shares=shares)
+
+
+def _writer_share(index: int) -> ImportReport:
+    return _batches_write(run=_writer["run"], batches=_writer["shares"][index])
+
+
+def _batches_write(*, run: _Run, batches: list[list[tuple[int, OrderInput]]]) -> ImportReport:
+    """Write the batches in turn, each its own transaction: a run stopped midway keeps its finished batches, and
+    the next run finds them in its comparison."""
+    report = ImportReport()
+    for part in batches:
+        if part:
+            report.add(atomic_retried(
+                # A row committed between the batch's reads and its inserts (a member one of its addresses enrolled,
+                # an order with one of its ids for a member outside the batch: the batch's own members' orders wait
+                # for its locks) undoes the batch whole; read again, it finds them and goes on.
+                lambda part=part: _batch_write(run=run, rows=part), attempts=BATCH_ATTEMPTS,
+            ))  # fmt: skip
+    return report
+
+
+def _batch_write(*, run: _Run, rows: list[tuple[int, OrderInput]]) -> ImportReport:
+    report = ImportReport()
+    shop, programme, rules = run.shop, run.programme, run.rules
+    people = {order.member.email: (order.member.first_name, order.member.last_name) for _n, order in rows}
+    by_email, report.members_enrolled = members_enrol_many(people=people, source=Member.Source.IMPORT)
     members = {email: member.pk for email, member in by_email.items()}
     accounts = accounts_lock(member_ids=sorted(set(members.values())), create=True)
-    # Read again under the locks: an order of these members the API recorded since the read above is in now
-    # (counted as already there), and none can come until this commits, as a live order locks its member first.
-    fresh = _fresh_orders(shop=shop, rows=fresh, report=report)
+    # Read again under the locks: an order of these members the API recorded since the window's comparison is in
+    # now (counted as already there), and none can come until this commits, as a live order locks its member first.
+    known = orders_known(shop=shop, order_ids={order.order_id for _number, order in rows})
+    fresh = _fresh_orders(rows=rows, known=known, report=report)
     if not fresh:
-        return
+        return report
     used = earning_rules_used_many(member_ids=list(accounts), rules=rules)
     now = timezone.now()
     ledger = LedgerBatch(accounts=accounts, programme=programme, now=now)
     orders, entries, rule_lines = [], [], []  # entries: (the position of its order, the entry)
-    for _number, order, fingerprint in sorted(fresh, key=lambda row: (members[row[1].member.email],
-                                                                       row[1].occurred_at)):  # fmt: skip
+    # A tier's name once per batch, not per order (a translated field reads the active language each time).
+    tier_names = {tier.pk: tier.name for tier in {account.tier for account in accounts.values()} if tier}
+    for _number, order in sorted(fresh, key=lambda row: (members[row[1].member.email], row[1].occurred_at)):
         account = accounts[members[order.member.email]]
         earning = earning_points(
             programme=programme, shop=shop, amount=order.amount, tax=order.tax, tier=account.tier,
@@ -270,14 +329,15 @@ def _batch_write(
                                        "order_id": len(orders), "points": line.points})  # fmt: skip
         outcome = OrderOutcome(
             order_id=order.order_id, member_id=str(by_email[order.member.email].public_id),
-            points_awarded=earning.points, balance=account.balance, tier=account.tier.name if account.tier else None,
+            points_awarded=earning.points, balance=account.balance, tier=tier_names.get(account.tier_id),
         )  # fmt: skip
         orders.append({
             "shop_id": shop.pk, "external_id": order.order_id, "member_id": account.member_id, "amount": order.amount,
             "tax": order.tax, "currency": order.currency, "occurred_at": order.occurred_at,
             "source": OrderSource.IMPORT, "items": [item.as_json() for item in order.items],
-            "fingerprint": fingerprint, "points_awarded": earning.points, "tier_points_awarded": earning.tier_points,
-            "tier_id": account.tier_id, "response": outcome.as_data(), "created_at": now,
+            "fingerprint": order.fingerprint(), "points_awarded": earning.points,
+            "tier_points_awarded": earning.tier_points, "tier_id": account.tier_id, "response": outcome.as_data(),
+            "created_at": now,
         })  # fmt: skip
         report.imported += 1
         report.points += earning.points
@@ -287,32 +347,59 @@ def _batch_write(
     for row in rule_lines:
         row["order_id"] = order_ids[row["order_id"]]
     ledger.insert()  # the review counts the batch's entries
-    _touched, moves = rule.review_many(list(accounts.values()))
+    _touched, moves = run.rule.review_many(list(accounts.values()))
     ledger.save(account_fields=["tier", "tier_since", "below_tier_since"])
     rows_insert(EarningRuleUse, rule_lines)
     # History keeps the moves; an import sends nothing (no webhooks, no messages).
     emit(*(replace(move, notify=False) for move in moves))
+    return report
 
 
 def _fresh_orders(
-    *, shop: Shop, rows: list[tuple[int, OrderInput, str]], report: ImportReport
-) -> list[tuple[int, OrderInput, str]]:
-    """The rows (with their fingerprints) not reported before: replays are counted, conflicting reuses of an
+    *, rows: list[tuple[int, OrderInput]], known: dict[str, str], report: ImportReport
+) -> list[tuple[int, OrderInput]]:
+    """The rows not reported before (``known``: order id -> fingerprint, which this fills in with the rows' own, so
+    that a later line with the same id is compared with the first): replays are counted, conflicting reuses of an
     order id are errors."""
-    known = dict(
-        Order.objects.filter(shop=shop, external_id__in=[order.order_id for _n, order, _fp in rows]).values_list(
-            "external_id", "fingerprint"
-        )
-    )
     fresh = []
-    for number, order, fingerprint in rows:
+    for number, order in rows:
         prior = known.get(order.order_id)
         if prior is None:
-            known[order.order_id] = fingerprint
-            fresh.append((number, order, fingerprint))
-        elif prior == fingerprint:
+            known[order.order_id] = order.fingerprint()
+            fresh.append((number, order))
+        elif prior == order.fingerprint():
             report.already += 1
         else:
             message = f"Order {order.order_id} was already reported with different data."
             report.errors.append((number, "idempotency_conflict", message, "order_id"))
     return fresh
+
+
+def orders_known(*, shop: Shop, order_ids: Collection[str]) -> dict[str, str]:
+    """The shop's recorded orders among ``order_ids``: order id -> fingerprint.
+
+    On PostgreSQL one join: the ids go into a temporary table by COPY and are joined with the orders' unique
+    (shop, order id) index, instead of a parameter per id (tens of thousands of them, which psycopg and Django
+    spend longer building than the server spends looking up). Elsewhere an ``IN`` query per thousand ids."""
+    if connection.vendor != "postgresql":
+        ids, known = list(order_ids), {}
+        for start in range(0, len(ids), 1000):
+            known.update(
+                Order.objects.filter(shop=shop, external_id__in=ids[start : start + 1000]).values_list(
+                    "external_id", "fingerprint"
+                )
+            )
+        return known
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_IDS_TABLE} (external_id varchar(100) NOT NULL)")
+        cursor.execute(f"TRUNCATE {_IDS_TABLE}")
+        with cursor.cursor.copy(f"COPY {_IDS_TABLE} (external_id) FROM STDIN") as copy:
+            for order_id in order_ids:
+                copy.write_row((order_id,))
+        cursor.execute(f"ANALYZE {_IDS_TABLE}")  # the planner's row count: a join by the index, not a scan
+        cursor.execute(
+            f"SELECT o.external_id, o.fingerprint FROM {_IDS_TABLE} AS i JOIN loyalty_order AS o "
+            "ON o.shop_id = %s AND o.external_id = i.external_id",
+            [shop.pk],
+        )
+        return dict(cursor.fetchall())

@@ -8,6 +8,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from loyalty.campaigns import ItemLine
@@ -69,6 +70,12 @@ class OrderInput:
 
     def fingerprint(self) -> str:
         """A hash of what the order means, to tell a replay from a conflicting reuse of its id."""
+        return self._fingerprint
+
+    @cached_property
+    def _fingerprint(self) -> str:
+        # Computed once and kept with the order: an import compares it with the recorded orders' twice (before and
+        # under the batch's locks) and stores it.
         canonical = {
             "order_id": self.order_id,
             "member": self.member.identity(),
@@ -95,7 +102,9 @@ class OrderOutcome:
     no_points_reason: str | None = None  # why an order earned nothing on purpose: "customer_tag_excluded"
 
     def as_data(self) -> dict[str, Any]:
-        return asdict(self)
+        # Every field is a plain value: a shallow dict is ``asdict``'s result without its deep copy (an import
+        # stores one per order).
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)

@@ -245,3 +245,92 @@ def test_an_order_committed_live_from_another_connection_mid_batch_counts_as_alr
         Order.objects.filter(external_id__in=["I-1", "I-2"]).values_list("points_awarded", flat=True)
     )
     assert_each_order_earned_once("kari@example.com")
+
+
+# --- Windows, the comparison with the recorded orders, and several writers --------------------------------------
+
+
+def test_a_line_repeating_an_order_of_an_earlier_window_is_a_replay_or_a_conflict(shop, tiers, programme, december):
+    rows = [order(f"I-{n}", f"m{n}@example.com") for n in range(4)]
+    rows += [rows[0], {**rows[1], "amount": "999.00"}]  # lines 5 and 6: the first window's orders again
+    report = orders_import(shop=shop, rows=order_rows_read(jsonl(*rows), format="jsonl"), batch=2, window=2)
+
+    assert (report.imported, report.already) == (4, 1)
+    assert [(line, code) for line, code, _message, _field in report.errors] == [(6, "idempotency_conflict")]
+    assert Order.objects.count() == LedgerEntry.objects.count() == 4
+
+
+def test_the_recorded_orders_are_found_by_id_for_one_shop_only(shop, other_shop, tiers, programme, december):
+    mine = make_order(shop, order_id="A-1", email="kari@example.com").order
+    make_order(other_shop, order_id="A-2", email="kari@example.com")
+
+    assert imports.orders_known(shop=shop, order_ids={"A-1", "A-2", "A-3"}) == {"A-1": mine.fingerprint}
+    assert imports.orders_known(shop=shop, order_ids={"A-2", "A-3"}) == {}  # the ids of the call before are gone
+
+
+def test_an_import_stopped_midway_keeps_its_batches_and_the_next_run_finishes_it(
+    shop, tiers, programme, december, monkeypatch
+):
+    rows = [order(f"I-{n}", f"m{n % 5}@example.com", amount=f"{200 + n}.00") for n in range(12)]
+    real_write, written = imports._batch_write, []
+
+    def stop_at_the_third_batch(**kwargs):
+        if len(written) == 2:
+            raise RuntimeError("the machine went down")
+        written.append(real_write(**kwargs))
+        return written[-1]
+
+    monkeypatch.setattr(imports, "_batch_write", stop_at_the_third_batch)
+    with pytest.raises(RuntimeError):
+        orders_import(shop=shop, rows=order_rows_read(jsonl(*rows), format="jsonl"), batch=4)
+    assert Order.objects.count() == 8  # the two finished batches stay
+    monkeypatch.undo()
+    report = run_import(shop, jsonl(*rows), batch=4)
+
+    assert (report.imported, report.already) == (4, 8)
+    assert Order.objects.count() == LedgerEntry.objects.count() == 12
+    assert sum(PointsAccount.objects.values_list("balance", flat=True)) == sum(200 + n for n in range(12))
+    assert ledger_mismatches() == [] and lot_mismatches() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_import_what_one_writer_imports(shop, tiers, programme, december, monkeypatch):
+    forks, real_imap = [], imports.forked_imap
+
+    def forked_imap(*args, **kwargs):
+        forks.append(kwargs["processes"])
+        return real_imap(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "forked_imap", forked_imap)
+
+    def history(prefix: str) -> list[dict]:  # 12 members, 5 orders each, enough for some to climb a tier mid-file
+        return [order(f"{prefix}-{n}", f"{prefix}{n % 12}@example.com", amount=f"{150 + 37 * n % 400}.00",
+                      when=f"2026-11-{1 + n // 3:02d}T10:00:00+01:00") for n in range(60)]  # fmt: skip
+
+    def import_(prefix: str, writers: int):
+        rows = order_rows_read(jsonl(*history(prefix)), format="jsonl")
+        return orders_import(shop=shop, rows=rows, batch=7, window=25, writers=writers)
+
+    one, two = import_("a", writers=1), import_("b", writers=2)
+
+    assert forks and set(forks) == {2}
+    assert (
+        (two.imported, two.members_enrolled, two.points)
+        == (one.imported, one.members_enrolled, one.points)
+        == (60, 12, one.points)
+    )
+    standing = {
+        (email[0], email[1:]): (balance, tier)
+        for email, balance, tier in PointsAccount.objects.values_list("member__user__email", "balance", "tier__name")
+    }  # fmt: skip
+    assert {key[1]: value for key, value in standing.items() if key[0] == "a"} == {
+        key[1]: value for key, value in standing.items() if key[0] == "b"
+    }
+    # Members climbed mid-file, so their later orders earned more: where the reviews fall matters.
+    assert set(Order.objects.values_list("tier__name", flat=True)) == {"Bronze", "Silver"}
+    balances = dict(PointsAccount.objects.values_list("member_id", "balance"))
+    again = import_("b", writers=2)
+    assert (again.imported, again.already) == (0, 60)
+    assert dict(PointsAccount.objects.values_list("member_id", "balance")) == balances
+    assert ledger_mismatches() == [] and lot_mismatches() == []
