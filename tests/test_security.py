@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 
 import pytest
 import time_machine
 from allauth.account.models import EmailAddress
+from django.core.cache import cache
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -180,6 +182,23 @@ def test_the_rate_limit_window_passes(shop, settings):
         assert [client.get("/api/v1/orders/").status_code for _ in range(3)] == [200, 200, 429]
         traveller.shift(dt.timedelta(seconds=61))
         assert client.get("/api/v1/orders/").status_code == 200
+
+
+def test_the_rate_limit_counts_in_fixed_windows_with_one_counter_per_window(shop, settings):
+    """A request costs one counter's increment, whatever the limit (DRF's own throttle reads and writes the list of
+    every request time in the period); a refusal says how long until the window ends."""
+    settings.KLUBB_API_RATE_LIMIT = "50/min"
+    key, raw = api_key_create(shop=shop)
+    client = APIClient(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    with time_machine.travel(dt.datetime(2026, 11, 24, 12, 0, 15, tzinfo=dt.UTC), tick=False) as traveller:
+        assert {client.get("/api/v1/orders/").status_code for _ in range(50)} == {200}
+        refused = client.get("/api/v1/orders/")
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "45"
+        window = int(time.time() // 60)
+        assert cache.get(f"throttle_api_key_{key.pk}:{window}") == 51  # one integer, not 51 request times
+        traveller.shift(dt.timedelta(seconds=45))  # the next minute's window: a fresh allowance
+        assert client.get("/api/v1/orders/").status_code == 200
+        assert cache.get(f"throttle_api_key_{key.pk}:{window + 1}") == 1
 
 
 def test_an_oversized_api_body_is_a_json_413_whatever_its_content_type(api, shop, settings):

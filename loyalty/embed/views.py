@@ -16,10 +16,10 @@ from django.views.decorators.http import require_GET
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from config.proxies import client_ip
+from config.throttling import FixedWindowRateThrottle
 from loyalty.embed.serializers import BadgesInputSerializer, ReserveInputSerializer, SessionInputSerializer
 from loyalty.embed.summary import storefront_config, storefront_member_summary
 from loyalty.errors import StorefrontUnknown, TokenInvalid
@@ -47,7 +47,7 @@ def script(request: HttpRequest) -> HttpResponseRedirect:
     return HttpResponseRedirect(static(SCRIPT))
 
 
-class EmbedRateThrottle(SimpleRateThrottle):
+class EmbedRateThrottle(FixedWindowRateThrottle):
     """Requests per client address to a storefront's endpoints (``KLUBB_EMBED_RATE_LIMIT``)."""
 
     scope = "embed"

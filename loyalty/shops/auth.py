@@ -11,8 +11,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
 
+from config.throttling import FixedWindowRateThrottle
 from loyalty.errors import ScopeMissing
 from loyalty.models import ApiKey, Shop
 from loyalty.shops import api_key_authenticate
@@ -87,7 +87,7 @@ class HasScope(BasePermission):
         return True
 
 
-class ApiKeyRateThrottle(SimpleRateThrottle):
+class ApiKeyRateThrottle(FixedWindowRateThrottle):
     """Requests per API key, ``settings.KLUBB_API_RATE_LIMIT`` (read per request, so it can change in tests).
 
     Counted in the cache (shared Redis in production). Requests without a valid key never get this far:

@@ -4,6 +4,7 @@ for the origins staff list. Nothing of a member is readable without a valid iden
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from decimal import Decimal
 
@@ -191,6 +192,16 @@ def test_an_unknown_or_switched_off_storefront_answers_404(client, storefront):
     storefront.save()
     response = client.get(embed(storefront, "config/"))
     assert (response.status_code, response.json()["code"]) == (404, "storefront_unknown")
+
+
+def test_a_client_address_has_its_own_rate_limit_per_window(client, storefront, settings):
+    settings.KLUBB_EMBED_RATE_LIMIT = "2/min"
+    with time_machine.travel(dt.datetime(2026, 11, 24, 12, 0, 30, tzinfo=dt.UTC), tick=False) as traveller:
+        assert [client.get(embed(storefront, "config/")).status_code for _ in range(3)] == [200, 200, 429]
+        other = client.get(embed(storefront, "config/"), REMOTE_ADDR="192.0.2.7")
+        assert other.status_code == 200  # another shopper
+        traveller.shift(dt.timedelta(seconds=30))
+        assert client.get(embed(storefront, "config/")).status_code == 200
 
 
 def test_a_visitor_sees_what_the_club_gives_in_the_pages_language(client, storefront, tiers, programme):
