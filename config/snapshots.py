@@ -22,13 +22,15 @@ after a change to the settings it was made from, in the process that made the ch
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 from django.db import models, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 SNAPSHOT_SECONDS = 10.0
 
@@ -106,3 +108,15 @@ class Snapshot(Generic[T]):
         """Forget every snapshot (the tests, between tests: a rolled-back change sends no signal)."""
         for snapshot in cls._every:
             snapshot.clear()
+
+
+def snapshot_find(snapshot: Snapshot[Mapping[K, V]], key: K, *, fetch: Callable[[], V | None]) -> V | None:
+    """What ``snapshot`` keeps under ``key``; one it does not keep yet (made in another process seconds ago) comes
+    from ``fetch()`` (one query by a unique key), so it works at once everywhere, and the snapshot is read again
+    next time, so that this process keeps it too."""
+    found = snapshot.get().get(key)
+    if found is None:
+        found = fetch()
+        if found is not None:
+            snapshot.clear()
+    return found

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from config.snapshots import Snapshot
+from config.snapshots import Snapshot, snapshot_find
 from loyalty.models import OPERATIONAL_SCOPES, ApiKey, ApiScope, Shop
 
 KEY_PREFIX = "klb_"
@@ -110,15 +110,15 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     if not raw_key.startswith(KEY_PREFIX) or len(raw_key) <= PREFIX_LENGTH:
         return None
     prefix = raw_key[:PREFIX_LENGTH]
-    key = _active_keys.get().get(prefix)
-    if key is None:
-        key = (
+    key = snapshot_find(
+        _active_keys,
+        prefix,
+        fetch=lambda: (
             ApiKey.objects.select_related("shop")
             .filter(prefix=prefix, revoked_at__isnull=True, shop__is_active=True)
             .first()
-        )
-        if key is not None:
-            _active_keys.clear()
+        ),
+    )
     if key is None or not secrets.compare_digest(key.key_hash, api_key_hash(raw_key)):
         return None
     now = timezone.now()

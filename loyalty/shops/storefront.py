@@ -18,7 +18,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from config.snapshots import Snapshot
+from config.snapshots import Snapshot, snapshot_find
 from loyalty.errors import IdentityExpired, IdentityInvalid
 from loyalty.models import PUBLISHABLE_KEY_PREFIX, STOREFRONT_SECRET_PREFIX, Shop, Storefront
 from loyalty.shops.customers import MemberRef, member_find, shop_customer_link
@@ -87,16 +87,15 @@ def storefront_by_key(*, publishable_key: str) -> Storefront | None:
     """
     if not publishable_key.startswith(PUBLISHABLE_KEY_PREFIX):
         return None
-    storefront = _active_storefronts.get().get(publishable_key)
-    if storefront is None:
-        storefront = (
+    return snapshot_find(
+        _active_storefronts,
+        publishable_key,
+        fetch=lambda: (
             Storefront.objects.select_related("shop")
             .filter(publishable_key=publishable_key, is_active=True, shop__is_active=True)
             .first()
-        )
-        if storefront is not None:
-            _active_storefronts.clear()
-    return storefront
+        ),
+    )
 
 
 def identity_signature(*, secret: str, customer_id: str, email: str, timestamp: int) -> str:
