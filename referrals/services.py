@@ -22,7 +22,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from config.exists import row_exists
+from config.rows import row_exists
 from loyalty.events import emit
 from loyalty.ledger import points_bonus
 from loyalty.models import Order, Refund

@@ -105,14 +105,12 @@ else:
     # (from their DATABASE_PREPARE_THRESHOLD-th run; psycopg's default is 5): about half of PostgreSQL's CPU per
     # order (bench/RESULTS.md, issue 18). Behind PgBouncer in transaction mode this needs PgBouncer 1.21+ with
     # max_prepared_statements set; DATABASE_SERVER_SIDE_BINDING=0 turns it off.
-    # Every execution is planned for its own values (plan_cache_mode): a prepared statement saves its parsing, but
-    # a generic plan, chosen once and kept, was ruinous where a table grows within a run (an import's member
-    # lookups went from 13 to 212 s of PostgreSQL's CPU).
+    # PostgreSQL may plan a prepared statement once for any values and keep the plan: the bulk commands, whose
+    # tables grow while they run, plan every execution instead (config.bulk.plans_per_execution).
     if env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             server_side_binding=True,
             prepare_threshold=env.int("DATABASE_PREPARE_THRESHOLD", default=5),
-            options="-c plan_cache_mode=force_custom_plan",
         )
 
 # Members per batch (and per short transaction) in the scheduled jobs.

@@ -14,8 +14,9 @@ from __future__ import annotations
 from functools import cache
 
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import Model
 
+from config.rows import insert_fields
 from loyalty.models import LedgerEntry, PointsAccount, PointsLot
 
 # The account's fields every write of an entry saves (from the instance, which the caller has changed).
@@ -37,9 +38,9 @@ def entry_write(*, account: PointsAccount, entry: LedgerEntry, lot: PointsLot | 
         return
     params = [_value(PointsAccount, account, name) for name in _ACCOUNT_FIELDS]
     params.append(account.pk)
-    params += [_value(LedgerEntry, entry, field.name) for field in _inserted(LedgerEntry)]
+    params += [_value(LedgerEntry, entry, field.name) for field in insert_fields(LedgerEntry)]
     if lot is not None:
-        params += [_value(PointsLot, lot, field.name) for field in _inserted(PointsLot) if field.name != "entry"]
+        params += [_value(PointsLot, lot, field.name) for field in insert_fields(PointsLot) if field.name != "entry"]
     with connection.cursor() as cursor:
         cursor.execute(_statement(with_lot=lot is not None), params)
         row = cursor.fetchone()
@@ -49,11 +50,6 @@ def entry_write(*, account: PointsAccount, entry: LedgerEntry, lot: PointsLot | 
     if lot is not None:
         lot.entry = entry
         lot.pk, lot._state.adding, lot._state.db = row[1], False, connection.alias
-
-
-def _inserted(model: type[Model]) -> list[Field]:
-    """The columns an INSERT of ``model`` writes: all concrete ones but the generated primary key."""
-    return [field for field in model._meta.concrete_fields if not (field.primary_key and field.db_returning)]
 
 
 def _value(model: type[Model], instance: Model, name: str) -> object:
@@ -68,7 +64,7 @@ def _statement(*, with_lot: bool) -> str:
     quote = connection.ops.quote_name
     account_meta = PointsAccount._meta
     sets = ", ".join(f"{quote(account_meta.get_field(name).column)} = %s" for name in _ACCOUNT_FIELDS)
-    entry_columns = [quote(field.column) for field in _inserted(LedgerEntry)]
+    entry_columns = [quote(field.column) for field in insert_fields(LedgerEntry)]
     sql = (
         f"WITH account AS (UPDATE {quote(account_meta.db_table)} SET {sets} "
         f"WHERE {quote(account_meta.pk.column)} = %s RETURNING 1), "
@@ -78,7 +74,7 @@ def _statement(*, with_lot: bool) -> str:
     )
     if not with_lot:
         return sql + " SELECT entry.*, NULL FROM entry"
-    lot_fields = _inserted(PointsLot)
+    lot_fields = insert_fields(PointsLot)
     entry_id = "entry." + quote(LedgerEntry._meta.pk.column)
     lot_values = [entry_id if field.name == "entry" else "%s" for field in lot_fields]
     return sql + (

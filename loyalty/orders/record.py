@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from config.exists import row_exists
+from config.rows import row_exists, row_insert
 from config.snapshots import Snapshot
 from loyalty import hooks
 from loyalty.campaigns import earning_points, earning_rules_active, earning_rules_used
@@ -103,7 +103,7 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
             available_at=available_at.isoformat().replace("+00:00", "Z") if earning.points and available_at else None,
             no_points_reason="customer_tag_excluded" if earning.excluded_tag else None,
         )
-        record = Order.objects.create(
+        record = Order(
             shop=shop,
             external_id=order.order_id,
             member=member,
@@ -120,6 +120,7 @@ def _record(*, shop: Shop, order: OrderInput, source: str, fingerprint: str) -> 
             address_fingerprint=address_fingerprint(order.shipping_address),
             response=outcome.as_data(),
         )
+        row_insert(record)
         events: list[object] = [OrderRecorded(member=member, order=record)]
         if earning.points:
             entry = ledger_append(

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.management import call_command
 
+from loyalty.api.serializers.orders import OrderCreateInputSerializer
 from loyalty.models import EntryKind, LedgerEntry, Order, PointsAccount, Refund
 from members.models import Member, User
 from tests.conftest import order_payload
@@ -403,3 +404,18 @@ def test_a_page_past_the_end_is_not_found(api, tiers, programme):
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert response.json()["message"] == "There is no page 2 in this list."
+
+
+def test_each_order_input_binds_fields_of_its_own():
+    # The plain fields are copied, not built again, for each order (CopiedFields): never shared between two, and
+    # each still validates its own order.
+    first = OrderCreateInputSerializer(data=order_payload(order_id="A-1", amount="100.00"))
+    second = OrderCreateInputSerializer(data=order_payload(order_id="bad id", amount="-5"))
+
+    assert first.is_valid(), first.errors
+    assert second.is_valid() is False
+    assert set(second.errors) == {"order_id", "amount", "items"}
+    assert first.validated_data["order_id"] == "A-1"
+    for name in ("order_id", "amount", "member", "items", "discount_codes"):
+        assert first.fields[name] is not second.fields[name] and first.fields[name].parent is first
+    assert first.fields["order_id"].validators == second.fields["order_id"].validators

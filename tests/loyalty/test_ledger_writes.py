@@ -1,4 +1,5 @@
-"""The order path's cheap statements: one write per entry on PostgreSQL, the member's locked read, ``row_exists``.
+"""The order path's cheap statements: one write per entry on PostgreSQL, the member's locked read, ``row_exists``,
+``row_insert``.
 
 The Hypothesis state machine (``test_ledger_stateful.py``), the replay and the concurrency tests run through
 the same code on PostgreSQL; these pin what each statement writes and reads, field by field.
@@ -13,7 +14,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from config.exists import row_exists
+from config.rows import row_exists, row_insert
 from loyalty.ledger import account_lock, account_lock_by_email, ledger_append, points_redeem
 from loyalty.models import EntryKind, LedgerEntry, Order, PointsAccount, PointsLot
 from tests.conftest import make_order
@@ -129,3 +130,36 @@ def test_row_exists_answers_for_equal_null_and_any_of(shop, tiers, programme, me
     assert row_exists(LedgerEntry, member=member.pk, corrects=None, kind=(EntryKind.EARN, EntryKind.BONUS))
     assert not row_exists(LedgerEntry, member=member.pk, kind=(EntryKind.REDEEM, EntryKind.EXPIRE))
     assert not row_exists(LedgerEntry, member=member.pk, order=None)
+
+
+ORDER_FIELDS = [field.attname for field in Order._meta.concrete_fields if not field.primary_key]
+
+
+def test_row_insert_writes_the_row_save_writes(shop, member, django_assert_num_queries):
+    def order(external_id: str) -> Order:
+        return Order(
+            shop=shop, external_id=external_id, member=member, amount="120.50", currency="NOK",
+            occurred_at=timezone.now(), items=[{"sku": "A", "quantity": 2, "unit_price": "60.25"}],
+            response={"points_awarded": 120},
+        )  # fmt: skip
+
+    saved, inserted = order("SAVED"), order("INSERTED")
+    saved.save(force_insert=True)
+    with django_assert_num_queries(1):
+        row_insert(inserted)
+
+    assert inserted.pk and inserted.pk != saved.pk and not inserted._state.adding
+    stored = Order.objects.values(*ORDER_FIELDS)
+    written = {row["external_id"]: row for row in stored.filter(pk__in=[saved.pk, inserted.pk])}
+    for name in ORDER_FIELDS:
+        if name not in ("external_id", "occurred_at", "created_at"):
+            assert written["INSERTED"][name] == written["SAVED"][name], name
+    assert written["INSERTED"]["created_at"] is not None  # the field's default, as save applies it
+
+
+def test_row_insert_of_a_model_signals_listen_to_goes_through_save(member, monkeypatch):
+    # Referrals give every new member a code on post_save: row_insert must not skip a receiver.
+    saved = []
+    monkeypatch.setattr(type(member), "save", lambda self, **kwargs: saved.append(kwargs))
+    row_insert(type(member)(user=member.user))
+    assert saved == [{"force_insert": True}]

@@ -37,8 +37,8 @@ class CopiedFields:
     (its validators, its error messages): for an order's JSON with three items, about 40 % of validating it. A
     plain field holds nothing its validation changes, so a shallow copy, bound to this instance as DRF binds it,
     validates the same; fields that hold other fields (nested serializers, lists) are still deep-copied, so every
-    field an instance binds is its own. For the input of the requests every product page sends (the earning
-    preview, with a member and order items).
+    field an instance binds is its own. For the input of the requests a shop sends most: the earning preview every
+    product page asks for, and the order.
     """
 
     _declared_fields: dict[str, serializers.Field]

@@ -52,7 +52,7 @@ class OrderItemSerializer(CopiedFields, serializers.Serializer):
     )
 
 
-class OrderCreateInputSerializer(serializers.Serializer):
+class OrderCreateInputSerializer(CopiedFields, serializers.Serializer):
     order_id = StrictCharField(max_length=100, validators=[external_id_validator])
     member = MemberRefSerializer()
     amount = money_field(help_text="Qualifying amount: goods after discounts, without shipping.")

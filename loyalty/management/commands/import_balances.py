@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.bulk import plans_per_execution
 from loyalty.models import Shop
 from loyalty.openings import (
     BATCH,
@@ -60,13 +61,14 @@ class Command(BaseCommand):
         data = path.read_bytes()
         started = time.monotonic()
         try:
-            report = balances_import(
-                rows=balance_rows_read(
-                    io.StringIO(data.decode("utf-8-sig"), newline=""), columns=COLUMN_PRESETS[options["columns"]]
-                ),
-                batch_id=options["batch_id"], digest=file_digest(data), file_name=path.name, shop=shop,
-                dry_run=options["dry_run"], batch=options["batch"], writers=options["writers"],
-            )  # fmt: skip
+            with plans_per_execution():
+                report = balances_import(
+                    rows=balance_rows_read(
+                        io.StringIO(data.decode("utf-8-sig"), newline=""), columns=COLUMN_PRESETS[options["columns"]]
+                    ),
+                    batch_id=options["batch_id"], digest=file_digest(data), file_name=path.name, shop=shop,
+                    dry_run=options["dry_run"], batch=options["batch"], writers=options["writers"],
+                )  # fmt: skip
         except UnicodeDecodeError as exc:
             raise CommandError("The file is not UTF-8 text.") from exc
         except (BatchRefused, HeaderError) as error:

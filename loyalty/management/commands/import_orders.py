@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.bulk import plans_per_execution
 from loyalty.models import Shop
 from loyalty.orders import order_rows_read, orders_import
 from loyalty.orders.imports import BATCH
@@ -48,7 +49,7 @@ class Command(BaseCommand):
         if options["writers"] < 1:
             raise CommandError("--writers must be at least 1.")
         started = time.monotonic()
-        with path.open(newline="", encoding="utf-8") as stream:
+        with path.open(newline="", encoding="utf-8") as stream, plans_per_execution():
             report = orders_import(
                 shop=shop, rows=order_rows_read(stream, format=fmt), batch=options["batch"], writers=options["writers"]
             )
