@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
+from django.db.models.expressions import Col
 from django.utils import timezone
 
 from config.snapshots import Snapshot
@@ -107,13 +109,25 @@ def _instances(row: tuple[Any, ...], connection: BaseDatabaseWrapper) -> list[An
     with each field's database converters applied as the ORM would."""
     made: list[Any] = []
     values = iter(row)
-    for model, alias in _LOCKED_READ:
-        fields = model._meta.concrete_fields
+    for (model, _alias), converters in zip(_LOCKED_READ, _converters(connection.alias), strict=True):
         converted = []
-        for field, value in zip(fields, values, strict=False):  # ``values`` runs on to the next model
-            col = field.get_col(alias)
-            for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+        for (col, field_converters), value in zip(converters, values, strict=False):  # ``values`` runs on
+            for converter in field_converters:
                 value = converter(value, col, connection)
             converted.append(value)
         made.append(None if converted[0] is None else model.from_db(connection.alias, None, converted))
     return made
+
+
+@cache
+def _converters(alias: str) -> list[list[tuple[Col, list[Callable[..., Any]]]]]:
+    """For each model of ``_LOCKED_READ``, each concrete field's column and its database converters, found once
+    per process (finding them cost more than reading the row)."""
+    connection = connections[alias]
+    found = []
+    for model, table in _LOCKED_READ:
+        columns = [field.get_col(table) for field in model._meta.concrete_fields]
+        found.append(
+            [(col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)) for col in columns]
+        )
+    return found
