@@ -23,7 +23,10 @@ settings (plus one bare endpoint, ``bench/urls.py``), and drives it with wrk fro
 8. ``widget badges``: ``POST /embed/v1/<key>/badges/``, "earn N points" for a page of 12 products for that member.
 9. ``pgbench``: TPC-B on its own database of the same server, the same number of clients.
 
-Each prints requests/s, p50 and p99 latency, and the ratios; ``check_ledger`` runs afterwards. Needs wrk
+Each prints requests/s, p50 and p99 latency, the server's and PostgreSQL's CPU per request, the busiest gunicorn
+worker's CPU (in cores: near 1.0 means its one GIL held the run back while other workers had idle cores, which
+happens when it accepted most of wrk's keep-alive connections) and its share of the server's, and the ratios;
+``check_ledger`` runs afterwards. Needs wrk
 (``apt-get install wrk``), pgbench (PostgreSQL's client tools) and the Redis at 127.0.0.1:6379 (database
 12, flushed). See bench/README.md.
 
@@ -243,12 +246,17 @@ class Result:
     errors: int
     server_cpu_ms: float | None = None  # CPU of the gunicorn workers per request
     postgres_cpu_ms: float | None = None  # CPU of the PostgreSQL backends per request
+    busiest_worker_cores: float | None = None  # the busiest server process's CPU seconds per second of the run
+    busiest_worker_share: float | None = None  # its share of the server's CPU (an even spread: 1 / workers)
 
 
-def cpu_seconds(server_group: int) -> tuple[float, float]:
-    """CPU seconds used so far by the server's processes (its process group) and by PostgreSQL's, from /proc:
-    what a request costs the machine, which a noisy machine's drift moves far less than requests per second."""
-    server = postgres = 0
+def cpu_seconds(server_group: int) -> tuple[dict[int, float], float]:
+    """CPU seconds used so far by each of the server's processes (its process group) and by PostgreSQL's, from
+    /proc: what a request costs the machine, which a noisy machine's drift moves far less than requests per
+    second."""
+    server: dict[int, float] = {}
+    postgres = 0
+    hertz = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -259,11 +267,10 @@ def cpu_seconds(server_group: int) -> tuple[float, float]:
         command, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
         ticks = int(fields[11]) + int(fields[12])  # utime + stime
         if int(fields[2]) == server_group:
-            server += ticks
+            server[int(entry.name)] = ticks / hertz
         elif command.startswith("postgres"):
             postgres += ticks
-    hertz = os.sysconf("SC_CLK_TCK")
-    return server / hertz, postgres / hertz
+    return server, postgres / hertz
 
 
 def wrk(name: str, *, path: str, hot: bool, args: argparse.Namespace, run_tag: str, duration: int,
@@ -306,8 +313,13 @@ def wrk(name: str, *, path: str, hot: bool, args: argparse.Namespace, run_tag: s
     )
     if cpu_before and server_group and requests:
         server_after, postgres_after = cpu_seconds(server_group)
-        result.server_cpu_ms = 1000 * (server_after - cpu_before[0]) / requests
+        used = [seconds - cpu_before[0].get(pid, 0) for pid, seconds in server_after.items()]
+        result.server_cpu_ms = 1000 * sum(used) / requests
         result.postgres_cpu_ms = 1000 * (postgres_after - cpu_before[1]) / requests
+        # Each gunicorn worker runs Python on one core at a time (its GIL), and keeps the keep-alive connections it
+        # accepted: a worker holding most of them is a ceiling the others' idle cores do not lift.
+        result.busiest_worker_cores = max(used) / duration
+        result.busiest_worker_share = max(used) / sum(used) if sum(used) else None
     return result
 
 
@@ -454,15 +466,22 @@ def report(*, env: dict[str, str], args: argparse.Namespace, results: list[Resul
     server = f"gunicorn, {args.workers} workers x {args.threads} threads, production settings, Redis broker"
     print(f"{'server':>12}: {server}")
     print(f"{'load':>12}: wrk, {args.connections} connections, {args.duration} s per run, same machine")
-    print("\n| run | req/s | p50 ms | p99 ms | server CPU ms/req | PostgreSQL CPU ms/req | requests | non-2xx |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("\n| run | req/s | p50 ms | p99 ms | server CPU ms/req | PostgreSQL CPU ms/req "
+          "| busiest worker: cores, share | requests | non-2xx |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 
     def figure(value: float | None) -> str:
         return f"{value:.1f}" if value is not None else "-"
 
+    def busiest(r: Result) -> str:
+        if r.busiest_worker_cores is None or r.busiest_worker_share is None:
+            return "-"
+        return f"{r.busiest_worker_cores:.2f}, {r.busiest_worker_share:.0%}"
+
     for r in results:
         print(f"| {r.name} | {r.requests_per_s:,.0f} | {figure(r.p50_ms)} | {figure(r.p99_ms)} | "
-              f"{figure(r.server_cpu_ms)} | {figure(r.postgres_cpu_ms)} | {r.requests:,} | {r.errors:,} |")  # fmt: skip
+              f"{figure(r.server_cpu_ms)} | {figure(r.postgres_cpu_ms)} | {busiest(r)} | {r.requests:,} | "
+              f"{r.errors:,} |")  # fmt: skip
     print(f"\norders / bare endpoint: {orders.requests_per_s / bare.requests_per_s:.0%} (target at least 60 %)")
     print(f"orders / pgbench TPC-B tps: {orders.requests_per_s / tpcb.requests_per_s:.0%}")
     print(f"orders p99: {orders.p99_ms:.1f} ms (target under 100 ms)")
