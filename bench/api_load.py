@@ -128,6 +128,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections/clients (default 16)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument(
+        "--gunicorn", default="", metavar="OPTIONS",
+        help="more gunicorn options, e.g. '--reuse-port' (each worker its own listening socket)",
+    )  # fmt: skip
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
     server_tree_option(parser, what="serve")
     parser.add_argument("--json", type=Path, help="also write the figures here (default bench/out/api-*.json)")
@@ -222,7 +226,7 @@ def serve(url: str, args: argparse.Namespace) -> subprocess.Popen:
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
          "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
-         "--log-level", "warning"],
+         "--log-level", "warning", *shlex.split(args.gunicorn)],
         cwd=args.server_tree, env=env, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 30
@@ -458,12 +462,15 @@ def report(*, env: dict[str, str], args: argparse.Namespace, results: list[Resul
     command = shlex.join([".venv/bin/python", "bench/api_load.py", "--members", str(args.members),
                           "--duration", str(args.duration), "--connections", str(args.connections),
                           "--workers", str(args.workers), "--threads", str(args.threads)])  # fmt: skip
+    if args.gunicorn:
+        command += f" --gunicorn {shlex.quote(args.gunicorn)}"
     if "served" in env:
         command += f" --server-tree {shlex.quote(str(args.server_tree))}"
     print("\n== Klubb shop API load benchmark ==")
     for key, value in env.items():
         print(f"{key:>12}: {value}")
-    server = f"gunicorn, {args.workers} workers x {args.threads} threads, production settings, Redis broker"
+    server = f"gunicorn {args.gunicorn} {args.workers} workers x {args.threads} threads".replace("  ", " ")
+    server += ", production settings, Redis broker"
     print(f"{'server':>12}: {server}")
     print(f"{'load':>12}: wrk, {args.connections} connections, {args.duration} s per run, same machine")
     print("\n| run | req/s | p50 ms | p99 ms | server CPU ms/req | PostgreSQL CPU ms/req "
