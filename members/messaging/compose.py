@@ -44,6 +44,7 @@ def message_footer(*, member: Member, kind: str, channel: str, url: str | None =
 def message_compose(*, message: Message, member: Member, url: str | None = None) -> tuple[str, str]:
     """The subject and text of ``message`` (queued with its ``context``) for ``member``, in the language it was
     queued in, from the template active now, with the footer (``url``: its unsubscribe link, if made already).
+    ``first_name`` is the member's name now (the caller's variables may give another).
 
     Raises ``TemplateOff`` when staff switched that template off after the message was queued (the sender cancels
     the message), and ``TemplateSyntaxError`` for a template that does not compile."""

@@ -28,7 +28,12 @@ SEND_SOON_KEY = "klubb:messages:sweep-asked"
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One member's copy of a message: the event key that makes it unique, and the kind's variables."""
+    """One member's copy of a message: the event key that makes it unique, and the kind's variables.
+
+    The variables are stored with the message and rendered when it is sent: strings, numbers, booleans, dates,
+    datetimes, decimals, and lists and dicts of them (``members.message_context``), and texts staff wrote per
+    language (``in_member_language``), read in the member's language when the message is queued.
+    """
 
     member_id: int
     key: str
