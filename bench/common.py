@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import resource
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -155,3 +157,60 @@ class BackendCpu:
                 continue
             used[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
         return used
+
+
+Figures = dict[str, dict[str, float]]  # per kind of work: cpu_ms, pg_ms, queries (per request or message)
+
+
+def rounds_alternate(
+    trees: dict[str, Path], rounds: int, run: Callable[[str, Path, int], Figures], *, digits: int = 2
+) -> dict[str, list[Figures]]:
+    """``run(name, tree, round)`` for each checkout, ``rounds`` times, in alternating order (so the machine's
+    drift hits both alike), printing each run's figures as it comes."""
+    results: dict[str, list[Figures]] = {name: [] for name in trees}
+    for round_no in range(rounds):
+        for name in list(trees)[:: 1 if round_no % 2 == 0 else -1]:
+            results[name].append(run(name, trees[name], round_no))
+            print(f"round {round_no + 1} {name}: " + ", ".join(
+                f"{kind} {f['cpu_ms']:.{digits}f} ms + pg {f['pg_ms']:.{digits}f} ms, {f['queries']:.{digits - 1}f} q"
+                for kind, f in results[name][-1].items()), flush=True)  # fmt: skip
+    return results
+
+
+def cpu_table(
+    results: dict[str, list[Figures]],
+    kinds: Iterable[str],
+    *,
+    first: str = "kind",
+    cpu: str = "server CPU ms",
+    digits: int = 2,
+) -> None:
+    """A Markdown table of ``rounds_alternate``'s figures: mean (min-max) per checkout, side by side."""
+    header = f"| {first} | " + " | ".join(
+        f"{name}: {cpu} | {name}: PostgreSQL CPU ms | {name}: queries" for name in results
+    )
+    print(header + " |\n" + "| --- " + "| ---: " * 3 * len(results) + "|")
+    for kind in kinds:
+        cells = []
+        for runs in results.values():
+            for field in ("cpu_ms", "pg_ms", "queries"):
+                values = [run[kind][field] for run in runs]
+                mean = sum(values) / len(values)
+                spread = f"{mean:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+                cells.append(f"{mean:.{digits - 1}f}" if field == "queries" else spread)
+        print(f"| {kind} | " + " | ".join(cells) + " |")
+
+
+def worker_figures(command: list[str], *, tree: Path, env: dict[str, str]) -> Figures:
+    """Run a benchmark's worker process in ``tree``: the figures it printed as JSON on its last line."""
+    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"the run in {tree} failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def trees_describe(url: str, trees: dict[str, Path]) -> None:
+    """The machine, and which checkout each name stands for."""
+    print(json.dumps(machine(url), indent=1))
+    for name, tree in trees.items():
+        print(f"{name}: {other_tree(tree) or 'this checkout'}")

@@ -35,7 +35,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, database_exists, database_name, database_recreate, django, machine, other_tree
+from common import (
+    ROOT,
+    cpu_table,
+    database_exists,
+    database_name,
+    database_recreate,
+    django,
+    rounds_alternate,
+    trees_describe,
+    worker_figures,
+)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench_orders"
 API_KEY = "klb_bench001_load-benchmark-key-not-secret"  # api_load.py's seed creates it
@@ -197,10 +207,7 @@ def run_tree(tree: Path, args: argparse.Namespace, *, tag: str, profile: str = "
                "--members", str(args.members), "--requests", str(args.requests),
                *(["--prepare-threshold", str(args.prepare_threshold)] if args.prepare_threshold is not None else []),
                "--worker", str(tree), tag, profile]  # fmt: skip
-    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"the run in {tree} failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return worker_figures(command, tree=tree, env=env)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -218,32 +225,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"profiles: {args.profile}.orders, {args.profile}.hot")
         return
     trees = {"new": ROOT} | ({"old": args.tree} if args.tree else {})
-    print(json.dumps(machine(args.database_url), indent=1))
-    for name, tree in trees.items():
-        print(f"{name}: {other_tree(tree) or 'this checkout'}")
+    trees_describe(args.database_url, trees)
     load = os.getloadavg()
-    results: dict[str, list[dict[str, dict[str, float]]]] = {name: [] for name in trees}
-    for round_no in range(args.rounds):
-        for name in list(trees)[:: 1 if round_no % 2 == 0 else -1]:
-            results[name].append(run_tree(trees[name], args, tag=f"{run_tag}{name}{round_no}"))
-            print(f"round {round_no + 1} {name}: " + ", ".join(
-                f"{kind} {f['cpu_ms']:.2f} ms + pg {f['pg_ms']:.2f} ms, {f['queries']:.1f} q"
-                for kind, f in results[name][-1].items()), flush=True)  # fmt: skip
+    results = rounds_alternate(
+        trees, args.rounds, lambda name, tree, round_no: run_tree(tree, args, tag=f"{run_tag}{name}{round_no}")
+    )
     print(f"\nload average before: {load[0]:.2f}, after: {os.getloadavg()[0]:.2f}")
     print(f"{args.requests} requests per kind and round, {args.rounds} rounds; mean (min-max) per request\n")
-    header = "| kind | " + " | ".join(
-        f"{name}: server CPU ms | {name}: PostgreSQL CPU ms | {name}: queries" for name in trees
-    )
-    print(header + " |\n" + "| --- " + "| ---: " * 3 * len(trees) + "|")
-    for kind in KINDS:
-        cells = []
-        for name in trees:
-            for field in ("cpu_ms", "pg_ms", "queries"):
-                values = [run[kind][field] for run in results[name]]
-                mean = sum(values) / len(values)
-                spread = f"{mean:.2f} ({min(values):.2f}-{max(values):.2f})"
-                cells.append(f"{mean:.1f}" if field == "queries" else spread)
-        print(f"| {kind} | " + " | ".join(cells) + " |")
+    cpu_table(results, KINDS)
 
 
 if __name__ == "__main__":

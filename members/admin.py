@@ -22,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template import TemplateSyntaxError
+from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern
@@ -31,7 +32,14 @@ from modeltranslation.admin import TranslationAdmin
 
 from members.admin_site import LargeTableAdminMixin
 from members.audit import audit_record, audit_snapshot
-from members.messaging import message_preview, messages_retry, template_check, template_variables
+from members.messaging import (
+    MessageText,
+    message_preview,
+    message_text,
+    messages_retry,
+    template_check,
+    template_variables,
+)
 from members.models import (
     AuditAction,
     AuditEntry,
@@ -270,6 +278,9 @@ class MemberAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("messages sent"))
     def messages_sent(self, obj: Member) -> str:
         messages_ = list(member_messages(member=obj)[:RECENT_MESSAGES])
+        for message in messages_:
+            message.member = obj
+            message.text = message_text(message=message)  # type: ignore[attr-defined]  # not sent yet: as it would be
         return render_to_string(MESSAGES_TEMPLATE, {"member": obj, "messages": messages_, "limit": RECENT_MESSAGES})
 
     # Extensions (see MemberAdminExtension): applied on every request, in the order they were registered.
@@ -427,10 +438,29 @@ class MessageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_select_related = ("member__user",)
     fields = (
         "member", "kind", "channel", "to", "language", "status", "attempts", "created_at", "send_after", "sent_at",
-        "provider_id", "error", "key", "subject", "body",
+        "provider_id", "error", "key", "text_subject", "text_body", "context",
     )  # fmt: skip
     readonly_fields = fields
     actions = ("send_again",)
+
+    def _text(self, obj: Message) -> MessageText:
+        # The text as sent, or for a message not sent yet, rendered now (once per page, for both fields).
+        if getattr(obj, "_text", None) is None:
+            obj._text = message_text(message=obj)  # type: ignore[attr-defined]
+        return obj._text  # type: ignore[attr-defined]
+
+    @admin.display(description=_("subject"))
+    def text_subject(self, obj: Message) -> str:
+        return self._text(obj).subject
+
+    @admin.display(description=_("text"))
+    def text_body(self, obj: Message) -> str:
+        text = self._text(obj)
+        if text.sent_text:
+            return text.body
+        note = _("Not sent yet. This is what it would say if it went now; it is written when it is sent, with the "
+                 "template active then.")  # fmt: skip
+        return format_html('<p class="help">{}</p>{}', note, linebreaksbr(text.body))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from members.emails import email_canonical
+from members.message_context import ContextDecoder, ContextEncoder
 from members.message_kinds import KIND_MAX_LENGTH, message_kind_choices
 
 
@@ -281,6 +282,11 @@ class Message(models.Model):
 
     ``key`` makes queueing idempotent: the event that caused the message (an order, a tier move, a
     voucher) names it, so a job or task that runs twice queues one message per member and channel.
+
+    Queueing stores the kind's variables (``context``); the worker that sends the message renders ``subject``
+    and ``body`` from them and the template active then, and keeps them here: until it is sent, they are empty
+    (``members.messaging.message_text`` shows what it would say). Messages queued before that change were
+    rendered when queued, have no ``context``, and are sent as they are.
     """
 
     member = models.ForeignKey(
@@ -293,6 +299,11 @@ class Message(models.Model):
     language = models.CharField(_("language"), max_length=8)
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("text"))
+    # The kind's variables, rendered into subject and body when sent (JSON: members.message_context); None for a
+    # message rendered when it was queued (before the worker rendered them) and once the member's data is erased.
+    context = models.JSONField(
+        _("variables"), null=True, blank=True, editable=False, encoder=ContextEncoder, decoder=ContextDecoder
+    )
     status = models.CharField(_("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
     send_after = models.DateTimeField(
         _("send after"), default=timezone.now, help_text=_("Later than queued for SMS in quiet hours and retries.")

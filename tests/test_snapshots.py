@@ -33,7 +33,7 @@ from loyalty.models import (
 )
 from loyalty.shops import api_key_create
 from loyalty.shops.keys import api_key_hash
-from members.messaging import SEND_SOON, SEND_SOON_KEY, send_due_soon
+from members.messaging import SEND_SOON, SEND_SOON_KEY, messages_send_due, send_due_soon
 from members.models import Message, MessageTemplate
 from members.tasks import send_due_messages
 from tests.conftest import make_order
@@ -140,6 +140,7 @@ def test_a_template_edited_and_a_subscription_added_apply_to_the_next_order(shop
     WebhookSubscription.objects.create(shop=shop, url="http://127.0.0.1:9/hook", secret="s" * 32,
                                        events=[WebhookEventType.POINTS_CHANGED])  # fmt: skip
     second = make_order(shop, order_id="2", amount="200.00")
+    messages_send_due()  # the worker renders with the templates it keeps too: the edit reached them
     message = Message.objects.get(kind=LoyaltyMessage.POINTS_EARNED, key=str(second.order.pk))
     assert message.subject == "Fresh points: 200"
     assert WebhookDelivery.objects.filter(event__payload__order_id="2").count() == 1

@@ -6,16 +6,21 @@
 How a message travels:
 
 1. ``messages_queue`` is called inside the transaction of the event that causes it (an order, a tier
-   change, a job's batch). It picks the channels the member allows, renders the staff-edited template in
-   the member's language and writes one ``Message`` row per channel. The row's ``(kind, channel, key)`` is
-   unique, so an event queued twice (a retried task, a job run again) is one message.
+   change, a job's batch). It picks the channels the member allows and when each may go, and writes one
+   ``Message`` row per channel with the member's language and the kind's variables (``context``: JSON that
+   keeps dates and decimals, ``members.message_context``; texts staff wrote per language read in the
+   member's). It renders nothing. The row's ``(kind, channel, key)`` is unique, so an event queued twice
+   (a retried task, a job run again) is one message.
 2. After commit, the task ``members.tasks`` registered (``messages_sender_register``) runs, and on the beat
    schedule every minute. It claims due rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease
    (``config.leases``), renewed at each send and longer than any send may take, under a claim token that
    fences out a worker whose lease another took over, so two workers never send one message; a worker that
    dies mid-send leaves the lease to run out and the next sweep sends it again (at least once: a crash
    between the provider's "ok" and our write can repeat one message, with the same ``Message-ID`` or SMS
-   idempotency key).
+   idempotency key). Just before its first send the worker renders it (``message_compose``): the
+   staff-edited template active then, in the language it was queued in, and the unsubscribe line; the text
+   is kept on the row (the log, the export and a retry read it). A template switched off since it was
+   queued cancels it. ``message_text`` shows a message not sent yet as it would be sent now.
 3. Failures the provider calls temporary are retried with backoff, up to ``MAX_ATTEMPTS``; others fail
    at once. Every outcome is in the admin's message log.
 
@@ -29,8 +34,9 @@ Who gets what:
 - No SMS between 21:00 and 09:00 in the member's time zone: it waits until 09:00 (``quiet_until``).
 
 Modules: ``texts`` (the greeting and the welcome's texts), ``templates`` (staff-edited templates, their
-defaults, rendering and preview), ``queue`` (queueing, channels, quiet hours, asking a worker to send),
-``send`` (claiming and sending), ``unsubscribe`` (the signed way out) and ``privacy`` (export and erasure).
+defaults, rendering and preview), ``compose`` (one message's text and its way out), ``queue`` (queueing,
+channels, quiet hours, asking a worker to send), ``send`` (claiming, rendering and sending), ``unsubscribe``
+(the signed way out) and ``privacy`` (export and erasure).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from members.message_kinds import (
     message_kind_register,
     message_kinds,
 )
+from members.messaging.compose import MessageText, TemplateOff, message_compose, message_footer, message_text
 from members.messaging.privacy import messages_erase, messages_export
 from members.messaging.queue import (
     QUIET_FROM,
@@ -68,6 +75,8 @@ from members.messaging.send import (
     messages_send_due,
 )
 from members.messaging.templates import (
+    InMemberLanguage,
+    context_resolve,
     default_templates,
     in_member_language,
     message_preview,
@@ -92,14 +101,20 @@ __all__ = [
     "WELCOME_TEXTS",
     "Claim",
     "DefaultTexts",
+    "InMemberLanguage",
     "MemberMessage",
+    "MessageText",
     "Outgoing",
     "RegisteredKind",
+    "TemplateOff",
     "Unsubscription",
     "channels_for",
+    "context_resolve",
     "default_templates",
     "in_member_language",
     "marketing_kinds",
+    "message_compose",
+    "message_footer",
     "message_kind",
     "message_kind_is_marketing",
     "message_kind_register",
@@ -108,6 +123,7 @@ __all__ = [
     "message_render",
     "message_send",
     "message_templates_install",
+    "message_text",
     "messages_claim",
     "messages_erase",
     "messages_export",

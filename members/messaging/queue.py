@@ -13,11 +13,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
 from members.message_kinds import message_kind_is_marketing
-from members.messaging.templates import active_templates, message_render
-from members.messaging.unsubscribe import unsubscribe_url
+from members.messaging.templates import active_templates, context_resolve
 from members.models import Member, Message, MessageChannel, MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -30,7 +28,12 @@ SEND_SOON_KEY = "klubb:messages:sweep-asked"
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One member's copy of a message: the event key that makes it unique, and the kind's variables."""
+    """One member's copy of a message: the event key that makes it unique, and the kind's variables.
+
+    The variables are stored with the message and rendered when it is sent: strings, numbers, booleans, dates,
+    datetimes, decimals, and lists and dicts of them (``members.message_context``), and texts staff wrote per
+    language (``in_member_language``), read in the member's language when the message is queued.
+    """
 
     member_id: int
     key: str
@@ -74,6 +77,12 @@ def messages_queue(
     A constant number of queries for any number of members (the jobs call it per batch). Call it inside
     the transaction of the event: the messages exist exactly when the event does, and go after commit.
     ``members``: the members (with their users) where the caller has them already, to save reading them.
+
+    Decided now: the channels (consent, settings), the language (the member's), when it may go (quiet hours for
+    SMS) and the variables, with texts staff wrote per language (``in_member_language``) read in the member's
+    language. Not done now: rendering. The worker that sends a message renders it with the template active then
+    (``message_compose``), so an order or a job's batch pays for no template nor unsubscribe link; a kind whose
+    template for that channel and language is switched off now is not queued at all.
     """
     if not items:
         return 0
@@ -83,22 +92,26 @@ def messages_queue(
     if missing := wanted - members_by_id.keys():
         members_by_id |= Member.objects.select_related("user").in_bulk(missing)
     templates = active_templates.get().get(kind, {})
-    rows = []
+    # Each member's channels (consent, settings, a template for their language), in the order of ``items``.
+    reached: list[tuple[Outgoing, Member, list[str]]] = []
     for item in items:
         member = members_by_id.get(item.member_id)
         if member is None:
             continue
-        for channel in channels_for(member=member, kind=kind):
-            template = templates.get((channel, member.language))
-            if template is None:
-                continue  # switched off by staff for this language
-            subject, body = message_render(
-                subject=template.subject,
-                body=template.body,
-                language=member.language,
-                context={"first_name": member.user.first_name, **item.context},
-            )
-            body = f"{body}\n\n{_footer(member=member, kind=kind, channel=channel)}"
+        language = member.language
+        channels = [channel for channel in channels_for(member=member, kind=kind) if (channel, language) in templates]
+        if channels:  # none where staff switched off the template for the member's language
+            reached.append((item, member, channels))
+    by_language: dict[str, list[int]] = {}
+    for index, (_item, member, _channels) in enumerate(reached):
+        by_language.setdefault(member.language, []).append(index)
+    contexts: dict[int, dict[str, Any]] = {}
+    for language, indexes in by_language.items():
+        with translation.override(language):  # once per language, not per member
+            contexts |= {index: context_resolve(reached[index][0].context) for index in indexes}
+    rows = []
+    for index, (item, member, channels) in enumerate(reached):
+        for channel in channels:
             send_after = now
             if channel == MessageChannel.SMS:
                 send_after = quiet_until(time_zone=member.time_zone, now=now) or now
@@ -106,7 +119,7 @@ def messages_queue(
                 Message(
                     member=member, kind=kind, channel=channel, key=item.key[:120], language=member.language,
                     to=member.user.email if channel == MessageChannel.EMAIL else member.phone,
-                    subject=subject[:200], body=body, send_after=send_after, created_at=now,
+                    subject="", body="", context=contexts[index], send_after=send_after, created_at=now,
                 )
             )  # fmt: skip
     if not rows:
@@ -125,19 +138,6 @@ def messages_retry(*, message_ids: Sequence[int]) -> int:
     if count:
         transaction.on_commit(send_due_soon, robust=True)
     return count
-
-
-def _footer(*, member: Member, kind: str, channel: str) -> str:
-    with translation.override(member.language):
-        if channel == MessageChannel.SMS:
-            return _("Reply STOP to stop SMS from %(club)s.") % {"club": settings.KLUBB_CLUB_NAME}
-        url = unsubscribe_url(member=member, kind=kind)
-        if message_kind_is_marketing(kind):
-            return _("You get this because you said yes to offers by email. Unsubscribe: %(url)s") % {"url": url}
-        return _("You get this because you are a member of %(club)s. Stop these emails: %(url)s") % {
-            "club": settings.KLUBB_CLUB_NAME,
-            "url": url,
-        }
 
 
 # --- Asking a worker to send ------------------------------------------------------------------------------

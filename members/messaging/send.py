@@ -8,6 +8,12 @@ worker takes a message while its send is under way: the lease is longer than any
 network steps, each within ``EMAIL_TIMEOUT`` or ``SMS_TIMEOUT``; settings refuse a shorter lease). A send the
 provider accepted whose answer is lost is sent again on retry, carrying the same ``Message-ID`` (email) and
 idempotency key (SMS) as before, for a receiver that deduplicates by them.
+
+The worker renders what it sends (``message_compose``): a message is queued with its variables, and rendered just
+before its first send, in the language it was queued in, from the template active then (staff's edits made after
+it was queued apply; a template switched off since cancels it). The text is kept on the row with the outcome, so a
+retry sends the same text again, and the log shows what was sent. A message rendered when it was queued (before
+this was so) is sent as it is.
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db.models import F, QuerySet
+from django.template import TemplateSyntaxError
 from django.utils import timezone
 
 from config.leases import RetryPolicy, lease_claim
+from members.messaging.compose import TemplateOff, message_compose
 from members.messaging.queue import channels_for, quiet_until
 from members.messaging.unsubscribe import unsubscribe_url
 from members.models import Message, MessageChannel, MessageStatus
@@ -84,17 +92,27 @@ def message_send(*, message_id: int, claim: uuid.UUID, now: dt.datetime | None =
         if later is not None:
             _claimed(message.pk, claim).update(status=MessageStatus.QUEUED, send_after=later)
             return "waiting"
+    url = unsubscribe_url(member=member, kind=message.kind) if message.channel == MessageChannel.EMAIL else ""
+    text: dict[str, str] = {}  # the text rendered now, kept on the row with the outcome (a retry sends it again)
+    if not message.body:  # queued with its variables (a message rendered when queued, before, is sent as it is)
+        try:
+            message.subject, message.body = message_compose(message=message, member=member, url=url)
+        except TemplateOff:
+            return _finish(message, claim, MessageStatus.CANCELLED, error="Its template was switched off by staff.")
+        except TemplateSyntaxError as exc:
+            return _finish(message, claim, MessageStatus.FAILED, error=f"The template has an error: {exc}")
+        text = {"subject": message.subject, "body": message.body}
     try:
         if message.channel == MessageChannel.EMAIL:
-            _email_send(message)
+            _email_send(message, url=url)
             provider_id = ""
         else:
             provider_id = sms_backend().send(to=message.to, body=message.body, idempotency_key=_key(message))
     except SmsError as exc:
-        return _retry_or_fail(message, claim, str(exc), retry=exc.retry, now=now)
+        return _retry_or_fail(message, claim, str(exc), retry=exc.retry, now=now, **text)
     except OSError as exc:  # smtplib's errors are OSErrors: a mail server down or refusing for now
-        return _retry_or_fail(message, claim, f"{exc.__class__.__name__}: {exc}", retry=True, now=now)
-    return _finish(message, claim, MessageStatus.SENT, provider_id=provider_id, sent_at=now)
+        return _retry_or_fail(message, claim, f"{exc.__class__.__name__}: {exc}", retry=True, now=now, **text)
+    return _finish(message, claim, MessageStatus.SENT, provider_id=provider_id, sent_at=now, **text)
 
 
 def _claimed(message_id: int, claim: uuid.UUID) -> QuerySet[Message]:
@@ -107,8 +125,7 @@ def _key(message: Message) -> str:
     return f"klubb-message-{message.pk}"
 
 
-def _email_send(message: Message) -> None:
-    url = unsubscribe_url(member=message.member, kind=message.kind)
+def _email_send(message: Message, *, url: str) -> None:
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
     EmailMessage(
         subject=message.subject,
@@ -122,13 +139,15 @@ def _email_send(message: Message) -> None:
     ).send()
 
 
-def _retry_or_fail(message: Message, claim: uuid.UUID, error: str, *, retry: bool, now: dt.datetime) -> str:
+def _retry_or_fail(
+    message: Message, claim: uuid.UUID, error: str, *, retry: bool, now: dt.datetime, **text: str
+) -> str:
     next_at = RETRY.next_attempt_at(attempts=message.attempts, now=now) if retry else None
     if next_at is not None:
-        _claimed(message.pk, claim).update(status=MessageStatus.QUEUED, send_after=next_at, error=error[:1000])
+        _claimed(message.pk, claim).update(status=MessageStatus.QUEUED, send_after=next_at, error=error[:1000], **text)
         return "retry"
     logger.warning("Message %s failed: %s", message.pk, error)
-    return _finish(message, claim, MessageStatus.FAILED, error=error)
+    return _finish(message, claim, MessageStatus.FAILED, error=error, **text)
 
 
 def _finish(message: Message, claim: uuid.UUID, status: str, **fields: Any) -> str:

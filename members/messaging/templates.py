@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.template import Context, Template, TemplateSyntaxError
 from django.utils import translation
-from django.utils.functional import lazy
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from config.snapshots import Snapshot
@@ -17,22 +19,53 @@ from members.message_kinds import message_kind, message_kinds
 from members.messaging.texts import GREETING
 from members.models import MessageTemplate
 
-# What every kind's template may use, filled in when a message is queued; and the admin preview's member.
+# What every kind's template may use, filled in when a message is sent; and the admin preview's member.
 COMMON_VARIABLES = ("first_name", "club", "portal_url")
 SAMPLE_MEMBER: dict[str, Any] = {"first_name": "Kari"}
 
 
-@functools.cache
-def _attribute_later(kind: type) -> Any:
-    """``getattr`` made lazy, returning ``kind``: one per kind, because every call of ``lazy`` builds a proxy
-    class (about half a millisecond, which a job writing 100,000 tier messages paid per member)."""
-    return lazy(getattr, kind)
+@dataclass(frozen=True, slots=True)
+class InMemberLanguage:
+    """A text staff wrote per language (a tier's name, a reward's how-to), to be read in the member's language.
+
+    ``messages_queue`` reads it (``context_resolve``) in each member's language when it queues the message, so the
+    message stores the text itself, as the member reads it (django-modeltranslation reads the active language's
+    field): cheap (no template is rendered), and what the member gets says what the tier or reward was called when
+    the event happened, even if staff rename or delete it before the message goes.
+    """
+
+    instance: object
+    attribute: str
+    kind: type = str
+
+    def resolve(self) -> Any:
+        """The text in the active language."""
+        return self.kind(getattr(self.instance, self.attribute))
+
+    def __str__(self) -> str:
+        return str(self.resolve())
 
 
-def in_member_language(instance: object, attribute: str, kind: type = str) -> Any:
-    """A text staff wrote per language (a tier's name, a reward's how-to), read only when the message is
-    rendered, in the member's language: django-modeltranslation reads the active language's field."""
-    return _attribute_later(kind)(instance, attribute)
+def in_member_language(instance: object, attribute: str, kind: type = str) -> InMemberLanguage:
+    """A text staff wrote per language (a tier's name, a reward's how-to), read in the member's language when
+    the message is queued (``InMemberLanguage``); ``kind``: what it is (``list`` for a tier's benefits)."""
+    return InMemberLanguage(instance, attribute, kind)
+
+
+def _resolved(value: Any) -> Any:
+    if isinstance(value, InMemberLanguage):
+        return value.resolve()
+    if isinstance(value, Promise):  # a lazy translation (gettext_lazy)
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_resolved(each) for each in value]
+    return value
+
+
+def context_resolve(context: Mapping[str, Any]) -> dict[str, Any]:
+    """``context`` with its texts per language read in the active language: what a message stores to be rendered
+    when it is sent (``members.message_context`` keeps the rest, dates too, through JSON)."""
+    return {name: _resolved(value) for name, value in context.items()}
 
 
 def default_templates() -> list[dict[str, str]]:

@@ -1,7 +1,7 @@
 """The texts ``members`` owns: the greeting every email starts with, and its one kind, the welcome.
 
 Each text is in Django's template language; every message also gets ``first_name``, ``club`` and
-``portal_url``. The unsubscribe line is added when a message is queued and is not part of these texts.
+``portal_url``. The unsubscribe line is added when a message is sent and is not part of these texts.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from loyalty.messages import LoyaltyMessage
 from loyalty.models import BirthdayBonus, EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme
 from loyalty.orders import refund_record
 from loyalty.tiers import placement, tier_review
+from members.messaging import messages_send_due
 from members.models import Member, Message
 from tests.conftest import make_order
 from tests.factories import MemberFactory
@@ -127,6 +128,7 @@ def test_members_are_warned_once_before_points_expire(shop, tiers, expiring, mai
     with time_machine.travel(T0 + dt.timedelta(days=340), tick=False):
         assert expiry_warn() == JobResult(members=1, points=100)
         assert expiry_warn().members == 0  # warned once
+        messages_send_due()  # the worker renders the warning when it sends it
     assert [(m.member_id, m.channel) for m in warnings] == [(member.pk, "email")]
     assert "100 points expire on Jan. 15, 2027" in warnings.get().subject
 

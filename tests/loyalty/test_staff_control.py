@@ -35,7 +35,7 @@ from loyalty.models import (
 )
 from loyalty.roles import PROGRAMME_MANAGER, SUPPORT
 from loyalty.selectors import segment_members
-from members.messaging import MemberMessage
+from members.messaging import MemberMessage, messages_send_due
 from members.models import (
     AuditAction,
     AuditEntry,
@@ -388,6 +388,7 @@ def test_segment_message_goes_only_through_consented_channels(manager, club, dja
             url("loyalty_segment_send", segment.pk), {"subject": "Winter sale", "text": "From Friday."}
         )
     assert response.status_code == 302
+    messages_send_due()  # the worker renders what it sends
     sent = Message.objects.filter(kind=LoyaltyMessage.SEGMENT)
     by_member = {(m.member.user.email, m.channel) for m in sent.select_related("member__user")}
     assert ("kari@example.com", "email") in by_member

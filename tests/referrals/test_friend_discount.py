@@ -18,6 +18,7 @@ from django.utils import timezone
 from loyalty.models import Currency, EntryKind, LedgerEntry
 from loyalty.orders import OrderInput, order_record
 from loyalty.shops import MemberRef
+from members.messaging import messages_send_due
 from members.models import Member, Message
 from referrals.discounts import PERSONAL_CODE_LENGTH
 from referrals.identity import mailbox_hash
@@ -91,6 +92,7 @@ def test_a_friend_who_joins_through_the_link_gets_a_single_use_code_by_email(cli
     )  # fmt: skip
     assert discount.expires_at.date() == (timezone.now() + dt.timedelta(days=30)).date()
     assert balance(nora) == 200  # besides the welcome bonus
+    messages_send_due()  # the worker renders what it sends
     message = Message.objects.get(member=nora, kind="friend_discount", channel="email")
     assert discount.code in message.body and "10% off your first order" in message.body
     # The friend finds it again on the invite page.
@@ -318,6 +320,7 @@ def test_staff_see_the_friends_discount_on_the_referral_and_its_terms_in_the_pro
 def test_the_friends_email_reads_in_their_language_with_the_money_in_its_format(kari):
     friend = MemberFactory(user__email="ola@example.com", language="nb")
     referral_attach(friend=friend, code=kari.referral_code.code, source="portal", new_member=True)
+    messages_send_due()
     message = Message.objects.get(member=friend, kind="friend_discount", channel="email")
     assert message.subject == f"Velkomstrabatten din: {FriendDiscount.objects.get().code}"
     assert "10 % rabatt på din første bestilling på 300,00\xa0kr eller mer" in message.body
