@@ -7,11 +7,13 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Min, QuerySet, Sum
+from django.db import connection, connections, transaction
+from django.db.models import Min, Sum
 from django.utils import timezone
 
+from config.bulk import forked_imap
 from loyalty.events import PointsChanged, emit
 from loyalty.ledger.batch import BATCH, LedgerBatch, LotTake, accounts_lock, member_batches
 from loyalty.messages import LoyaltyMessage
@@ -27,41 +29,66 @@ class JobResult:
     points: int = 0
 
 
-def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH) -> JobResult:
+def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH, writers: int = 1) -> JobResult:
     """Expire every lot whose date has passed: one ``expire`` entry per member naming the lots it expires.
 
     Set-based: batches of members in id order, one short transaction each that locks only that batch's
     accounts. Idempotent: expired lots are empty, so running it again (or twice at once) changes nothing more.
+    ``writers``: on PostgreSQL, batches written by that many forked processes at once (the first night after
+    go-live, whose backlog is a year of lots: ``manage.py points_expire --writers 2``); a killed run then loses
+    the batch each writer had under way, and a re-run expires them.
     """
     now = now or timezone.now()
-    programme = Programme.load()
     # Pending points do not expire: their lot waits for the confirmation job (points_confirm).
     due = PointsLot.objects.filter(remaining__gt=0, expires_at__lte=now, available_at__isnull=True).order_by()
+    batches = list(member_batches(due, batch=batch))
+    writers = min(writers, len(batches))
+    if writers > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        connections.close_all()  # each process opens its own
+        # Forked: the batches are the children's without pickling; each task names one by its index.
+        done = forked_imap(_writer_batch, range(len(batches)), processes=writers, initializer=_writer_start,
+                           initargs=(batches, now))  # fmt: skip
+    else:
+        done = (_batch_expire_committed(member_ids=member_ids, now=now) for member_ids in batches)
     members = points = 0
-    for member_ids in member_batches(due, batch=batch):
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                entries = _batch_expire_sql(member_ids=member_ids, now=now)
-            else:
-                entries = _batch_expire(due=due, member_ids=member_ids, programme=programme, now=now)
-            emit(*(PointsChanged(entry=entry) for entry in entries))
-            members += len(entries)
-            points += sum(-entry.points for entry in entries)
+    for result in done:
+        members, points = members + result.members, points + result.points
     return JobResult(members=members, points=points)
 
 
-def _batch_expire(
-    *, due: QuerySet[PointsLot], member_ids: Sequence[int], programme: Programme, now: dt.datetime
-) -> list[LedgerEntry]:
+_writer: dict[str, Any] = {}  # a forked writer's batches and time (``_writer_start``)
+
+
+def _writer_start(batches: list[list[int]], now: dt.datetime) -> None:
+    _writer.update(batches=batches, now=now)
+
+
+def _writer_batch(index: int) -> JobResult:
+    return _batch_expire_committed(member_ids=_writer["batches"][index], now=_writer["now"])
+
+
+def _batch_expire_committed(*, member_ids: Sequence[int], now: dt.datetime) -> JobResult:
+    """One batch of members in its own transaction, which locks their accounts (in member order) and no others."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            entries = _batch_expire_sql(member_ids=member_ids, now=now)
+        else:
+            entries = _batch_expire(member_ids=member_ids, now=now)
+        emit(*(PointsChanged(entry=entry) for entry in entries))
+    return JobResult(members=len(entries), points=sum(-entry.points for entry in entries))
+
+
+def _batch_expire(*, member_ids: Sequence[int], now: dt.datetime) -> list[LedgerEntry]:
     """One batch's expiry by the ORM (SQLite): the same entries, lots and balances as ``_batch_expire_sql``."""
     accounts = accounts_lock(member_ids=member_ids)
+    due = PointsLot.objects.filter(remaining__gt=0, expires_at__lte=now, available_at__isnull=True)
     # Plain rows, not models: the backlog of a first night is millions of lots.
     lots_by_member: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for lot_id, member_id, remaining in (
         due.filter(member_id__in=member_ids).order_by("earned_at", "id").values_list("id", "member_id", "remaining")
     ):
         lots_by_member[member_id].append((lot_id, remaining))
-    ledger = LedgerBatch(accounts=accounts, programme=programme, now=now)
+    ledger = LedgerBatch(accounts=accounts, programme=Programme.load(), now=now)
     for member_id in sorted(lots_by_member):
         lots = lots_by_member[member_id]
         account = accounts.get(member_id)
@@ -89,7 +116,7 @@ _ENTRY_COLUMNS = ", ".join(f.column for f in LedgerEntry._meta.concrete_fields)
 _EXPIRE_SQL = f"""
 WITH due AS MATERIALIZED (
     SELECT l.id, l.member_id, l.remaining, l.earned_at FROM loyalty_pointslot AS l
-    WHERE l.member_id = ANY(%(members)s) AND l.member_id BETWEEN %(first)s AND %(last)s
+    WHERE l.member_id = ANY(%(members)s::bigint[]) AND l.member_id BETWEEN %(first)s AND %(last)s
       AND l.remaining > 0 AND l.expires_at <= %(now)s AND l.available_at IS NULL
 ), taken AS MATERIALIZED (
     SELECT member_id, points, balance - points AS balance_after, lots
@@ -165,7 +192,8 @@ def _batch_expire_sql(*, member_ids: Sequence[int], now: dt.datetime) -> list[Le
     built from the rows the insert returns, for the events."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT member_id FROM loyalty_pointsaccount WHERE member_id = ANY(%s) ORDER BY member_id FOR UPDATE",
+            "SELECT member_id FROM loyalty_pointsaccount WHERE member_id = ANY(%s::bigint[]) "
+            "ORDER BY member_id FOR UPDATE",
             [list(member_ids)],
         )
         cursor.execute(_EXPIRE_SQL, {

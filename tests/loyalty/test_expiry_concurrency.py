@@ -13,7 +13,7 @@ import pytest
 import time_machine
 
 from loyalty.errors import InsufficientPoints
-from loyalty.ledger import points_adjust, points_expire, points_redeem
+from loyalty.ledger import expiry, points_adjust, points_expire, points_redeem
 from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot
 from members.models import Member
 from tests.factories import MemberFactory
@@ -77,4 +77,24 @@ def test_members_spending_during_the_expiry_spend_a_point_or_lose_it_never_both(
         assert_entries_chain(member)
     assert (expiry.members, expiry.points) == (9 - len(spent), 100 * (9 - len(spent)))
     assert points_expire(now=NIGHT).members == 0
+    assert_ledger_clean()
+
+
+def test_two_writers_expire_what_one_writer_expires(members, monkeypatch):
+    forks, real_imap = [], expiry.forked_imap
+
+    def forked_imap(*args, **kwargs):
+        forks.append(kwargs["processes"])
+        return real_imap(*args, **kwargs)
+
+    monkeypatch.setattr(expiry, "forked_imap", forked_imap)
+    result = points_expire(now=NIGHT, batch=2, writers=2)  # five batches
+
+    assert forks == [2] and (result.members, result.points) == (9, 900)
+    assert LedgerEntry.objects.filter(kind=EntryKind.EXPIRE).count() == 9
+    assert sorted(PointsAccount.objects.values_list("balance", flat=True)) == [50] * 9
+    assert sorted(PointsLot.objects.values_list("remaining", "expired")) == [(0, 100)] * 9 + [(50, 0)] * 9
+    for member in members:
+        assert_entries_chain(member)
+    assert points_expire(now=NIGHT, writers=2).members == 0
     assert_ledger_clean()
