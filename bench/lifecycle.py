@@ -43,6 +43,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--entries-per-member", type=int, default=10, help="mean ledger entries per member (1 to 2n-1; default 10)"
     )
     parser.add_argument("--batch", type=int, default=None, help="members per job batch (default KLUBB_JOB_BATCH)")
+    parser.add_argument(
+        "--expiry-writers", type=int, default=1,
+        help="processes points_expire writes its batches with (its `writers`; default 1): the go-live backlog's\n"
+             "runbook runs it with 2. The cpu columns then add the writers' Python, and db cpu every backend\n"
+             "that ended during the run (the writers'; on a shared server, others' too)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=float, default=0.42, help="seed for PostgreSQL's random() (-1 to 1)")
     parser.add_argument(
         "--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL), help=f"default {DEFAULT_URL}"
@@ -101,6 +107,8 @@ def reproduce_command(args: argparse.Namespace) -> str:
     parts += ["--entries-per-member", str(args.entries_per_member)]
     if args.batch:
         parts += ["--batch", str(args.batch)]
+    if args.expiry_writers > 1:
+        parts += ["--expiry-writers", str(args.expiry_writers)]
     parts += ["--reuse"] if args.reuse else ["--from-snapshot"] if args.from_snapshot else []
     if other_tree(args.tree):
         parts += ["--tree", str(args.tree)]
@@ -172,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.check:
         print(f"  check_ledger after loading: {check_ledger()}")
     print("Jobs:")
-    runs = run_jobs(jobs, batch=batch, now=now)
+    runs = run_jobs(jobs, batch=batch, now=now, expiry_writers=args.expiry_writers)
     if args.check:
         print(f"  check_ledger after the jobs: {check_ledger()}")
 

@@ -213,15 +213,21 @@ def jobs_find() -> tuple[dict[str, Job], list[str]]:
     return jobs, missing
 
 
-def process_cpu() -> float:
-    """CPU seconds this process has used (user + system)."""
+def process_cpu(*, children: bool = False) -> float:
+    """CPU seconds this process has used (user + system); ``children``: and its forked children that ended."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    cpu = usage.ru_utime + usage.ru_stime
+    if children:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu += usage.ru_utime + usage.ru_stime
+    return cpu
 
 
-def backend_cpu() -> float | None:
+def backend_cpu(*, ended: bool = False) -> float | None:
     """CPU seconds the connection's PostgreSQL backend has used, from ``/proc`` (a server on this machine), else
-    ``None``. On a shared, noisy machine CPU per run compares two versions better than wall time."""
+    ``None``. On a shared, noisy machine CPU per run compares two versions better than wall time. ``ended``: plus
+    every backend that has ended (the postmaster's reaped children), for a job whose forked writers have their own
+    connections."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -229,26 +235,52 @@ def backend_cpu() -> float | None:
         pid = cursor.fetchone()[0]
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu = int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+        if ended:  # the postmaster's cutime + cstime
+            postmaster = Path(f"/proc/{fields[1]}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu += int(postmaster[13]) + int(postmaster[14])
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, in clock ticks
+    return cpu / os.sysconf("SC_CLK_TCK")
 
 
-def measure(job: Job, label: str, *, now: dt.datetime, batch: int) -> Run:
+def _backends_ended(*, timeout: float = 10.0) -> None:
+    """Wait (up to ``timeout`` seconds) until this database has no connection but ours: the forked writers'
+    backends end a moment after the writers, and their CPU counts once the postmaster has reaped them."""
+    from django.db import connection
+
+    deadline = time.perf_counter() + timeout
+    with connection.cursor() as cursor:
+        while time.perf_counter() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
+
+
+def measure(job: Job, label: str, *, now: dt.datetime, batch: int, writers: int = 1) -> Run:
+    """``writers``: the job's (``points_expire --writers``); its forked writers' CPU and their backends' count too,
+    but not their queries and transactions, which happen in the children."""
     from django.db import connection
 
     run = Run(job=job.name, label=label)
-    db_cpu_before = backend_cpu()
+    forked = writers > 1
+    kwargs = {"writers": writers} if forked else {}
+    db_cpu_before = backend_cpu(ended=forked)
     recorder = Recorder(run)
     print(f"  {job.name} ({label}) ...", end="", flush=True)
     with contextlib.ExitStack() as stack:
         stack.enter_context(connection.execute_wrapper(recorder))
         for module in job.modules:
             stack.enter_context(mock.patch.object(module, "transaction", recorder.transaction_proxy()))
-        start, cpu_before = time.perf_counter(), process_cpu()
-        result = job.function(now=now, batch=batch)
-        run.wall, run.cpu = time.perf_counter() - start, process_cpu() - cpu_before
-    db_cpu_after = backend_cpu()
+        start, cpu_before = time.perf_counter(), process_cpu(children=forked)
+        result = job.function(now=now, batch=batch, **kwargs)
+        run.wall, run.cpu = time.perf_counter() - start, process_cpu(children=forked) - cpu_before
+    if forked:
+        _backends_ended()
+    db_cpu_after = backend_cpu(ended=forked)
     if db_cpu_before is not None and db_cpu_after is not None:
         run.db_cpu = db_cpu_after - db_cpu_before
     run.result = job.describe_result(result)
@@ -256,15 +288,16 @@ def measure(job: Job, label: str, *, now: dt.datetime, batch: int) -> Run:
     return run
 
 
-def run_jobs(jobs: dict[str, Job], *, batch: int, now: dt.datetime) -> list[Run]:
+def run_jobs(jobs: dict[str, Job], *, batch: int, now: dt.datetime, expiry_writers: int = 1) -> list[Run]:
     """The jobs one after the other. ``points_confirm`` (hourly in production) runs last, so that the other two
-    run on the same data, in the same order, as before it existed (when the checkout has it)."""
+    run on the same data, in the same order, as before it existed (when the checkout has it). ``expiry_writers``:
+    ``points_expire``'s writers."""
     expire, review = jobs["points_expire"], jobs["tier_review"]
     night, after_grace = now + dt.timedelta(days=1), now + dt.timedelta(days=31)
     runs = [
-        measure(expire, "first run", now=now, batch=batch),
-        measure(expire, "re-run", now=now, batch=batch),
-        measure(expire, "next night", now=night, batch=batch),
+        measure(expire, "first run", now=now, batch=batch, writers=expiry_writers),
+        measure(expire, "re-run", now=now, batch=batch, writers=expiry_writers),
+        measure(expire, "next night", now=night, batch=batch, writers=expiry_writers),
         measure(review, "first run", now=now, batch=batch),
         measure(review, "re-run", now=now, batch=batch),
         measure(review, "after grace", now=after_grace, batch=batch),
