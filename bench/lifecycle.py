@@ -46,8 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--expiry-writers", type=int, default=1,
         help="processes points_expire writes its batches with (its `writers`; default 1): the go-live backlog's\n"
-             "runbook runs it with 2. The cpu columns then add the writers' Python, and db cpu every backend\n"
-             "that ended during the run (the writers'; on a shared server, others' too)",
+             "runbook runs it with 2. The cpu columns then add the writers' Python, and db cpu their backends'\n"
+             "(sampled from /proc); queries and transactions are the writers' own and not counted",
     )  # fmt: skip
     parser.add_argument("--seed", type=float, default=0.42, help="seed for PostgreSQL's random() (-1 to 1)")
     parser.add_argument(

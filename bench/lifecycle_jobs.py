@@ -18,6 +18,7 @@ import re
 import resource
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -223,41 +224,72 @@ def process_cpu(*, children: bool = False) -> float:
     return cpu
 
 
-def backend_cpu(*, ended: bool = False) -> float | None:
+def backend_cpu() -> float | None:
     """CPU seconds the connection's PostgreSQL backend has used, from ``/proc`` (a server on this machine), else
-    ``None``. On a shared, noisy machine CPU per run compares two versions better than wall time. ``ended``: plus
-    every backend that has ended (the postmaster's reaped children), for a job whose forked writers have their own
-    connections."""
+    ``None``. On a shared, noisy machine CPU per run compares two versions better than wall time."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
+    return _proc_cpu(pid)
+
+
+def _proc_cpu(pid: int) -> float | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        cpu = int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-        if ended:  # the postmaster's cutime + cstime
-            postmaster = Path(f"/proc/{fields[1]}/stat").read_text().rsplit(")", 1)[1].split()
-            cpu += int(postmaster[13]) + int(postmaster[14])
     except OSError:
         return None
-    return cpu / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, in clock ticks
 
 
-def _backends_ended(*, timeout: float = 10.0) -> None:
-    """Wait (up to ``timeout`` seconds) until this database has no connection but ours: the forked writers'
-    backends end a moment after the writers, and their CPU counts once the postmaster has reaped them."""
-    from django.db import connection
+class OtherBackends:
+    """The CPU of this database's other PostgreSQL backends while a job runs (its forked writers' connections):
+    their processes (``postgres: ... <database> ...``) read from ``/proc`` every ``every`` seconds by a thread, each
+    backend's last reading kept. A backend's last moment before it ends is lost (the writers keep theirs to the
+    end of the run, so a fraction of a second)."""
 
-    deadline = time.perf_counter() + timeout
-    with connection.cursor() as cursor:
-        while time.perf_counter() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0] == 0:
-                return
-            time.sleep(0.05)
+    def __init__(self, database: str, *, every: float = 0.1) -> None:
+        self.database, self.every = f" {database} ", every
+        self.seen: dict[int, float] = {}
+        self.before: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _pids(self) -> list[int]:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    title = (entry / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if title.startswith(b"postgres: ") and self.database.encode() in title:
+                    pids.append(int(entry.name))
+        return pids
+
+    def _sample(self) -> None:
+        for pid in self._pids():
+            if (cpu := _proc_cpu(pid)) is not None:
+                self.seen[pid] = cpu
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def __enter__(self) -> OtherBackends:
+        self._sample()
+        self.before = dict(self.seen)  # the benchmark's own backend, and any other there already
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def cpu(self) -> float:
+        return sum(cpu for pid, cpu in self.seen.items() if pid not in self.before)
 
 
 def measure(job: Job, label: str, *, now: dt.datetime, batch: int, writers: int = 1) -> Run:
@@ -268,21 +300,20 @@ def measure(job: Job, label: str, *, now: dt.datetime, batch: int, writers: int 
     run = Run(job=job.name, label=label)
     forked = writers > 1
     kwargs = {"writers": writers} if forked else {}
-    db_cpu_before = backend_cpu(ended=forked)
+    db_cpu_before = backend_cpu()
     recorder = Recorder(run)
     print(f"  {job.name} ({label}) ...", end="", flush=True)
     with contextlib.ExitStack() as stack:
         stack.enter_context(connection.execute_wrapper(recorder))
         for module in job.modules:
             stack.enter_context(mock.patch.object(module, "transaction", recorder.transaction_proxy()))
+        others = stack.enter_context(OtherBackends(connection.settings_dict["NAME"])) if forked else None
         start, cpu_before = time.perf_counter(), process_cpu(children=forked)
         result = job.function(now=now, batch=batch, **kwargs)
         run.wall, run.cpu = time.perf_counter() - start, process_cpu(children=forked) - cpu_before
-    if forked:
-        _backends_ended()
-    db_cpu_after = backend_cpu(ended=forked)
+    db_cpu_after = backend_cpu()
     if db_cpu_before is not None and db_cpu_after is not None:
-        run.db_cpu = db_cpu_after - db_cpu_before
+        run.db_cpu = db_cpu_after - db_cpu_before + (others.cpu if others else 0.0)
     run.result = job.describe_result(result)
     print(f" {run.wall:.1f} s, {run.queries} queries: {run.result}", flush=True)
     return run
