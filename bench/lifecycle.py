@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, database_exists, database_name, database_recreate, other_tree
 from lifecycle_data import Phases, check_ledger, describe, load
-from lifecycle_jobs import jobs_find, run_jobs
+from lifecycle_jobs import JOBS, jobs_find, run_jobs
 from lifecycle_report import environment, figures_write, print_report
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench"
@@ -48,6 +48,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="processes points_expire writes its batches with (its `writers`; default 1): the go-live backlog's\n"
              "runbook runs it with 2. The cpu columns then add the writers' Python, and db cpu their backends'\n"
              "(sampled from /proc); queries and transactions are the writers' own and not counted",
+    )  # fmt: skip
+    parser.add_argument(
+        "--only", choices=sorted(JOBS), action="append",
+        help="run this job and skip the others (repeat for more; default all)",
     )  # fmt: skip
     parser.add_argument("--seed", type=float, default=0.42, help="seed for PostgreSQL's random() (-1 to 1)")
     parser.add_argument(
@@ -109,6 +113,8 @@ def reproduce_command(args: argparse.Namespace) -> str:
         parts += ["--batch", str(args.batch)]
     if args.expiry_writers > 1:
         parts += ["--expiry-writers", str(args.expiry_writers)]
+    for job in args.only or ():
+        parts += ["--only", job]
     parts += ["--reuse"] if args.reuse else ["--from-snapshot"] if args.from_snapshot else []
     if other_tree(args.tree):
         parts += ["--tree", str(args.tree)]
@@ -180,7 +186,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.check:
         print(f"  check_ledger after loading: {check_ledger()}")
     print("Jobs:")
-    runs = run_jobs(jobs, batch=batch, now=now, expiry_writers=args.expiry_writers)
+    runs = run_jobs(
+        jobs, batch=batch, now=now, expiry_writers=args.expiry_writers, only=set(args.only) if args.only else None
+    )
     if args.check:
         print(f"  check_ledger after the jobs: {check_ledger()}")
 

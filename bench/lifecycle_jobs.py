@@ -319,21 +319,28 @@ def measure(job: Job, label: str, *, now: dt.datetime, batch: int, writers: int 
     return run
 
 
-def run_jobs(jobs: dict[str, Job], *, batch: int, now: dt.datetime, expiry_writers: int = 1) -> list[Run]:
+def run_jobs(
+    jobs: dict[str, Job], *, batch: int, now: dt.datetime, expiry_writers: int = 1, only: set[str] | None = None
+) -> list[Run]:
     """The jobs one after the other. ``points_confirm`` (hourly in production) runs last, so that the other two
     run on the same data, in the same order, as before it existed (when the checkout has it). ``expiry_writers``:
-    ``points_expire``'s writers."""
+    ``points_expire``'s writers; ``only``: run these jobs and skip the others."""
     expire, review = jobs["points_expire"], jobs["tier_review"]
     night, after_grace = now + dt.timedelta(days=1), now + dt.timedelta(days=31)
-    runs = [
-        measure(expire, "first run", now=now, batch=batch, writers=expiry_writers),
-        measure(expire, "re-run", now=now, batch=batch, writers=expiry_writers),
-        measure(expire, "next night", now=night, batch=batch, writers=expiry_writers),
-        measure(review, "first run", now=now, batch=batch),
-        measure(review, "re-run", now=now, batch=batch),
-        measure(review, "after grace", now=after_grace, batch=batch),
-    ]
-    if confirm := jobs.get("points_confirm"):
+    runs = []
+    if only is None or expire.name in only:
+        runs += [
+            measure(expire, "first run", now=now, batch=batch, writers=expiry_writers),
+            measure(expire, "re-run", now=now, batch=batch, writers=expiry_writers),
+            measure(expire, "next night", now=night, batch=batch, writers=expiry_writers),
+        ]
+    if only is None or review.name in only:
+        runs += [
+            measure(review, "first run", now=now, batch=batch),
+            measure(review, "re-run", now=now, batch=batch),
+            measure(review, "after grace", now=after_grace, batch=batch),
+        ]
+    if (confirm := jobs.get("points_confirm")) and (only is None or confirm.name in only):
         runs += [
             measure(confirm, "first run", now=now, batch=batch),  # the lots due by now: a backlog
             measure(confirm, "re-run", now=now, batch=batch),
