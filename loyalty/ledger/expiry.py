@@ -105,8 +105,10 @@ def _batch_expire(*, member_ids: Sequence[int], now: dt.datetime) -> list[Ledger
     return ledger.write()
 
 
-# The entry's columns in the model's order, so that a returned row is a model without naming its fields.
+# The entry's columns in the model's order, so that a returned row is a model without naming its fields; the
+# JSON ``detail`` comes back as text.
 _ENTRY_COLUMNS = ", ".join(f.column for f in LedgerEntry._meta.concrete_fields)
+_DETAIL = [f.attname for f in LedgerEntry._meta.concrete_fields].index("detail")
 
 # One batch's expiry on PostgreSQL, in one statement from the due lots, after the batch's accounts are locked (a
 # statement of its own: a statement that waited for a lock reads the lots as they were before it waited). Per
@@ -201,8 +203,10 @@ def _batch_expire_sql(*, member_ids: Sequence[int], now: dt.datetime) -> list[Le
             "clock": timezone.now(), "kind": EntryKind.EXPIRE.value, "reason": EXPIRE_REASON,
         })  # fmt: skip
         rows = cursor.fetchall()
-    from_db, alias = LedgerEntry.from_db, connection.alias
     entries = []
-    for *values, detail in rows:
-        entries.append(from_db(alias, None, (*values, json.loads(detail) if isinstance(detail, str) else detail)))
+    for row in rows:
+        values = list(row)
+        if isinstance(values[_DETAIL], str):
+            values[_DETAIL] = json.loads(values[_DETAIL])
+        entries.append(LedgerEntry.from_db(connection.alias, None, values))
     return entries
