@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, database_exists, database_name, database_recreate, other_tree
 from lifecycle_data import Phases, check_ledger, describe, load
-from lifecycle_jobs import jobs_find, run_jobs
+from lifecycle_jobs import JOBS, jobs_find, run_jobs
 from lifecycle_report import environment, figures_write, print_report
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/klubb_bench"
@@ -43,6 +43,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--entries-per-member", type=int, default=10, help="mean ledger entries per member (1 to 2n-1; default 10)"
     )
     parser.add_argument("--batch", type=int, default=None, help="members per job batch (default KLUBB_JOB_BATCH)")
+    parser.add_argument(
+        "--expiry-writers", type=int, default=1,
+        help="processes points_expire writes its batches with (its `writers`; default 1): the go-live backlog's\n"
+             "runbook runs it with 2. The cpu columns then add the writers' Python, and db cpu their backends'\n"
+             "(sampled from /proc); queries and transactions are the writers' own and not counted",
+    )  # fmt: skip
+    parser.add_argument(
+        "--only", choices=sorted(JOBS), action="append",
+        help="run this job and skip the others (repeat for more; default all)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=float, default=0.42, help="seed for PostgreSQL's random() (-1 to 1)")
     parser.add_argument(
         "--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL), help=f"default {DEFAULT_URL}"
@@ -101,6 +111,10 @@ def reproduce_command(args: argparse.Namespace) -> str:
     parts += ["--entries-per-member", str(args.entries_per_member)]
     if args.batch:
         parts += ["--batch", str(args.batch)]
+    if args.expiry_writers > 1:
+        parts += ["--expiry-writers", str(args.expiry_writers)]
+    for job in args.only or ():
+        parts += ["--only", job]
     parts += ["--reuse"] if args.reuse else ["--from-snapshot"] if args.from_snapshot else []
     if other_tree(args.tree):
         parts += ["--tree", str(args.tree)]
@@ -172,7 +186,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.check:
         print(f"  check_ledger after loading: {check_ledger()}")
     print("Jobs:")
-    runs = run_jobs(jobs, batch=batch, now=now)
+    runs = run_jobs(
+        jobs, batch=batch, now=now, expiry_writers=args.expiry_writers, only=set(args.only) if args.only else None
+    )
     if args.check:
         print(f"  check_ledger after the jobs: {check_ledger()}")
 

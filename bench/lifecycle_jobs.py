@@ -18,6 +18,7 @@ import re
 import resource
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -213,10 +214,14 @@ def jobs_find() -> tuple[dict[str, Job], list[str]]:
     return jobs, missing
 
 
-def process_cpu() -> float:
-    """CPU seconds this process has used (user + system)."""
+def process_cpu(*, children: bool = False) -> float:
+    """CPU seconds this process has used (user + system); ``children``: and its forked children that ended."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    cpu = usage.ru_utime + usage.ru_stime
+    if children:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu += usage.ru_utime + usage.ru_stime
+    return cpu
 
 
 def backend_cpu() -> float | None:
@@ -227,6 +232,10 @@ def backend_cpu() -> float | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
+    return _proc_cpu(pid)
+
+
+def _proc_cpu(pid: int) -> float | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -234,10 +243,63 @@ def backend_cpu() -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, in clock ticks
 
 
-def measure(job: Job, label: str, *, now: dt.datetime, batch: int) -> Run:
+class OtherBackends:
+    """The CPU of this database's other PostgreSQL backends while a job runs (its forked writers' connections):
+    their processes (``postgres: ... <database> ...``) read from ``/proc`` every ``every`` seconds by a thread, each
+    backend's last reading kept. A backend's last moment before it ends is lost (the writers keep theirs to the
+    end of the run, so a fraction of a second)."""
+
+    def __init__(self, database: str, *, every: float = 0.1) -> None:
+        self.database, self.every = f" {database} ", every
+        self.seen: dict[int, float] = {}
+        self.before: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _pids(self) -> list[int]:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    title = (entry / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if title.startswith(b"postgres: ") and self.database.encode() in title:
+                    pids.append(int(entry.name))
+        return pids
+
+    def _sample(self) -> None:
+        for pid in self._pids():
+            if (cpu := _proc_cpu(pid)) is not None:
+                self.seen[pid] = cpu
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def __enter__(self) -> OtherBackends:
+        self._sample()
+        self.before = dict(self.seen)  # the benchmark's own backend, and any other there already
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def cpu(self) -> float:
+        return sum(cpu for pid, cpu in self.seen.items() if pid not in self.before)
+
+
+def measure(job: Job, label: str, *, now: dt.datetime, batch: int, writers: int = 1) -> Run:
+    """``writers``: the job's (``points_expire --writers``); its forked writers' CPU and their backends' count too,
+    but not their queries and transactions, which happen in the children."""
     from django.db import connection
 
     run = Run(job=job.name, label=label)
+    forked = writers > 1
+    kwargs = {"writers": writers} if forked else {}
     db_cpu_before = backend_cpu()
     recorder = Recorder(run)
     print(f"  {job.name} ({label}) ...", end="", flush=True)
@@ -245,31 +307,40 @@ def measure(job: Job, label: str, *, now: dt.datetime, batch: int) -> Run:
         stack.enter_context(connection.execute_wrapper(recorder))
         for module in job.modules:
             stack.enter_context(mock.patch.object(module, "transaction", recorder.transaction_proxy()))
-        start, cpu_before = time.perf_counter(), process_cpu()
-        result = job.function(now=now, batch=batch)
-        run.wall, run.cpu = time.perf_counter() - start, process_cpu() - cpu_before
+        others = stack.enter_context(OtherBackends(connection.settings_dict["NAME"])) if forked else None
+        start, cpu_before = time.perf_counter(), process_cpu(children=forked)
+        result = job.function(now=now, batch=batch, **kwargs)
+        run.wall, run.cpu = time.perf_counter() - start, process_cpu(children=forked) - cpu_before
     db_cpu_after = backend_cpu()
     if db_cpu_before is not None and db_cpu_after is not None:
-        run.db_cpu = db_cpu_after - db_cpu_before
+        run.db_cpu = db_cpu_after - db_cpu_before + (others.cpu if others else 0.0)
     run.result = job.describe_result(result)
     print(f" {run.wall:.1f} s, {run.queries} queries: {run.result}", flush=True)
     return run
 
 
-def run_jobs(jobs: dict[str, Job], *, batch: int, now: dt.datetime) -> list[Run]:
+def run_jobs(
+    jobs: dict[str, Job], *, batch: int, now: dt.datetime, expiry_writers: int = 1, only: set[str] | None = None
+) -> list[Run]:
     """The jobs one after the other. ``points_confirm`` (hourly in production) runs last, so that the other two
-    run on the same data, in the same order, as before it existed (when the checkout has it)."""
+    run on the same data, in the same order, as before it existed (when the checkout has it). ``expiry_writers``:
+    ``points_expire``'s writers; ``only``: run these jobs and skip the others."""
     expire, review = jobs["points_expire"], jobs["tier_review"]
     night, after_grace = now + dt.timedelta(days=1), now + dt.timedelta(days=31)
-    runs = [
-        measure(expire, "first run", now=now, batch=batch),
-        measure(expire, "re-run", now=now, batch=batch),
-        measure(expire, "next night", now=night, batch=batch),
-        measure(review, "first run", now=now, batch=batch),
-        measure(review, "re-run", now=now, batch=batch),
-        measure(review, "after grace", now=after_grace, batch=batch),
-    ]
-    if confirm := jobs.get("points_confirm"):
+    runs = []
+    if only is None or expire.name in only:
+        runs += [
+            measure(expire, "first run", now=now, batch=batch, writers=expiry_writers),
+            measure(expire, "re-run", now=now, batch=batch, writers=expiry_writers),
+            measure(expire, "next night", now=night, batch=batch, writers=expiry_writers),
+        ]
+    if only is None or review.name in only:
+        runs += [
+            measure(review, "first run", now=now, batch=batch),
+            measure(review, "re-run", now=now, batch=batch),
+            measure(review, "after grace", now=after_grace, batch=batch),
+        ]
+    if (confirm := jobs.get("points_confirm")) and (only is None or confirm.name in only):
         runs += [
             measure(confirm, "first run", now=now, batch=batch),  # the lots due by now: a backlog
             measure(confirm, "re-run", now=now, batch=batch),

@@ -17,7 +17,17 @@ from loyalty import tasks
 from loyalty.campaigns.birthdays import birthday_bonuses
 from loyalty.ledger import JobResult, expiry_warn, points_adjust, points_expire, points_redeem, tiers_by_threshold
 from loyalty.messages import LoyaltyMessage
-from loyalty.models import BirthdayBonus, EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme
+from loyalty.models import (
+    BirthdayBonus,
+    EntryKind,
+    LedgerEntry,
+    OutboxEvent,
+    PointsAccount,
+    PointsLot,
+    Programme,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from loyalty.orders import refund_record
 from loyalty.tiers import placement, tier_review
 from members.messaging import messages_send_due
@@ -95,6 +105,29 @@ def test_points_expire_oldest_first_after_the_configured_months(shop, tiers, exp
         assert points_expire().points == 50
     assert balance(member) == 0
     ledger_ok()
+
+
+def test_expiry_tells_the_shops_webhooks_what_each_member_lost(shop, tiers, expiring):
+    WebhookSubscription.objects.create(shop=shop, url="http://127.0.0.1:9/hook", secret="s", events=["points.changed"])
+    with time_machine.travel(T0, tick=False):
+        make_order(shop, order_id="1", amount="100.00", occurred_at=T0)
+        make_order(shop, order_id="2", amount="40.00", email="other@example.com", occurred_at=T0)
+    with time_machine.travel(T0 + dt.timedelta(days=180), tick=False):
+        points_redeem(member=Member.objects.get(user__email="other@example.com"), points=15)
+    before = set(OutboxEvent.objects.values_list("pk", flat=True))
+    with time_machine.travel(T0 + dt.timedelta(days=366), tick=False):
+        assert points_expire() == JobResult(members=2, points=125)
+
+    events = OutboxEvent.objects.exclude(pk__in=before).order_by("pk")
+    expiries = LedgerEntry.objects.filter(kind=EntryKind.EXPIRE).select_related("member").order_by("member_id")
+    assert [(e.type, e.payload) for e in events] == [
+        ("points.changed", {"member_id": str(entry.member.public_id), "entry_id": entry.pk, "kind": "expire",
+                            "points": entry.points, "balance_after": 0, "order_id": None, "refund_id": None,
+                            "shop": None})
+        for entry in expiries
+    ]  # fmt: skip
+    assert sorted(entry.points for entry in expiries) == [-100, -25]
+    assert WebhookDelivery.objects.filter(event__in=events).count() == 2
 
 
 def test_expiry_empties_each_due_lot_and_records_what_it_lost_as_breakage(shop, tiers, expiring):
