@@ -39,7 +39,7 @@ from typing import IO, Any
 from django.db import connection, connections
 from django.utils import timezone
 
-from config.bulk import atomic_retried, forked_imap, rows_insert
+from config.bulk import atomic_retried, forked_imap, tuples_insert
 from loyalty.campaigns import RuleSpec, earning_points, earning_rules_load, earning_rules_used_many
 from loyalty.errors import LoyaltyError
 from loyalty.events import emit
@@ -305,54 +305,55 @@ def _batch_write(*, run: _Run, rows: list[tuple[int, OrderInput]]) -> ImportRepo
     used = earning_rules_used_many(member_ids=list(accounts), rules=rules)
     now = timezone.now()
     ledger = LedgerBatch(accounts=accounts, programme=programme, now=now)
-    orders, entries, rule_lines = [], [], []  # entries: (the position of its order, the entry)
+    # Rows as tuples for COPY (_ORDER_COLUMNS, _RULE_USE_COLUMNS); a rule use names its order by position until the
+    # orders are inserted.
+    orders: list[tuple[Any, ...]] = []
+    rule_lines: list[tuple[int, int, int, int]] = []
     # A tier's name once per batch, not per order (a translated field reads the active language each time).
     tier_names = {tier.pk: tier.name for tier in {account.tier for account in accounts.values()} if tier}
     for _number, order in sorted(fresh, key=lambda row: (members[row[1].member.email], row[1].occurred_at)):
         account = accounts[members[order.member.email]]
+        member_id = account.member_id
         earning = earning_points(
             programme=programme, shop=shop, amount=order.amount, tax=order.tax, tier=account.tier,
-            at=order.occurred_at, rules=rules, used=used[account.member_id],
-            items=[item.as_line() for item in order.items],
+            at=order.occurred_at, rules=rules, used=used[member_id], items=[item.as_line() for item in order.items],
         )  # fmt: skip
         if earning.points:
-            entry = ledger.add(
-                member_id=account.member_id, kind=EntryKind.EARN, points=earning.points,
-                tier_points=earning.tier_points, effective_at=order.occurred_at,
-                detail={**earning.detail(), "source": "import"},
+            ledger.add_row(
+                member_id=member_id, kind=EntryKind.EARN, points=earning.points, tier_points=earning.tier_points,
+                effective_at=order.occurred_at, detail={**earning.detail(), "source": "import"}, order=len(orders),
             )  # fmt: skip
-            entries.append((len(orders), entry))
             for line in earning.rules:
                 if line.points:
-                    used[account.member_id][line.rule_id] = used[account.member_id].get(line.rule_id, 0) + line.points
-                    rule_lines.append({"rule_id": line.rule_id, "member_id": account.member_id,
-                                       "order_id": len(orders), "points": line.points})  # fmt: skip
+                    used[member_id][line.rule_id] = used[member_id].get(line.rule_id, 0) + line.points
+                    rule_lines.append((line.rule_id, member_id, len(orders), line.points))
         outcome = OrderOutcome(
             order_id=order.order_id, member_id=str(by_email[order.member.email].public_id),
             points_awarded=earning.points, balance=account.balance, tier=tier_names.get(account.tier_id),
         )  # fmt: skip
-        orders.append({
-            "shop_id": shop.pk, "external_id": order.order_id, "member_id": account.member_id, "amount": order.amount,
-            "tax": order.tax, "currency": order.currency, "occurred_at": order.occurred_at,
-            "source": OrderSource.IMPORT, "items": [item.as_json() for item in order.items],
-            "fingerprint": order.fingerprint(), "points_awarded": earning.points,
-            "tier_points_awarded": earning.tier_points, "tier_id": account.tier_id, "response": outcome.as_data(),
-            "created_at": now,
-        })  # fmt: skip
+        orders.append((
+            shop.pk, order.order_id, member_id, order.amount, order.tax, order.currency, order.occurred_at,
+            OrderSource.IMPORT, [item.as_json() for item in order.items], order.fingerprint(), earning.points,
+            earning.tier_points, account.tier_id, outcome.as_data(), now,
+        ))  # fmt: skip
         report.imported += 1
         report.points += earning.points
-    order_ids = rows_insert(Order, orders)
-    for position, entry in entries:
-        entry.order_id = order_ids[position]
-    for row in rule_lines:
-        row["order_id"] = order_ids[row["order_id"]]
-    ledger.insert()  # the review counts the batch's entries
+    order_ids = tuples_insert(Order, _ORDER_COLUMNS, orders)
+    ledger.insert(order_ids=order_ids)  # the review counts the batch's entries
     _touched, moves = run.rule.review_many(list(accounts.values()))
     ledger.save(account_fields=["tier", "tier_since", "below_tier_since"])
-    rows_insert(EarningRuleUse, rule_lines)
+    uses = [(rule, member, order_ids[position], points) for rule, member, position, points in rule_lines]
+    tuples_insert(EarningRuleUse, _RULE_USE_COLUMNS, uses)
     # History keeps the moves; an import sends nothing (no webhooks, no messages).
     emit(*(replace(move, notify=False) for move in moves))
     return report
+
+
+_ORDER_COLUMNS = (
+    "shop_id", "external_id", "member_id", "amount", "tax", "currency", "occurred_at", "source", "items", "fingerprint",
+    "points_awarded", "tier_points_awarded", "tier_id", "response", "created_at",
+)  # fmt: skip
+_RULE_USE_COLUMNS = ("rule_id", "member_id", "order_id", "points")
 
 
 def _fresh_orders(
