@@ -88,10 +88,13 @@ class ImportReport:
 # --- Reading ------------------------------------------------------------------------------------------------
 
 
-def order_rows_read(stream: IO[str], *, format: str) -> Iterator[tuple[int, OrderInput | RowError]]:
+def order_rows_read(
+    stream: IO[str], *, format: str, skip: Collection[int] = frozenset()
+) -> Iterator[tuple[int, OrderInput | RowError]]:
     """``(line number, order or the reason it cannot be one)`` for each row of a CSV file (a header row with
     at least order_id, email, amount, currency, occurred_at; tax, first_name, last_name optional) or of JSON
-    lines (one order per line, as ``POST /api/v1/orders/`` takes it, with ``member.email``)."""
+    lines (one order per line, as ``POST /api/v1/orders/`` takes it, with ``member.email``). JSON lines whose
+    number is in ``skip`` are passed over unread (``orders_import_file``: lines found to replay recorded orders)."""
     if format == "csv":
         reader = csv.DictReader(stream)
         missing = [column for column in CSV_COLUMNS if column not in (reader.fieldnames or [])]
@@ -102,10 +105,15 @@ def order_rows_read(stream: IO[str], *, format: str) -> Iterator[tuple[int, Orde
             yield number, _parse(_csv_order, row)
     elif format == "jsonl":
         for number, line in enumerate(stream, start=1):
-            if line.strip():
-                yield number, _parse(_json_order, line)
+            if number not in skip and line.strip():
+                yield number, order_line_read(line)
     else:
         raise ValueError(f"unknown format {format!r}: csv or jsonl")
+
+
+def order_line_read(line: str) -> OrderInput | RowError:
+    """One line of a JSON-lines history: the order, or why it cannot be one."""
+    return _parse(_json_order, line)
 
 
 def _parse(parse: Callable[[Any], OrderInput], raw: Any) -> OrderInput | RowError:

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from loyalty.models import Shop
-from loyalty.orders import order_rows_read, orders_import
+from loyalty.orders import orders_import_file
 from loyalty.orders.imports import BATCH
 
 SHOWN_ERRORS = 20
@@ -48,10 +48,9 @@ class Command(BaseCommand):
         if options["writers"] < 1:
             raise CommandError("--writers must be at least 1.")
         started = time.monotonic()
-        with path.open(newline="", encoding="utf-8") as stream:
-            report = orders_import(
-                shop=shop, rows=order_rows_read(stream, format=fmt), batch=options["batch"], writers=options["writers"]
-            )
+        report = orders_import_file(
+            shop=shop, path=path, format=fmt, batch=options["batch"], writers=options["writers"]
+        )
         seconds = time.monotonic() - started
         self.stdout.write(
             f"import_orders: {report.imported} imported, {report.already} already there, "
