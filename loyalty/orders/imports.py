@@ -325,6 +325,7 @@ def _batch_write(*, run: _Run, rows: list[tuple[int, OrderInput]]) -> ImportRepo
         earning = earning_points(
             programme=programme, shop=shop, amount=order.amount, tax=order.tax, tier=account.tier,
             at=order.occurred_at, rules=rules, used=used[member_id], items=[item.as_line() for item in order.items],
+            tier_name=tier_names.get(account.tier_id),
         )  # fmt: skip
         if earning.points:
             ledger.add_row(
