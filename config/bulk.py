@@ -3,8 +3,8 @@ that each import does not grow its own:
 
 - ``rows_insert``/``tuples_insert``/``objects_insert``: new rows by PostgreSQL's COPY. ``bulk_create`` builds and
   adapts every value of every row in Python, which cost more than the database spent storing them.
-- ``forked_imap``: work spread over forked processes (the machines have two cores: one process's Python while
-  another's waits on SQL), results in order.
+- ``forked_imap``/``ForkedMap``: work spread over forked processes (the machines have two cores: one process's
+  Python while another's waits on SQL), results in order; ``ForkedMap`` lets the caller work meanwhile.
 - ``many_values``: the right side of an ``__in`` filter of thousands of values, as one parameter.
 - ``atomic_retried``: a batch as one transaction, tried again whole when it meets a row another transaction
   committed meanwhile.
@@ -16,7 +16,7 @@ import json
 import multiprocessing
 import operator
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import JSONField, Model
@@ -102,6 +102,30 @@ def forked_imap(
     context = multiprocessing.get_context("fork")
     with context.Pool(processes, initializer=initializer, initargs=initargs) as pool:
         yield from pool.imap(function, items)
+
+
+class ForkedMap(Generic[Result]):
+    """``forked_imap`` started without waiting for it: the caller works meanwhile (an import reads its next window
+    while the forked writers write this one), then takes ``results()``, in the order of ``items``. ``stop()``
+    ends the processes unfinished (the caller failed meanwhile); ``results`` ends them when they are done."""
+
+    def __init__(
+        self, function: Callable[[Item], Result], items: Iterable[Item], *, processes: int,
+        initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = (),
+    ) -> None:  # fmt: skip
+        context = multiprocessing.get_context("fork")
+        self._pool = context.Pool(processes, initializer=initializer, initargs=initargs)
+        self._work = self._pool.map_async(function, list(items), chunksize=1)
+
+    def results(self) -> list[Result]:
+        try:
+            return self._work.get()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self._pool.terminate()
+        self._pool.join()
 
 
 def atomic_retried(write: Callable[[], Result], *, attempts: int) -> Result:

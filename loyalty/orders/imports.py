@@ -2,7 +2,8 @@
 
 ``orders_import`` takes rows already read (``order_rows_read`` reads CSV or JSON lines) and works a window of
 rows at a time, each window's new orders in batches, each batch one transaction with a constant number of
-statements; on PostgreSQL the batches may be written by several processes at once (``writers``):
+statements; on PostgreSQL the batches may be written by several processes at once (``writers``), while the
+next window is read:
 
 1. Idempotency, as for live orders: an order id the shop already reported (or imported, or that appears
    earlier in the file) with the same data is counted as ``already`` and changes nothing; with other data it
@@ -39,7 +40,7 @@ from typing import IO, Any
 from django.db import connection, connections
 from django.utils import timezone
 
-from config.bulk import atomic_retried, forked_imap, tuples_insert
+from config.bulk import ForkedMap, atomic_retried, tuples_insert
 from loyalty.campaigns import RuleSpec, earning_points, earning_rules_load, earning_rules_used_many
 from loyalty.errors import LoyaltyError
 from loyalty.events import emit
@@ -216,24 +217,44 @@ def orders_import(
         rules=list(earning_rules_load()),  # every active rule: each order earns by the rules of its own date
         rule=TierRule.for_programme(programme=programme, reason=TierChangeReason.IMPORT), batch=batch,
     )  # fmt: skip
-    pending: list[tuple[int, OrderInput]] = []
-    for number, row in rows:
-        if isinstance(row, RowError):
-            report.errors.append((number, row.code, row.message, row.field))
-            continue
-        try:
-            order_validate(shop=shop, programme=programme, order=row)
-        except LoyaltyError as error:
-            report.errors.append((number, error.code, error.message, error.field))
-            continue
-        pending.append((number, row))
-        if len(pending) >= window:
-            _window_import(run=run, rows=pending, writers=writers, report=report)
-            pending = []
-    if pending:
-        _window_import(run=run, rows=pending, writers=writers, report=report)
+    _windows_import(run=run, rows=rows, window=window, writers=writers, report=report)
     report.errors.sort(key=lambda error: error[0])
     return report
+
+
+def _windows_import(
+    *, run: _Run, rows: Iterable[tuple[int, OrderInput | RowError]], window: int, writers: int, report: ImportReport
+) -> None:  # fmt: skip
+    """Read the rows a window at a time and import each; with forked writers, the next window is read (parsed,
+    validated and fingerprinted) while they write this one."""
+    shop, programme = run.shop, run.programme
+    pending: list[tuple[int, OrderInput]] = []
+    writing: ForkedMap[ImportReport] | None = None  # the forked writers of the window before, while this one is read
+    try:
+        for number, row in rows:
+            if isinstance(row, RowError):
+                report.errors.append((number, row.code, row.message, row.field))
+                continue
+            try:
+                order_validate(shop=shop, programme=programme, order=row)
+            except LoyaltyError as error:
+                report.errors.append((number, error.code, error.message, error.field))
+                continue
+            pending.append((number, row))
+            if len(pending) >= window:
+                writing = _window_import(run=run, rows=pending, writers=writers, report=report, writing=writing)
+                pending = []
+        if pending:
+            writing = _window_import(run=run, rows=pending, writers=writers, report=report, writing=writing)
+        if writing is not None:
+            for outcome in writing.results():
+                report.add(outcome)
+            writing = None
+    finally:
+        if (
+            writing is not None
+        ):  # the reading failed: stop the writers (their finished batches stay, as in a stopped run)
+            writing.stop()
 
 
 @dataclass(frozen=True)
@@ -245,30 +266,36 @@ class _Run:
     batch: int
 
 
-def _window_import(*, run: _Run, rows: list[tuple[int, OrderInput]], writers: int, report: ImportReport) -> None:
+def _window_import(
+    *, run: _Run, rows: list[tuple[int, OrderInput]], writers: int, report: ImportReport,
+    writing: ForkedMap[ImportReport] | None,
+) -> ForkedMap[ImportReport] | None:  # fmt: skip
     """Sort out the orders recorded before (replays and conflicts, and a line repeating an earlier one) in one
-    comparison with the table, then write the rest in batches, here or by ``writers`` forked processes.
+    comparison with the table, then write the rest in batches, here or by ``writers`` forked processes (returned
+    writing: the caller reads the next window meanwhile). ``writing``: the window before's writers, waited for
+    first, so that this window's comparison sees all of that one's orders.
 
     With several writers, each batch is shared among them by member (a hash of the address), and each writer
     writes its parts of the batches in file order: no two writers lock one account, so they never wait on each
     other, and every member's orders are written, and their tier reviewed, at the same points as by one writer,
-    so the outcome is one writer's. The window ends when every writer has finished: the next window's
-    comparison sees all of this one's orders."""
+    so the outcome is one writer's."""
+    if writing is not None:
+        for outcome in writing.results():
+            report.add(outcome)
     known = orders_known(shop=run.shop, order_ids={order.order_id for _number, order in rows})
     fresh = _fresh_orders(rows=rows, known=known, report=report)
     batches = [fresh[start : start + run.batch] for start in range(0, len(fresh), run.batch)]
     if writers < 2 or len(batches) < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
         report.add(_batches_write(run=run, batches=batches))
-        return
+        return None
     shares: list[list[list[tuple[int, OrderInput]]]] = [[[] for _batch in batches] for _writer in range(writers)]
     for position, part in enumerate(batches):
         for row in part:
             shares[zlib.crc32(row[1].member.email.encode()) % writers][position].append(row)
-    connections.close_all()  # each process opens its own
+    connections.close_all()  # each process opens its own; the parent opens its own again after them
     # Forked: the run and the window's orders are the children's without pickling; a task names a writer's share.
-    for outcome in forked_imap(_writer_share, range(writers), processes=writers, initializer=_writer_start,
-                               initargs=(run, shares)):  # fmt: skip
-        report.add(outcome)
+    return ForkedMap(_writer_share, range(writers), processes=writers, initializer=_writer_start,
+                     initargs=(run, shares))  # fmt: skip
 
 
 _writer: dict[str, Any] = {}  # a forked writer's run and the window's shares (``_writer_start``)

@@ -297,13 +297,13 @@ def test_an_import_stopped_midway_keeps_its_batches_and_the_next_run_finishes_it
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_writers_import_what_one_writer_imports(shop, tiers, programme, december, monkeypatch):
-    forks, real_imap = [], imports.forked_imap
+    forks, real_map = [], imports.ForkedMap
 
-    def forked_imap(*args, **kwargs):
+    def forked_map(*args, **kwargs):
         forks.append(kwargs["processes"])
-        return real_imap(*args, **kwargs)
+        return real_map(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "forked_imap", forked_imap)
+    monkeypatch.setattr(imports, "ForkedMap", forked_map)
 
     def history(prefix: str) -> list[dict]:  # 12 members, 5 orders each, enough for some to climb a tier mid-file
         return [order(f"{prefix}-{n}", f"{prefix}{n % 12}@example.com", amount=f"{150 + 37 * n % 400}.00",
