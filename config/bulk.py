@@ -1,10 +1,10 @@
 """The machinery of the bulk paths (an order history import, opening balances, the members they enrol), shared so
 that each import does not grow its own:
 
-- ``rows_insert``/``objects_insert``: new rows by PostgreSQL's COPY. ``bulk_create`` builds and adapts every
-  value of every row in Python, which cost more than the database spent storing them.
-- ``forked_imap``: work spread over forked processes (the machines have two cores: one process's Python while
-  another's waits on SQL), results in order.
+- ``rows_insert``/``tuples_insert``/``objects_insert``: new rows by PostgreSQL's COPY. ``bulk_create`` builds and
+  adapts every value of every row in Python, which cost more than the database spent storing them.
+- ``forked_imap``/``ForkedMap``: work spread over forked processes (the machines have two cores: one process's
+  Python while another's waits on SQL), results in order; ``ForkedMap`` lets the caller work meanwhile.
 - ``many_values``: the right side of an ``__in`` filter of thousands of values, as one parameter.
 - ``atomic_retried``: a batch as one transaction, tried again whole when it meets a row another transaction
   committed meanwhile.
@@ -19,7 +19,7 @@ import multiprocessing
 import operator
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import JSONField, Model
@@ -32,7 +32,8 @@ CUSTOM_PLANS = "-c plan_cache_mode=force_custom_plan"
 
 
 def rows_insert(model: type[Model], rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` (column values by attribute name) and return their ids, in order.
+    """Insert ``rows`` (column values by attribute name, the same names in every row) and return their ids, in
+    order.
 
     The model's defaults fill the columns a row leaves out; a callable default (a UUID, a timestamp) is
     called for each row. On PostgreSQL the ids are taken from the sequence first and the rows sent with COPY;
@@ -41,32 +42,39 @@ def rows_insert(model: type[Model], rows: Sequence[dict[str, Any]]) -> list[int]
     """
     if not rows:
         return []
+    columns = list(rows[0])
+    return tuples_insert(model, columns, [[row[name] for name in columns] for row in rows])
+
+
+def tuples_insert(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:
+    """``rows_insert`` for rows given as sequences of the values of ``columns`` (attribute names), in that order:
+    no dict per row (an order history import writes four rows an order, millions in all)."""
+    if not rows:
+        return []
     if connection.vendor != "postgresql":
-        return [obj.pk for obj in model.objects.bulk_create([model(**row) for row in rows])]
+        made = [model(**dict(zip(columns, row, strict=True))) for row in rows]
+        return [obj.pk for obj in model.objects.bulk_create(made)]
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    given = rows[0].keys()
-    missing = [f for f in fields if f.attname not in given]
-    fixed = {f.attname: f.get_default() for f in missing if not callable(f.default)}
+    named = {f.attname: f for f in fields}
+    given = [named[name] for name in columns]
+    missing = [f for f in fields if f.attname not in set(columns)]
     per_row = [f for f in missing if callable(f.default)]
-    jsons = {f.attname for f in fields if isinstance(f, JSONField)}
-    columns = [f.attname for f in fields]
+    fixed = [f for f in missing if not callable(f.default)]
+    fixed_values = [json.dumps(f.get_default()) if isinstance(f, JSONField) else f.get_default() for f in fixed]
+    jsons = [i for i, f in enumerate([*given, *per_row]) if isinstance(f, JSONField)]
     table = model._meta.db_table
     with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
         )
         ids = [row[0] for row in cursor.fetchall()]
-        names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        names = ", ".join(connection.ops.quote_name(f.column) for f in [*given, *per_row, *fixed])
         with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} (id, {names}) FROM STDIN") as copy:
-            json_columns = [c for c in columns if c in jsons]
             for pk, row in zip(ids, rows, strict=True):  # per row and column as little Python as can be
-                values = fixed.copy()
-                for f in per_row:
-                    values[f.attname] = f.get_default()
-                values.update(row)
-                for c in json_columns:
-                    values[c] = json.dumps(values[c])
-                copy.write_row([pk, *map(values.__getitem__, columns)])
+                values = [*row, *(f.get_default() for f in per_row)] if per_row else list(row)
+                for i in jsons:
+                    values[i] = json.dumps(values[i])
+                copy.write_row([pk, *values, *fixed_values])
     return ids
 
 
@@ -79,7 +87,7 @@ def objects_insert(objects: Sequence[Model]) -> None:
         return
     names = [f.attname for f in type(objects[0])._meta.concrete_fields if not f.primary_key]
     values = operator.attrgetter(*names)
-    ids = rows_insert(type(objects[0]), [dict(zip(names, values(obj), strict=True)) for obj in objects])
+    ids = tuples_insert(type(objects[0]), names, [values(obj) for obj in objects])
     for obj, pk in zip(objects, ids, strict=True):
         obj.pk = pk
         obj._state.adding = False
@@ -99,6 +107,30 @@ def forked_imap(
     context = multiprocessing.get_context("fork")
     with context.Pool(processes, initializer=initializer, initargs=initargs) as pool:
         yield from pool.imap(function, items)
+
+
+class ForkedMap(Generic[Result]):
+    """``forked_imap`` started without waiting for it: the caller works meanwhile (an import reads its next window
+    while the forked writers write this one), then takes ``results()``, in the order of ``items``. ``stop()``
+    ends the processes unfinished (the caller failed meanwhile); ``results`` ends them when they are done."""
+
+    def __init__(
+        self, function: Callable[[Item], Result], items: Iterable[Item], *, processes: int,
+        initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = (),
+    ) -> None:  # fmt: skip
+        context = multiprocessing.get_context("fork")
+        self._pool = context.Pool(processes, initializer=initializer, initargs=initargs)
+        self._work = self._pool.map_async(function, list(items), chunksize=1)
+
+    def results(self) -> list[Result]:
+        try:
+            return self._work.get()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self._pool.terminate()
+        self._pool.join()
 
 
 def atomic_retried(write: Callable[[], Result], *, attempts: int) -> Result:

@@ -52,7 +52,7 @@ def test_a_bulk_command_plans_every_execution_on_its_connections_and_gives_the_s
 @pytest.mark.parametrize(
     ("command", "service", "arguments"),
     [
-        (import_orders, "orders_import", ["--shop", "plans"]),
+        (import_orders, "orders_import_file", ["--shop", "plans"]),
         (import_balances, "balances_import", ["--batch-id", "plans"]),
     ],
 )
@@ -67,7 +67,7 @@ def test_the_imports_run_with_every_execution_planned(command, service, argument
     real = getattr(command, service)
     monkeypatch.setattr(command, service, service_spy)
     path = tmp_path / "empty.csv"
-    path.write_text("order_id,email,amount,currency,occurred_at\n" if service == "orders_import" else "email,points\n")
+    path.write_text("order_id,email,amount,currency,occurred_at\n" if command is import_orders else "email,points\n")
     call_command(command.__name__.rsplit(".", 1)[1], str(path), *arguments)
     assert seen == ["force_custom_plan"]
     assert plan_cache_mode() == "auto"

@@ -171,20 +171,25 @@ def earning_points(
     rules: Sequence[RuleSpec] = (),
     used: Mapping[int, int] | None = None,
     customer_tags: Sequence[str] = (),
+    tier_name: str | None = None,
 ) -> EarningBreakdown:
     """The points an order earns, step by step (see the module's docstring for the order of the steps).
 
     ``used`` maps a rule id to the points it already gave this member (for caps). A customer with a tag the
     programme excludes (wholesale, staff) earns nothing at all: no base points, no tier multiplier, no campaign.
+    ``tier_name``: ``tier.name`` when the caller has read it already (a translated field looks up the active
+    language at each read; an import earns a million orders with a few tiers).
     """
     used = used or {}
+    if tier_name is None and tier is not None:
+        tier_name = tier.name
     excluded = codes_parse(programme.never_earning_customer_tags)
     if excluded_tag := next((tag for tag in customer_tags if tag.strip().casefold() in excluded), None):
         return EarningBreakdown(
             basis=Decimal("0"),
             rate=Decimal("0"),
             base_points=0,
-            tier=tier.name if tier else None,
+            tier=tier_name,
             tier_multiplier=Decimal("1"),
             tier_total=0,
             excluded_tag=excluded_tag.strip(),
@@ -227,7 +232,7 @@ def earning_points(
         basis=basis,
         rate=rate,
         base_points=base,
-        tier=tier.name if tier else None,
+        tier=tier_name,
         tier_multiplier=tier_multiplier,
         tier_total=tier_total,
         rules=tuple(lines),

@@ -18,12 +18,17 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from config.bulk import many_values, objects_insert, rows_insert
+from config.bulk import many_values, objects_insert, tuples_insert
 from loyalty.ledger.accounts import entry_tier
 from loyalty.ledger.entries import lot_terms
 from loyalty.models import EntryKind, LedgerEntry, PointsAccount, PointsLot, Programme, Tier
 
 BATCH = settings.KLUBB_JOB_BATCH
+# The columns of the entries ``LedgerBatch.add_row`` keeps as rows, and of the lots ``insert`` opens, in order.
+ENTRY_COLUMNS = ("member_id", "kind", "points", "balance_after", "tier_points", "effective_at", "created_at", "reason",
+                 "detail", "order_id")  # fmt: skip
+_ENTRY_ORDER = ENTRY_COLUMNS.index("order_id")
+LOT_COLUMNS = ("member_id", "entry_id", "points", "remaining", "earned_at", "expires_at")
 
 
 def member_batches(queryset: QuerySet[Any], *, batch: int = BATCH) -> Iterator[list[int]]:
@@ -146,6 +151,7 @@ class LedgerBatch:
 
     ``add`` moves the account's balance at once and returns the unsaved entry (its ``balance_after`` is
     final); the caller may still point it at a row saved meanwhile (``entry.order_id``) before ``write``.
+    ``add_row`` does the same for a credit without making a model (an import adds a million).
     """
 
     accounts: Mapping[int, PointsAccount]
@@ -156,6 +162,7 @@ class LedgerBatch:
     _expired: list[LotTake] = field(default_factory=list)  # the takes of expire entries
     _expiry: dict[int, dt.datetime] = field(default_factory=dict)  # id(entry): its lot's own expiry
     _touched: dict[int, PointsAccount] = field(default_factory=dict)
+    _rows: list[list[Any]] = field(default_factory=list)  # ``add_row``'s entries: values of ENTRY_COLUMNS
 
     def add(
         self,
@@ -197,6 +204,22 @@ class LedgerBatch:
             self._expiry[id(entry)] = expires_at
         return entry
 
+    def add_row(
+        self, *, member_id: int, kind: str, points: int, effective_at: dt.datetime, tier_points: int = 0,
+        reason: str = "", detail: dict[str, Any] | None = None, order: int | None = None,
+    ) -> int:  # fmt: skip
+        """``add`` for a credit, kept as a row for COPY instead of a model; returns its ``balance_after``. ``order``
+        is the position of the entry's order among the ``order_ids`` given to ``insert`` (the orders, which store
+        what their entries gave, are inserted after the entries are added). ``detail`` is kept as given."""
+        if points <= 0 or isinstance(points, bool):
+            raise ValueError("add_row takes credits: a debit names its lots (add).")
+        account = self.accounts[member_id]
+        account.balance += points
+        self._touched[member_id] = account
+        self._rows.append([member_id, kind, points, account.balance, tier_points, effective_at, self.now, reason,
+                           {} if detail is None else detail, order])  # fmt: skip
+        return account.balance
+
     def write(self, *, account_fields: Sequence[str] = ()) -> list[LedgerEntry]:
         """Insert the entries and the lots their credits open, take the debits' lots, and save the balances
         (and ``account_fields`` the caller changed on the same accounts, such as their tier)."""
@@ -204,23 +227,32 @@ class LedgerBatch:
         self.save(account_fields=account_fields)
         return self.entries
 
-    def insert(self) -> list[LedgerEntry]:
+    def insert(self, *, order_ids: Sequence[int] = ()) -> list[LedgerEntry]:
         """``write`` without saving the accounts: for a caller that reads the new entries (a tier review
-        counting them) before it saves the accounts once with what it changed; ``save`` must follow."""
+        counting them) before it saves the accounts once with what it changed; ``save`` must follow.
+        ``order_ids``: the ids of the orders ``add_row``'s entries name by position."""
         objects_insert(self.entries)
-        lots: list[dict[str, Any]] = []
+        for row in self._rows:
+            if row[_ENTRY_ORDER] is not None:
+                row[_ENTRY_ORDER] = order_ids[row[_ENTRY_ORDER]]
+        row_ids = tuples_insert(LedgerEntry, ENTRY_COLUMNS, self._rows)
+        programme, lots = self.programme, []
         for entry in self.entries:
             if entry.points > 0:
                 remaining, expires_at = lot_terms(
                     points=entry.points, balance_before=entry.balance_after - entry.points,
-                    earned_at=entry.effective_at, programme=self.programme,
+                    earned_at=entry.effective_at, programme=programme,
                 )  # fmt: skip
-                lots.append({
-                    "member_id": entry.member_id, "entry_id": entry.pk, "points": entry.points,
-                    "remaining": remaining, "earned_at": entry.effective_at,
-                    "expires_at": self._expiry.get(id(entry), expires_at),
-                })  # fmt: skip
-        rows_insert(PointsLot, lots)  # rows, not models: nothing reads the lots back
+                expires_at = self._expiry.get(id(entry), expires_at)
+                lots.append((entry.member_id, entry.pk, entry.points, remaining, entry.effective_at, expires_at))
+        for entry_id, (member_id, _kind, points, balance_after, _tier, effective_at, *_rest) in zip(
+            row_ids, self._rows, strict=True
+        ):
+            remaining, expires_at = lot_terms(
+                points=points, balance_before=balance_after - points, earned_at=effective_at, programme=programme
+            )
+            lots.append((member_id, entry_id, points, remaining, effective_at, expires_at))
+        tuples_insert(PointsLot, LOT_COLUMNS, lots)  # rows, not models: nothing reads the lots back
         _lots_take(takes=self._takes, expired=self._expired)
         return self.entries
 

@@ -8,6 +8,7 @@ row. The batch writer (``loyalty.ledger.batch``) applies the same rules to many 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -111,7 +112,12 @@ def lot_terms(
     balance below zero: the credit pays that debt first. Every writer of lots, one or many, asks here."""
     months = programme.points_expire_months
     remaining = max(0, points - max(0, -balance_before))
-    return remaining, earned_at + relativedelta(months=months) if months else None
+    return remaining, earned_at + _months(months) if months else None
+
+
+@functools.cache
+def _months(months: int) -> relativedelta:
+    return relativedelta(months=months)  # made once: an import opens a lot for each of a million orders
 
 
 def _lot_for(

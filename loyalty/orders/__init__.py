@@ -9,7 +9,8 @@
   free text) and its returned lines (``refund_lines``), checked against the order and its earlier refunds.
 - ``preview``: ``earning_preview``, what an order would earn now, line by line, and ``earning_badges`` (with
   ``BadgeItem``), what each product on a page would earn alone; both write nothing.
-- ``imports``: an order history in bulk, through the same validation, earning, ledger (batch) and tier rule.
+- ``imports``: an order history in bulk, through the same validation, earning, ledger (batch) and tier rule;
+  ``import_files``: ``orders_import_file``, a history file, whose second run finds its replays on both cores.
 
 Each is idempotent by the shop's own id (``loyalty.idempotency``). Services return results; what a replay
 returns is stored as data on the row (``Order.response``, ``Refund.response``) and rendered by the API.
@@ -17,6 +18,7 @@ returns is stored as data on the row (``Order.response``, ``Refund.response``) a
 
 from __future__ import annotations
 
+from loyalty.orders.import_files import orders_import_file
 from loyalty.orders.imports import ImportReport, RowError, order_rows_read, orders_import
 from loyalty.orders.preview import BadgeItem, EarningPreview, PreviewLine, earning_badges, earning_preview
 from loyalty.orders.record import address_fingerprint, order_programme, order_record, order_validate
@@ -57,6 +59,7 @@ __all__ = [
     "order_rows_read",
     "order_validate",
     "orders_import",
+    "orders_import_file",
     "platform_refund_record",
     "platform_return_reason",
     "refund_fingerprint",

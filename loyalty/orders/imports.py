@@ -2,7 +2,8 @@
 
 ``orders_import`` takes rows already read (``order_rows_read`` reads CSV or JSON lines) and works a window of
 rows at a time, each window's new orders in batches, each batch one transaction with a constant number of
-statements; on PostgreSQL the batches may be written by several processes at once (``writers``):
+statements; on PostgreSQL the batches may be written by several processes at once (``writers``), while the
+next window is read:
 
 1. Idempotency, as for live orders: an order id the shop already reported (or imported, or that appears
    earlier in the file) with the same data is counted as ``already`` and changes nothing; with other data it
@@ -39,7 +40,7 @@ from typing import IO, Any
 from django.db import connection, connections
 from django.utils import timezone
 
-from config.bulk import atomic_retried, forked_imap, rows_insert
+from config.bulk import ForkedMap, atomic_retried, tuples_insert
 from loyalty.campaigns import RuleSpec, earning_points, earning_rules_load, earning_rules_used_many
 from loyalty.errors import LoyaltyError
 from loyalty.events import emit
@@ -88,10 +89,13 @@ class ImportReport:
 # --- Reading ------------------------------------------------------------------------------------------------
 
 
-def order_rows_read(stream: IO[str], *, format: str) -> Iterator[tuple[int, OrderInput | RowError]]:
+def order_rows_read(
+    stream: IO[str], *, format: str, skip: Collection[int] = frozenset()
+) -> Iterator[tuple[int, OrderInput | RowError]]:
     """``(line number, order or the reason it cannot be one)`` for each row of a CSV file (a header row with
     at least order_id, email, amount, currency, occurred_at; tax, first_name, last_name optional) or of JSON
-    lines (one order per line, as ``POST /api/v1/orders/`` takes it, with ``member.email``)."""
+    lines (one order per line, as ``POST /api/v1/orders/`` takes it, with ``member.email``). JSON lines whose
+    number is in ``skip`` are passed over unread (``orders_import_file``: lines found to replay recorded orders)."""
     if format == "csv":
         reader = csv.DictReader(stream)
         missing = [column for column in CSV_COLUMNS if column not in (reader.fieldnames or [])]
@@ -102,10 +106,15 @@ def order_rows_read(stream: IO[str], *, format: str) -> Iterator[tuple[int, Orde
             yield number, _parse(_csv_order, row)
     elif format == "jsonl":
         for number, line in enumerate(stream, start=1):
-            if line.strip():
-                yield number, _parse(_json_order, line)
+            if number not in skip and line.strip():
+                yield number, order_line_read(line)
     else:
         raise ValueError(f"unknown format {format!r}: csv or jsonl")
+
+
+def order_line_read(line: str) -> OrderInput | RowError:
+    """One line of a JSON-lines history: the order, or why it cannot be one."""
+    return _parse(_json_order, line)
 
 
 def _parse(parse: Callable[[Any], OrderInput], raw: Any) -> OrderInput | RowError:
@@ -208,24 +217,44 @@ def orders_import(
         rules=list(earning_rules_load()),  # every active rule: each order earns by the rules of its own date
         rule=TierRule.for_programme(programme=programme, reason=TierChangeReason.IMPORT), batch=batch,
     )  # fmt: skip
-    pending: list[tuple[int, OrderInput]] = []
-    for number, row in rows:
-        if isinstance(row, RowError):
-            report.errors.append((number, row.code, row.message, row.field))
-            continue
-        try:
-            order_validate(shop=shop, programme=programme, order=row)
-        except LoyaltyError as error:
-            report.errors.append((number, error.code, error.message, error.field))
-            continue
-        pending.append((number, row))
-        if len(pending) >= window:
-            _window_import(run=run, rows=pending, writers=writers, report=report)
-            pending = []
-    if pending:
-        _window_import(run=run, rows=pending, writers=writers, report=report)
+    _windows_import(run=run, rows=rows, window=window, writers=writers, report=report)
     report.errors.sort(key=lambda error: error[0])
     return report
+
+
+def _windows_import(
+    *, run: _Run, rows: Iterable[tuple[int, OrderInput | RowError]], window: int, writers: int, report: ImportReport
+) -> None:  # fmt: skip
+    """Read the rows a window at a time and import each; with forked writers, the next window is read (parsed,
+    validated and fingerprinted) while they write this one."""
+    shop, programme = run.shop, run.programme
+    pending: list[tuple[int, OrderInput]] = []
+    writing: ForkedMap[ImportReport] | None = None  # the forked writers of the window before, while this one is read
+    try:
+        for number, row in rows:
+            if isinstance(row, RowError):
+                report.errors.append((number, row.code, row.message, row.field))
+                continue
+            try:
+                order_validate(shop=shop, programme=programme, order=row)
+            except LoyaltyError as error:
+                report.errors.append((number, error.code, error.message, error.field))
+                continue
+            pending.append((number, row))
+            if len(pending) >= window:
+                writing = _window_import(run=run, rows=pending, writers=writers, report=report, writing=writing)
+                pending = []
+        if pending:
+            writing = _window_import(run=run, rows=pending, writers=writers, report=report, writing=writing)
+        if writing is not None:
+            for outcome in writing.results():
+                report.add(outcome)
+            writing = None
+    finally:
+        if (
+            writing is not None
+        ):  # the reading failed: stop the writers (their finished batches stay, as in a stopped run)
+            writing.stop()
 
 
 @dataclass(frozen=True)
@@ -237,30 +266,36 @@ class _Run:
     batch: int
 
 
-def _window_import(*, run: _Run, rows: list[tuple[int, OrderInput]], writers: int, report: ImportReport) -> None:
+def _window_import(
+    *, run: _Run, rows: list[tuple[int, OrderInput]], writers: int, report: ImportReport,
+    writing: ForkedMap[ImportReport] | None,
+) -> ForkedMap[ImportReport] | None:  # fmt: skip
     """Sort out the orders recorded before (replays and conflicts, and a line repeating an earlier one) in one
-    comparison with the table, then write the rest in batches, here or by ``writers`` forked processes.
+    comparison with the table, then write the rest in batches, here or by ``writers`` forked processes (returned
+    writing: the caller reads the next window meanwhile). ``writing``: the window before's writers, waited for
+    first, so that this window's comparison sees all of that one's orders.
 
     With several writers, each batch is shared among them by member (a hash of the address), and each writer
     writes its parts of the batches in file order: no two writers lock one account, so they never wait on each
     other, and every member's orders are written, and their tier reviewed, at the same points as by one writer,
-    so the outcome is one writer's. The window ends when every writer has finished: the next window's
-    comparison sees all of this one's orders."""
+    so the outcome is one writer's."""
+    if writing is not None:
+        for outcome in writing.results():
+            report.add(outcome)
     known = orders_known(shop=run.shop, order_ids={order.order_id for _number, order in rows})
     fresh = _fresh_orders(rows=rows, known=known, report=report)
     batches = [fresh[start : start + run.batch] for start in range(0, len(fresh), run.batch)]
     if writers < 2 or len(batches) < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
         report.add(_batches_write(run=run, batches=batches))
-        return
+        return None
     shares: list[list[list[tuple[int, OrderInput]]]] = [[[] for _batch in batches] for _writer in range(writers)]
     for position, part in enumerate(batches):
         for row in part:
             shares[zlib.crc32(row[1].member.email.encode()) % writers][position].append(row)
-    connections.close_all()  # each process opens its own
+    connections.close_all()  # each process opens its own; the parent opens its own again after them
     # Forked: the run and the window's orders are the children's without pickling; a task names a writer's share.
-    for outcome in forked_imap(_writer_share, range(writers), processes=writers, initializer=_writer_start,
-                               initargs=(run, shares)):  # fmt: skip
-        report.add(outcome)
+    return ForkedMap(_writer_share, range(writers), processes=writers, initializer=_writer_start,
+                     initargs=(run, shares))  # fmt: skip
 
 
 _writer: dict[str, Any] = {}  # a forked writer's run and the window's shares (``_writer_start``)
@@ -305,54 +340,56 @@ def _batch_write(*, run: _Run, rows: list[tuple[int, OrderInput]]) -> ImportRepo
     used = earning_rules_used_many(member_ids=list(accounts), rules=rules)
     now = timezone.now()
     ledger = LedgerBatch(accounts=accounts, programme=programme, now=now)
-    orders, entries, rule_lines = [], [], []  # entries: (the position of its order, the entry)
+    # Rows as tuples for COPY (_ORDER_COLUMNS, _RULE_USE_COLUMNS); a rule use names its order by position until the
+    # orders are inserted.
+    orders: list[tuple[Any, ...]] = []
+    rule_lines: list[tuple[int, int, int, int]] = []
     # A tier's name once per batch, not per order (a translated field reads the active language each time).
     tier_names = {tier.pk: tier.name for tier in {account.tier for account in accounts.values()} if tier}
     for _number, order in sorted(fresh, key=lambda row: (members[row[1].member.email], row[1].occurred_at)):
         account = accounts[members[order.member.email]]
+        member_id = account.member_id
         earning = earning_points(
             programme=programme, shop=shop, amount=order.amount, tax=order.tax, tier=account.tier,
-            at=order.occurred_at, rules=rules, used=used[account.member_id],
-            items=[item.as_line() for item in order.items],
+            at=order.occurred_at, rules=rules, used=used[member_id], items=[item.as_line() for item in order.items],
+            tier_name=tier_names.get(account.tier_id),
         )  # fmt: skip
         if earning.points:
-            entry = ledger.add(
-                member_id=account.member_id, kind=EntryKind.EARN, points=earning.points,
-                tier_points=earning.tier_points, effective_at=order.occurred_at,
-                detail={**earning.detail(), "source": "import"},
+            ledger.add_row(
+                member_id=member_id, kind=EntryKind.EARN, points=earning.points, tier_points=earning.tier_points,
+                effective_at=order.occurred_at, detail={**earning.detail(), "source": "import"}, order=len(orders),
             )  # fmt: skip
-            entries.append((len(orders), entry))
             for line in earning.rules:
                 if line.points:
-                    used[account.member_id][line.rule_id] = used[account.member_id].get(line.rule_id, 0) + line.points
-                    rule_lines.append({"rule_id": line.rule_id, "member_id": account.member_id,
-                                       "order_id": len(orders), "points": line.points})  # fmt: skip
+                    used[member_id][line.rule_id] = used[member_id].get(line.rule_id, 0) + line.points
+                    rule_lines.append((line.rule_id, member_id, len(orders), line.points))
         outcome = OrderOutcome(
             order_id=order.order_id, member_id=str(by_email[order.member.email].public_id),
             points_awarded=earning.points, balance=account.balance, tier=tier_names.get(account.tier_id),
         )  # fmt: skip
-        orders.append({
-            "shop_id": shop.pk, "external_id": order.order_id, "member_id": account.member_id, "amount": order.amount,
-            "tax": order.tax, "currency": order.currency, "occurred_at": order.occurred_at,
-            "source": OrderSource.IMPORT, "items": [item.as_json() for item in order.items],
-            "fingerprint": order.fingerprint(), "points_awarded": earning.points,
-            "tier_points_awarded": earning.tier_points, "tier_id": account.tier_id, "response": outcome.as_data(),
-            "created_at": now,
-        })  # fmt: skip
+        orders.append((
+            shop.pk, order.order_id, member_id, order.amount, order.tax, order.currency, order.occurred_at,
+            OrderSource.IMPORT, [item.as_json() for item in order.items], order.fingerprint(), earning.points,
+            earning.tier_points, account.tier_id, outcome.as_data(), now,
+        ))  # fmt: skip
         report.imported += 1
         report.points += earning.points
-    order_ids = rows_insert(Order, orders)
-    for position, entry in entries:
-        entry.order_id = order_ids[position]
-    for row in rule_lines:
-        row["order_id"] = order_ids[row["order_id"]]
-    ledger.insert()  # the review counts the batch's entries
+    order_ids = tuples_insert(Order, _ORDER_COLUMNS, orders)
+    ledger.insert(order_ids=order_ids)  # the review counts the batch's entries
     _touched, moves = run.rule.review_many(list(accounts.values()))
     ledger.save(account_fields=["tier", "tier_since", "below_tier_since"])
-    rows_insert(EarningRuleUse, rule_lines)
+    uses = [(rule, member, order_ids[position], points) for rule, member, position, points in rule_lines]
+    tuples_insert(EarningRuleUse, _RULE_USE_COLUMNS, uses)
     # History keeps the moves; an import sends nothing (no webhooks, no messages).
     emit(*(replace(move, notify=False) for move in moves))
     return report
+
+
+_ORDER_COLUMNS = (
+    "shop_id", "external_id", "member_id", "amount", "tax", "currency", "occurred_at", "source", "items", "fingerprint",
+    "points_awarded", "tier_points_awarded", "tier_id", "response", "created_at",
+)  # fmt: skip
+_RULE_USE_COLUMNS = ("rule_id", "member_id", "order_id", "points")
 
 
 def _fresh_orders(
@@ -378,9 +415,12 @@ def _fresh_orders(
 def orders_known(*, shop: Shop, order_ids: Collection[str]) -> dict[str, str]:
     """The shop's recorded orders among ``order_ids``: order id -> fingerprint.
 
-    On PostgreSQL one join: the ids go into a temporary table by COPY and are joined with the orders' unique
-    (shop, order id) index, instead of a parameter per id (tens of thousands of them, which psycopg and Django
-    spend longer building than the server spends looking up). Elsewhere an ``IN`` query per thousand ids."""
+    On PostgreSQL one statement: the ids go into a temporary table by COPY, instead of a parameter per id (tens of
+    thousands of them, which psycopg and Django spend longer building than the server spends looking up), and each
+    is looked up in the orders' unique (shop, order id) index. A lookup per id, not a join: while the orders table
+    has no statistics (an import fills it faster than autovacuum analyses it) the planner took the shop's orders
+    for a few hundred rows and hashed all of them for every call, a scan of the whole table per batch. Elsewhere
+    an ``IN`` query per thousand ids."""
     if connection.vendor != "postgresql":
         ids, known = list(order_ids), {}
         for start in range(0, len(ids), 1000):
@@ -396,10 +436,10 @@ def orders_known(*, shop: Shop, order_ids: Collection[str]) -> dict[str, str]:
         with cursor.cursor.copy(f"COPY {_IDS_TABLE} (external_id) FROM STDIN") as copy:
             for order_id in order_ids:
                 copy.write_row((order_id,))
-        cursor.execute(f"ANALYZE {_IDS_TABLE}")  # the planner's row count: a join by the index, not a scan
-        cursor.execute(
-            f"SELECT o.external_id, o.fingerprint FROM {_IDS_TABLE} AS i JOIN loyalty_order AS o "
-            "ON o.shop_id = %s AND o.external_id = i.external_id",
+        cursor.execute(f"ANALYZE {_IDS_TABLE}")  # the planner's row count
+        cursor.execute(  # LIMIT 1 (the index is unique) keeps the subquery a lookup per id: it cannot become a join
+            f"SELECT i.external_id, o.fingerprint FROM {_IDS_TABLE} AS i CROSS JOIN LATERAL (SELECT fingerprint "
+            "FROM loyalty_order AS o WHERE o.shop_id = %s AND o.external_id = i.external_id LIMIT 1) AS o",
             [shop.pk],
         )
         return dict(cursor.fetchall())

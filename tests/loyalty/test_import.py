@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import json
 import threading
 from decimal import Decimal
@@ -16,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from config.snapshots import Snapshot
 from loyalty.ledger import ledger_mismatches, lot_mismatches
 from loyalty.models import EarningRule, EntryKind, LedgerEntry, Order, PointsAccount, PointsLot, RuleKind
-from loyalty.orders import imports, order_rows_read, orders_import
+from loyalty.orders import import_files, imports, order_rows_read, orders_import, orders_import_file
 from members.models import Member, Message
 from tests.conftest import api_client_for, make_order
 
@@ -296,13 +297,13 @@ def test_an_import_stopped_midway_keeps_its_batches_and_the_next_run_finishes_it
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_writers_import_what_one_writer_imports(shop, tiers, programme, december, monkeypatch):
-    forks, real_imap = [], imports.forked_imap
+    forks, real_map = [], imports.ForkedMap
 
-    def forked_imap(*args, **kwargs):
+    def forked_map(*args, **kwargs):
         forks.append(kwargs["processes"])
-        return real_imap(*args, **kwargs)
+        return real_map(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "forked_imap", forked_imap)
+    monkeypatch.setattr(imports, "ForkedMap", forked_map)
 
     def history(prefix: str) -> list[dict]:  # 12 members, 5 orders each, enough for some to climb a tier mid-file
         return [order(f"{prefix}-{n}", f"{prefix}{n % 12}@example.com", amount=f"{150 + 37 * n % 400}.00",
@@ -332,5 +333,63 @@ def test_two_writers_import_what_one_writer_imports(shop, tiers, programme, dece
     balances = dict(PointsAccount.objects.values_list("member_id", "balance"))
     again = import_("b", writers=2)
     assert (again.imported, again.already) == (0, 60)
+    assert dict(PointsAccount.objects.values_list("member_id", "balance")) == balances
+    assert ledger_mismatches() == [] and lot_mismatches() == []
+
+
+# --- A history file: the second run's check of its lines over byte ranges ---------------------------------------
+
+
+def test_a_file_is_cut_into_ranges_of_whole_lines_numbered_as_the_reader_numbers_them(tmp_path):
+    path = tmp_path / "history.jsonl"
+    lines = [json.dumps(order(f"I-{n}", f"m{n}@example.com")) if n % 7 else "" for n in range(40)]
+    path.write_text("".join(line + "\n" for line in lines))
+    data = path.read_bytes()
+
+    for parts in (1, 2, 3, 5):
+        ranges = import_files.line_ranges(path, parts=parts)
+        assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
+        assert all(end == following[0] for (_s, end, _n), following in itertools.pairwise(ranges))  # no gap or overlap
+        for start, _end, number in ranges:
+            assert start == 0 or data[start - 1 : start] == b"\n"
+            assert number == data[:start].count(b"\n") + 1  # the line order_rows_read numbers so
+    assert len(import_files.line_ranges(path, parts=3)) == 3
+    path.write_bytes(data.replace(b"\n", b"\r\n"))
+    assert import_files.line_ranges(path, parts=2) is None  # text mode would count a lone \r: no check
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_second_run_of_a_file_skips_its_replays_and_still_reports_its_conflicts(
+    shop, tiers, programme, december, tmp_path, monkeypatch
+):
+    rows = [order(f"I-{n}", f"m{n % 9}@example.com", amount=f"{100 + n}.00") for n in range(60)]
+    path = tmp_path / "history.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    checks, real_find = [], import_files._replays_find
+
+    def replays_find(**kwargs):
+        checks.append(len(kwargs["ranges"]))
+        return real_find(**kwargs)
+
+    monkeypatch.setattr(import_files, "_replays_find", replays_find)
+    first = orders_import_file(shop=shop, path=path, format="jsonl", batch=7, writers=2)
+    assert checks == [] and (first.imported, first.already) == (60, 0)  # a first import reads no line twice
+    balances = dict(PointsAccount.objects.values_list("member_id", "balance"))
+
+    again = orders_import_file(shop=shop, path=path, format="jsonl", batch=7, writers=2)
+    assert checks == [2] and (again.imported, again.already, again.errors) == (0, 60, [])
+
+    changed = [*rows[:50], {**rows[50], "amount": "999.00"}, *rows[51:], order("I-new", "m1@example.com"), {}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in changed))
+    third = orders_import_file(shop=shop, path=path, format="jsonl", batch=7, writers=2)
+    assert (third.imported, third.already) == (1, 59)
+    assert [(line, code) for line, code, _message, _field in third.errors] == [
+        (51, "idempotency_conflict"), (62, "invalid")
+    ]  # fmt: skip
+    assert Order.objects.count() == LedgerEntry.objects.count() == 61
+    balances[Member.objects.get(user__email="m1@example.com").pk] += Order.objects.get(
+        external_id="I-new"
+    ).points_awarded
     assert dict(PointsAccount.objects.values_list("member_id", "balance")) == balances
     assert ledger_mismatches() == [] and lot_mismatches() == []

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config.bulk import plans_per_execution
 from loyalty.models import Shop
-from loyalty.orders import order_rows_read, orders_import
+from loyalty.orders import orders_import_file
 from loyalty.orders.imports import BATCH
 
 SHOWN_ERRORS = 20
@@ -49,9 +49,9 @@ class Command(BaseCommand):
         if options["writers"] < 1:
             raise CommandError("--writers must be at least 1.")
         started = time.monotonic()
-        with path.open(newline="", encoding="utf-8") as stream, plans_per_execution():
-            report = orders_import(
-                shop=shop, rows=order_rows_read(stream, format=fmt), batch=options["batch"], writers=options["writers"]
+        with plans_per_execution():
+            report = orders_import_file(
+                shop=shop, path=path, format=fmt, batch=options["batch"], writers=options["writers"]
             )
         seconds = time.monotonic() - started
         self.stdout.write(
