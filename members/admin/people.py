@@ -1,10 +1,4 @@
-"""Staff admin for people and memberships.
-
-``members`` knows nothing of the apps built on it (dependencies point one way, see CONVENTIONS.md). An app that
-shows more on the member admin (columns, filters, a fieldset, inlines, its own pages under the member's URL)
-describes it in a ``MemberAdminExtension`` and registers that with ``member_admin_extend`` when its admin module
-is imported; ``MemberAdmin`` applies every registered extension, in registration order, on each request.
-"""
+"""Users, interests and members in the admin, and what other apps add to the member admin."""
 
 from __future__ import annotations
 
@@ -12,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import InlineModelAdmin
@@ -21,73 +14,29 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template import TemplateSyntaxError
-from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
+from members.admin.audit import AuditedAdminMixin
 from members.admin_site import LargeTableAdminMixin
-from members.audit import audit_record, audit_snapshot
+from members.audit import audit_record
 from members.messaging import (
-    MessageText,
-    message_preview,
     message_text,
-    messages_retry,
-    template_check,
-    template_variables,
 )
 from members.models import (
     AuditAction,
-    AuditEntry,
     ConsentChannel,
     ConsentRecord,
     ConsentSource,
     Interest,
     Member,
-    Message,
-    MessageStatus,
-    MessageTemplate,
     User,
 )
 from members.selectors import member_messages, members_matching
 from members.services import ErasureRefused, consent_set, member_erase
-
-
-class AuditedAdminMixin:
-    """Record every save and delete made in this admin in the audit trail, with the values before and after."""
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        stored = type(obj)._default_manager.filter(pk=obj.pk).first() if change else None
-        before = audit_snapshot(stored) if stored is not None else {}
-        super().save_model(request, obj, form, change)  # type: ignore[misc]
-        request._audit_pending = (obj, before, change)  # type: ignore[attr-defined]
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)  # type: ignore[misc]
-        pending = getattr(request, "_audit_pending", None)
-        if pending is not None:
-            obj, before, changed = pending
-            action = AuditAction.CHANGE if changed else AuditAction.CREATE
-            stored = type(obj)._default_manager.get(pk=obj.pk)  # as stored: decimals and times normalised
-            audit_record(staff=request.user, action=action, obj=stored, before=before, after=audit_snapshot(stored))
-            request._audit_pending = None  # type: ignore[attr-defined]
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        before = audit_snapshot(obj)
-        pk = obj.pk
-        super().delete_model(request, obj)  # type: ignore[misc]
-        obj.pk = pk
-        audit_record(staff=request.user, action=AuditAction.DELETE, obj=obj, before=before)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        doomed = [(obj, audit_snapshot(obj)) for obj in queryset]
-        super().delete_queryset(request, queryset)  # type: ignore[misc]
-        for obj, before in doomed:
-            audit_record(staff=request.user, action=AuditAction.DELETE, obj=obj, before=before)
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -383,121 +332,3 @@ class MemberAdmin(LargeTableAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
 
 
 # --- Messages ---------------------------------------------------------------------------------------------
-
-
-class MessageTemplateForm(forms.ModelForm):
-    class Meta:
-        model = MessageTemplate
-        fields = ("kind", "channel", "language", "subject", "body", "is_active")
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        for name in ("subject", "body"):
-            try:
-                template_check(cleaned.get(name) or "")
-            except TemplateSyntaxError as exc:
-                self.add_error(name, _("This is not a valid template: %(error)s") % {"error": exc})
-        return cleaned
-
-
-@admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
-    """The texts of the club's messages, per kind, channel and language, with a preview on sample values."""
-
-    form = MessageTemplateForm
-    list_display = ("kind", "channel", "language", "subject", "is_active", "updated_at")
-    list_filter = ("kind", "channel", "language", "is_active")
-    search_fields = ("subject", "body")
-    readonly_fields = ("variables", "preview")
-    fieldsets = (
-        (None, {"fields": ("kind", "channel", "language", "is_active")}),
-        (_("Text"), {"fields": ("subject", "body", "variables")}),
-        (_("Preview (saved text, sample values)"), {"fields": ("preview",)}),
-    )
-
-    @admin.display(description=_("variables"))
-    def variables(self, obj: MessageTemplate) -> str:
-        names = template_variables(obj.kind) if obj.kind else []
-        return ", ".join(f"{{{{ {name} }}}}" for name in names) or "-"
-
-    @admin.display(description=_("preview"))
-    def preview(self, obj: MessageTemplate) -> str:
-        if not obj.pk:
-            return _("Save to see a preview.")
-        subject, body = message_preview(template=obj)
-        return format_html('<div class="message-preview"><strong>{}</strong><pre>{}</pre></div>', subject, body)
-
-
-@admin.register(Message)
-class MessageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
-    """The message log: what was sent to whom, when, through which channel, and how it went. Read-only."""
-
-    list_display = ("created_at", "kind", "channel", "to", "status", "attempts", "sent_at")
-    list_filter = ("status", "kind", "channel", "language", "created_at")
-    search_fields = ("to", "member__user__email", "member__public_id", "key")
-    list_select_related = ("member__user",)
-    fields = (
-        "member", "kind", "channel", "to", "language", "status", "attempts", "created_at", "send_after", "sent_at",
-        "provider_id", "error", "key", "text_subject", "text_body", "context",
-    )  # fmt: skip
-    readonly_fields = fields
-    actions = ("send_again",)
-
-    def _text(self, obj: Message) -> MessageText:
-        # The text as sent, or for a message not sent yet, rendered now (once per page, for both fields).
-        if getattr(obj, "_text", None) is None:
-            obj._text = message_text(message=obj)  # type: ignore[attr-defined]
-        return obj._text  # type: ignore[attr-defined]
-
-    @admin.display(description=_("subject"))
-    def text_subject(self, obj: Message) -> str:
-        return self._text(obj).subject
-
-    @admin.display(description=_("text"))
-    def text_body(self, obj: Message) -> str:
-        text = self._text(obj)
-        if text.sent_text:
-            return text.body
-        note = _("Not sent yet. This is what it would say if it went now; it is written when it is sent, with the "
-                 "template active then.")  # fmt: skip
-        return format_html('<p class="help">{}</p>{}', note, linebreaksbr(text.body))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
-        return False
-
-    @admin.action(description=_("Send again (failed or not sent)"), permissions=["change"])
-    def send_again(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
-        count = messages_retry(
-            message_ids=list(
-                queryset.filter(status__in=[MessageStatus.FAILED, MessageStatus.CANCELLED]).values_list("pk", flat=True)
-            )
-        )
-        self.message_user(request, _("%(count)d message(s) queued again.") % {"count": count})
-
-
-# --- Audit trail ------------------------------------------------------------------------------------------
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """The audit trail: read-only for everyone (the model has only a view permission, and refuses changes)."""
-
-    list_display = ("at", "staff", "action", "model", "object_repr", "note")
-    list_filter = ("action", "model", "at")
-    list_select_related = ("staff",)
-    search_fields = ("object_repr", "object_id", "staff__email", "note")
-    date_hierarchy = "at"
-    fields = ("at", "staff", "action", "model", "object_id", "object_repr", "note", "before", "after")
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
-        return False
