@@ -64,7 +64,6 @@ REDIS_URL = "redis://127.0.0.1:6379/12"
 API_KEY = "klb_bench001_load-benchmark-key-not-secret"
 PORT = 8765
 
-# wrk's Lua: each thread numbers its own orders, so every order id is new; a tenth go to new members.
 PREVIEW = "/api/v1/points/preview/"  # takes the orders' bodies: it ignores their order id and date
 REDEMPTIONS = "/api/v1/redemptions/"  # takes a reservation's body instead (RESERVE below)
 # The storefront widget: the bench shop's storefront (publishable key and secret) and a product page's badges.
@@ -77,46 +76,7 @@ BADGES = json.dumps(
 )  # fmt: skip
 STARTING_POINTS = 100_000  # every seeded member's balance, so that reservations have points to take
 HOT_POINTS = 1_000_000_000  # the hot member's: hundreds of reservations a second for the whole run
-WRK_SCRIPT = r"""
-local counter, thread_id = 0, 0
-local threads, next_id = {}, 1
-function setup(thread)
-  thread:set("thread_id", next_id)
-  next_id = next_id + 1
-  table.insert(threads, thread)
-end
-function init(args)
-  math.randomseed(os.time() + thread_id * 7919)
-end
-request = function()
-  if METHOD then
-    return wrk.format(METHOD, PATH, HEADERS, BODY)
-  end
-  counter = counter + 1
-  local id = string.format("%s-%d-%d", RUN, thread_id, counter)
-  local email
-  if HOT then
-    email = "hot@bench.test"
-  elseif math.random() < 0.1 and not RESERVE then
-    email = "new-" .. id .. "@bench.test"
-  else
-    email = string.format("m%d@bench.test", math.random(0, MEMBERS - 1))
-  end
-  if RESERVE then
-    return wrk.format("POST", PATH, HEADERS, string.format(
-      '{"redemption_id":"%s","member":{"email":"%s"},"points":100}', id, email))
-  end
-  local a, b, c = math.random(99, 1999), math.random(49, 499), math.random(19, 299)
-  local body = string.format(
-    '{"order_id":"%s","member":{"email":"%s"},"amount":"%d.00","currency":"NOK",' ..
-    '"occurred_at":"2026-11-20T14:03:00+01:00","items":[' ..
-    '{"sku":"RUN-%d","name":"Running shoe","category":"running","quantity":1,"unit_price":"%d.00"},' ..
-    '{"sku":"SOCK-%d","name":"Socks","category":"running","quantity":1,"unit_price":"%d.00"},' ..
-    '{"sku":"CAP-%d","name":"Cap","category":"outdoor","quantity":1,"unit_price":"%d.00"}]}',
-    id, email, a + b + c, a % 50, a, b % 20, b, c % 10, c)
-  return wrk.format("POST", PATH, HEADERS, body)
-end
-"""
+WRK_SCRIPT = (Path(__file__).resolve().parent / "api_load.lua").read_text()  # wrk's Lua, after the run's settings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
