@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from config.bulk import plans_per_execution
+from loyalty.ledger import expiry, points_expire
 from loyalty.management.commands import import_balances, import_orders
+from tests.conftest import make_order
 from tests.factories import ShopFactory
 
 
@@ -69,5 +73,26 @@ def test_the_imports_run_with_every_execution_planned(command, service, argument
     path = tmp_path / "empty.csv"
     path.write_text("order_id,email,amount,currency,occurred_at\n" if command is import_orders else "email,points\n")
     call_command(command.__name__.rsplit(".", 1)[1], str(path), *arguments)
+    assert seen == ["force_custom_plan"]
+    assert plan_cache_mode() == "auto"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_expiry_plans_each_batch_for_its_members(shop, tiers, programme, monkeypatch):
+    """A plan PostgreSQL kept for the expiry's batch statement after five batches cost the go-live backlog 296 s of
+    its CPU instead of 110 s at 1,000,000 members."""
+    programme.points_expire_months = 12
+    programme.save()
+    make_order(shop, order_id="E-1", amount="100.00", occurred_at=timezone.now() - dt.timedelta(days=400))
+    seen = []
+    real = expiry._batch_expire_committed
+
+    def batch_spy(**kwargs):
+        seen.append(plan_cache_mode())
+        return real(**kwargs)
+
+    monkeypatch.setattr(expiry, "_batch_expire_committed", batch_spy)
+    assert points_expire().members == 1
     assert seen == ["force_custom_plan"]
     assert plan_cache_mode() == "auto"

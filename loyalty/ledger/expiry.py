@@ -13,7 +13,7 @@ from django.db import connection, connections, transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
 
-from config.bulk import forked_imap
+from config.bulk import forked_imap, plans_per_execution
 from loyalty.events import PointsChanged, emit
 from loyalty.ledger.batch import BATCH, LedgerBatch, LotTake, accounts_lock, member_batches
 from loyalty.messages import LoyaltyMessage
@@ -39,21 +39,24 @@ def points_expire(*, now: dt.datetime | None = None, batch: int = BATCH, writers
     the batch each writer had under way, and a re-run expires them.
     """
     now = now or timezone.now()
-    # Pending points do not expire: their lot waits for the confirmation job (points_confirm).
-    due = PointsLot.objects.filter(remaining__gt=0, expires_at__lte=now, available_at__isnull=True).order_by()
-    batches = list(member_batches(due, batch=batch))
-    writers = min(writers, len(batches))
-    if writers > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
-        connections.close_all()  # each process opens its own
-        # Forked: the batches are the children's without pickling; each task names one by its index.
-        done = forked_imap(_writer_batch, range(len(batches)), processes=writers, initializer=_writer_start,
-                           initargs=(batches, now))  # fmt: skip
-    else:
-        done = (_batch_expire_committed(member_ids=member_ids, now=now) for member_ids in batches)
-    members = points = 0
-    for result in done:
-        members, points = members + result.members, points + result.points
-    return JobResult(members=members, points=points)
+    # Each batch's statement is planned for its members: a plan PostgreSQL kept for it after five batches cost
+    # the backlog 296 s of its CPU instead of 110 s (bench/RESULTS.md, issue 18).
+    with plans_per_execution():
+        # Pending points do not expire: their lot waits for the confirmation job (points_confirm).
+        due = PointsLot.objects.filter(remaining__gt=0, expires_at__lte=now, available_at__isnull=True).order_by()
+        batches = list(member_batches(due, batch=batch))
+        writers = min(writers, len(batches))
+        if writers > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
+            connections.close_all()  # each process opens its own
+            # Forked: the batches are the children's without pickling; each task names one by its index.
+            done = forked_imap(_writer_batch, range(len(batches)), processes=writers, initializer=_writer_start,
+                               initargs=(batches, now))  # fmt: skip
+        else:
+            done = (_batch_expire_committed(member_ids=member_ids, now=now) for member_ids in batches)
+        members = points = 0
+        for result in done:
+            members, points = members + result.members, points + result.points
+        return JobResult(members=members, points=points)
 
 
 _writer: dict[str, Any] = {}  # a forked writer's batches and time (``_writer_start``)
