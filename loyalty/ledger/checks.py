@@ -53,8 +53,8 @@ def lot_mismatches() -> list[LedgerMismatch]:
 
     ``entries_sum`` holds the lots' remaining total here.
     """
-    lots_sum = (
-        PointsLot.objects.filter(member_id=OuterRef("member_id"))
+    lots_sum = (  # the open lots only (``lot_open_idx``): a spent or expired lot has none remaining
+        PointsLot.objects.filter(member_id=OuterRef("member_id"), remaining__gt=0)
         .order_by()
         .values("member_id")
         .annotate(total=Sum("remaining"))
@@ -76,8 +76,8 @@ def pending_mismatches() -> list[LedgerMismatch]:
 
     ``entries_sum`` holds the pending lots' remaining total here.
     """
-    pending_sum = (
-        PointsLot.objects.filter(member_id=OuterRef("member_id"), available_at__isnull=False)
+    pending_sum = (  # the open lots only (``lot_open_idx``): a pending lot a clawback emptied adds nothing
+        PointsLot.objects.filter(member_id=OuterRef("member_id"), remaining__gt=0, available_at__isnull=False)
         .order_by()
         .values("member_id")
         .annotate(total=Sum("remaining"))

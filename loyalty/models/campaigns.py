@@ -101,7 +101,8 @@ class EarningRuleUse(models.Model):
     so points a member did not keep do not use up the cap.
     """
 
-    rule = models.ForeignKey(EarningRule, on_delete=models.PROTECT, related_name="uses")
+    # Indexed by the two below, which lead with it.
+    rule = models.ForeignKey(EarningRule, on_delete=models.PROTECT, related_name="uses", db_index=False)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="rule_uses")
     points = models.PositiveIntegerField(_("points"))

@@ -88,7 +88,10 @@ class LedgerEntry(models.Model):
     clawbacks); spending or expiring points never lowers it.
     """
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("member"))
+    # Indexed by ``entry_member_id_idx``, which leads with it.
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("member"), db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=EntryKind.choices)
     points = models.BigIntegerField(_("points"))
     balance_after = models.BigIntegerField(_("balance after"))
@@ -98,8 +101,16 @@ class LedgerEntry(models.Model):
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.PROTECT, related_name="entries", verbose_name=_("order")
     )
+    # ``refund``, ``staff`` and ``corrects`` are empty on most entries: each has a partial index of the entries
+    # that have one (``Meta.indexes``), which the lookups by them use, rather than an index of every entry.
     refund = models.ForeignKey(
-        Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="entries", verbose_name=_("refund")
+        Refund,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        verbose_name=_("refund"),
+        db_index=False,
     )
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -108,6 +119,7 @@ class LedgerEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("staff member"),
+        db_index=False,
     )
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     corrects = models.ForeignKey(
@@ -117,6 +129,7 @@ class LedgerEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="corrections",
         verbose_name=_("corrects entry"),
+        db_index=False,
     )
     detail = models.JSONField(_("detail"), default=dict, blank=True)
 
@@ -135,6 +148,9 @@ class LedgerEntry(models.Model):
             models.Index(fields=["created_at"], name="entry_created_idx"),
             # The dashboard's points by when they happened (an order's points at the order's date)
             models.Index(fields=["effective_at"], name="entry_effective_idx"),
+            models.Index(fields=["refund"], condition=models.Q(refund__isnull=False), name="entry_refund_idx"),
+            models.Index(fields=["staff"], condition=models.Q(staff__isnull=False), name="entry_staff_idx"),
+            models.Index(fields=["corrects"], condition=models.Q(corrects__isnull=False), name="entry_corrects_idx"),
         ]
         constraints = [
             # Every entry moves points, except a confirmation, which only adds the tier points an order held back.
@@ -179,7 +195,11 @@ class PointsLot(models.Model):
     ``pending``; ``check_ledger`` proves both. The confirmation job clears ``available_at`` once it passes.
     """
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="points_lots")
+    # Not indexed on its own: every read of a member's lots is of their open lots (``lot_open_idx``), and an
+    # index of all lots would take a new entry for each lot the expiry or a spend changes (``remaining`` is in
+    # the partial indexes' conditions, so no update of it is HOT). Deleting a member (staff only, and refused
+    # once they have points) scans the lots.
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="points_lots", db_index=False)
     entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot")
     points = models.PositiveIntegerField(_("points"))
     remaining = models.PositiveIntegerField(_("remaining"))

@@ -25,17 +25,23 @@ class OrderSource(models.TextChoices):
 class Order(models.Model):
     """An order a shop reported. ``(shop, external_id)`` is the idempotency key."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop"))
+    # No index of their own: (shop, external_id)'s unique index and ``order_member_occurred_idx`` lead with them.
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop"), db_index=False
+    )
     external_id = models.CharField(_("order id"), max_length=100)
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders", verbose_name=_("member"))
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="orders", verbose_name=_("member"), db_index=False
+    )
     amount = models.DecimalField(_("qualifying amount"), max_digits=14, decimal_places=2)
     tax = models.DecimalField(_("VAT in amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
     occurred_at = models.DateTimeField(_("ordered"))
     items = models.JSONField(_("items"), default=list, blank=True)
     source = models.CharField(_("source"), max_length=16, choices=OrderSource.choices, default=OrderSource.API)
+    # Compared only among one member's orders (``order_member_occurred_idx`` finds them): no index of its own.
     address_fingerprint = models.CharField(
-        _("shipping address fingerprint"), max_length=64, blank=True, default="", db_index=True, editable=False
+        _("shipping address fingerprint"), max_length=64, blank=True, default="", editable=False
     )
     fingerprint = models.CharField(max_length=64, editable=False)
     points_awarded = models.BigIntegerField(_("points awarded"), default=0)

@@ -23,6 +23,7 @@ from loyalty.models import (
     Order,
     OutboxEvent,
     PointsAccount,
+    PointsLot,
     Refund,
     ReturnReason,
     RuleKind,
@@ -165,3 +166,37 @@ def test_refunds_recorded_before_0037_happened_when_recorded_and_the_return_reas
     ]  # fmt: skip
     assert all(reason.label_nb and reason.label_da and reason.label_sv for reason in reasons)
     assert ReturnReason.objects.get(code="too_small").label_sv == "För liten"
+
+
+NARROWED = [(EarningRuleUse, "rule"), (LedgerEntry, "member"), (LedgerEntry, "refund"), (LedgerEntry, "staff"),
+            (LedgerEntry, "corrects"), (Order, "member"), (Order, "shop"), (Order, "address_fingerprint"),
+            (PointsLot, "member")]  # fmt: skip
+
+
+def single_column(model: type, field: str) -> tuple[list[str], list[str]]:
+    """The indexes of ``model`` on ``field``'s column alone, and its foreign key constraints."""
+    column = model._meta.get_field(field).column
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    alone = [name for name, info in constraints.items() if info["columns"] == [column]]
+    indexes = [name for name in alone if constraints[name]["index"] and not constraints[name]["unique"]]
+    return indexes, [name for name in alone if constraints[name]["foreign_key"]]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_afterwards")
+def test_0040_drops_the_foreign_keys_own_indexes_and_keeps_the_constraints(shop, tiers, programme):
+    make_order(shop, order_id="1", email="kari@example.com", amount="1000.00")  # an order, its entry and lot
+    migrate(("loyalty", "0039_reminder_returned"))  # the test database was made at the latest: this is the reverse
+    before = {(model, field): single_column(model, field) for model, field in NARROWED}
+    assert all(indexes for indexes, _ in before.values())
+    assert all(keys for (_, field), (_, keys) in before.items() if field != "address_fingerprint")
+
+    migrate(("loyalty", "0040_narrower_indexes"))
+
+    # the entries' refunds, staff and corrected entries get partial indexes of the entries that have one instead
+    partial = {"refund": ["entry_refund_idx"], "staff": ["entry_staff_idx"], "corrects": ["entry_corrects_idx"]}
+    for (model, field), (_, keys) in before.items():
+        expected = partial.get(field, []) if model is LedgerEntry else []
+        assert single_column(model, field) == (expected, keys), (model, field)  # the same constraint
+    assert PointsLot.objects.get().member.user.email == "kari@example.com"  # the rows are untouched
