@@ -1,7 +1,7 @@
 """Drop the indexes that another index already covers, or that index only empty values.
 
 Each foreign key below had an index of its own beside another that leads with the same column (a member's
-orders and entries, an order's shop, a rule's uses), or indexed a column empty on nearly every row (an entry's
+orders and entries, an order's shop, a rule's uses), or indexed a column empty on many rows (an entry's order,
 refund, staff member and corrected entry: partial indexes of the rows that have one take their place), or no read
 needs it (the lots' member: the open lots have ``lot_open_idx``; the orders' address fingerprint is compared only
 among one member's orders). Every order, entry and lot written, and every lot the expiry or a spend changes, pays
@@ -24,6 +24,7 @@ from django.db import migrations, models
 UNINDEXED = [
     ("earningruleuse", "rule"),
     ("ledgerentry", "member"),
+    ("ledgerentry", "order"),
     ("ledgerentry", "refund"),
     ("ledgerentry", "staff"),
     ("ledgerentry", "corrects"),
@@ -35,7 +36,7 @@ UNINDEXED = [
 # What takes the place of the entries' own indexes of these (``LedgerEntry.Meta.indexes``).
 PARTIAL = {
     field: models.Index(fields=[field], condition=models.Q(**{f"{field}__isnull": False}), name=f"entry_{field}_idx")
-    for field in ("refund", "staff", "corrects")
+    for field in ("order", "refund", "staff", "corrects")
 }
 
 
@@ -134,6 +135,19 @@ class Migration(migrations.Migration):
                 ),
                 migrations.AlterField(
                     model_name="ledgerentry",
+                    name="order",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="loyalty.order",
+                        verbose_name="order",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="ledgerentry",
                     name="refund",
                     field=models.ForeignKey(
                         blank=True,
@@ -201,6 +215,7 @@ class Migration(migrations.Migration):
                         verbose_name="shipping address fingerprint",
                     ),
                 ),
+                migrations.AddIndex(model_name="ledgerentry", index=PARTIAL["order"]),
                 migrations.AddIndex(model_name="ledgerentry", index=PARTIAL["refund"]),
                 migrations.AddIndex(model_name="ledgerentry", index=PARTIAL["staff"]),
                 migrations.AddIndex(model_name="ledgerentry", index=PARTIAL["corrects"]),

@@ -98,11 +98,18 @@ class LedgerEntry(models.Model):
     tier_points = models.BigIntegerField(_("tier points"), default=0)
     effective_at = models.DateTimeField(_("effective"), default=timezone.now)
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    # ``order``, ``refund``, ``staff`` and ``corrects`` are empty on many entries (all of an expiry's or a spend's):
+    # each has a partial index of the entries that have one (``Meta.indexes``), which the lookups by them use,
+    # rather than an index of every entry.
     order = models.ForeignKey(
-        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="entries", verbose_name=_("order")
+        Order,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        verbose_name=_("order"),
+        db_index=False,
     )
-    # ``refund``, ``staff`` and ``corrects`` are empty on most entries: each has a partial index of the entries
-    # that have one (``Meta.indexes``), which the lookups by them use, rather than an index of every entry.
     refund = models.ForeignKey(
         Refund,
         null=True,
@@ -148,6 +155,7 @@ class LedgerEntry(models.Model):
             models.Index(fields=["created_at"], name="entry_created_idx"),
             # The dashboard's points by when they happened (an order's points at the order's date)
             models.Index(fields=["effective_at"], name="entry_effective_idx"),
+            models.Index(fields=["order"], condition=models.Q(order__isnull=False), name="entry_order_idx"),
             models.Index(fields=["refund"], condition=models.Q(refund__isnull=False), name="entry_refund_idx"),
             models.Index(fields=["staff"], condition=models.Q(staff__isnull=False), name="entry_staff_idx"),
             models.Index(fields=["corrects"], condition=models.Q(corrects__isnull=False), name="entry_corrects_idx"),

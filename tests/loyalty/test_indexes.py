@@ -21,12 +21,13 @@ READS: dict[str, tuple[QuerySet, str]] = {
     # a shop's orders (the admin's filter; deleting a shop under PROTECT)
     "shop's orders": (Order.objects.filter(shop_id=1), "order_shop_external_id_unique"),
     "member's entries": (LedgerEntry.objects.filter(member_id=1), "entry_member"),
+    "order's entries": (LedgerEntry.objects.filter(order_id=1), "entry_order_idx"),
     "refund's entries": (LedgerEntry.objects.filter(refund_id=1), "entry_refund_idx"),
     "staff's entries": (LedgerEntry.objects.filter(staff_id=1), "entry_staff_idx"),
     "corrections": (LedgerEntry.objects.filter(corrects_id=1), "entry_corrects_idx"),
     "member's open lots": (PointsLot.objects.filter(member_id=1, remaining__gt=0), "lot_open_idx"),
     "rule's uses": (EarningRuleUse.objects.filter(rule_id=1), "earning_rule_use_"),
-    "refunds of an order": (Refund.objects.filter(order_id=1), "refund"),
+    "refunds of an order": (Refund.objects.filter(order_id=1), "loyalty_refund_order_id"),
 }
 
 

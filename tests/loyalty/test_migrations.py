@@ -168,9 +168,9 @@ def test_refunds_recorded_before_0037_happened_when_recorded_and_the_return_reas
     assert ReturnReason.objects.get(code="too_small").label_sv == "För liten"
 
 
-NARROWED = [(EarningRuleUse, "rule"), (LedgerEntry, "member"), (LedgerEntry, "refund"), (LedgerEntry, "staff"),
-            (LedgerEntry, "corrects"), (Order, "member"), (Order, "shop"), (Order, "address_fingerprint"),
-            (PointsLot, "member")]  # fmt: skip
+NARROWED = [(EarningRuleUse, "rule"), (LedgerEntry, "member"), (LedgerEntry, "order"), (LedgerEntry, "refund"),
+            (LedgerEntry, "staff"), (LedgerEntry, "corrects"), (Order, "member"), (Order, "shop"),
+            (Order, "address_fingerprint"), (PointsLot, "member")]  # fmt: skip
 
 
 def single_column(model: type, field: str) -> tuple[list[str], list[str]]:
@@ -194,8 +194,8 @@ def test_0040_drops_the_foreign_keys_own_indexes_and_keeps_the_constraints(shop,
 
     migrate(("loyalty", "0040_narrower_indexes"))
 
-    # the entries' refunds, staff and corrected entries get partial indexes of the entries that have one instead
-    partial = {"refund": ["entry_refund_idx"], "staff": ["entry_staff_idx"], "corrects": ["entry_corrects_idx"]}
+    # the entries' orders, refunds, staff and corrected entries get partial indexes of the entries that have one
+    partial = {field: [f"entry_{field}_idx"] for field in ("order", "refund", "staff", "corrects")}
     for (model, field), (_, keys) in before.items():
         expected = partial.get(field, []) if model is LedgerEntry else []
         assert single_column(model, field) == (expected, keys), (model, field)  # the same constraint
