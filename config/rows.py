@@ -1,10 +1,12 @@
-"""Prebuilt SQL for the row questions and writes that run on every request: ``row_exists`` and ``row_insert``.
+"""Prebuilt SQL for the row questions and writes that run on every request or message: ``row_exists``,
+``row_insert`` and ``row_update``.
 
 Building an ORM query costs more Python than PostgreSQL spends answering a lookup by an index or storing one row
 (see ``bench/RESULTS.md``, the shop API under load). The order path asks two questions of every order, both
 nearly always answered "no" (was this order reported before? was its member referred by a friend?), and stores
-the order's row; the SQL for each is built once per process from the model's ``_meta``. When the answer is
-"yes", the caller reads the row through the ORM as before.
+the order's row; the message worker renews a lease and records an outcome per message (``row_update``). The SQL
+for each is built once per process from the model's ``_meta``. When the answer is "yes", the caller reads the
+row through the ORM as before.
 """
 
 from __future__ import annotations
@@ -44,6 +46,30 @@ def _exists_sql(model: type[Model], shape: tuple[tuple[str, int | bool], ...]) -
         else:
             conditions.append(f"{column} IN ({', '.join(['%s'] * kind)})")
     return f"SELECT 1 FROM {quote(model._meta.db_table)} WHERE {' AND '.join(conditions)} LIMIT 1"
+
+
+def row_update(model: type[Model], /, changes: dict[str, object], **where: object) -> int:
+    """``model.objects.filter(**where).update(**changes)`` for plain values (no expressions, no ``None`` in
+    ``where``; ``pk`` names the primary key), with SQL built once per set of field names; returns the rows
+    changed. Like ``QuerySet.update``, it sends no signals."""
+    fields = [_field(model, name) for name in (*changes, *where)]
+    values = (*changes.values(), *where.values())
+    params = [field.get_db_prep_save(value, connection=connection) for field, value in zip(fields, values, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(model, tuple(changes), tuple(where)), params)
+        return cursor.rowcount
+
+
+def _field(model: type[Model], name: str) -> Field:
+    return model._meta.pk if name == "pk" else model._meta.get_field(name)  # type: ignore[return-value]
+
+
+@cache
+def _update_sql(model: type[Model], changes: tuple[str, ...], where: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(_field(model, name).column)} = %s" for name in changes)
+    conditions = " AND ".join(f"{quote(_field(model, name).column)} = %s" for name in where)
+    return f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {conditions}"
 
 
 def row_insert(instance: Model) -> None:

@@ -1,5 +1,5 @@
 """The order path's cheap statements: one write per entry on PostgreSQL, the member's locked read, ``row_exists``,
-``row_insert``.
+``row_insert``; and ``row_update``, the message worker's.
 
 The Hypothesis state machine (``test_ledger_stateful.py``), the replay and the concurrency tests run through
 the same code on PostgreSQL; these pin what each statement writes and reads, field by field.
@@ -8,15 +8,17 @@ the same code on PostgreSQL; these pin what each statement writes and reads, fie
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from config.rows import row_exists, row_insert
+from config.rows import row_exists, row_insert, row_update
 from loyalty.ledger import account_lock, account_lock_by_email, ledger_append, points_redeem
 from loyalty.models import EntryKind, LedgerEntry, Order, PointsAccount, PointsLot
+from members.models import Message, MessageStatus
 from tests.conftest import make_order
 from tests.factories import MemberFactory
 
@@ -163,3 +165,25 @@ def test_row_insert_of_a_model_signals_listen_to_goes_through_save(member, monke
     monkeypatch.setattr(type(member), "save", lambda self, **kwargs: saved.append(kwargs))
     row_insert(type(member)(user=member.user))
     assert saved == [{"force_insert": True}]
+
+
+def test_row_update_writes_what_update_writes_where_every_condition_holds(member):
+    def message(key: str) -> Message:
+        return Message.objects.create(member=member, kind="welcome", channel="email", key=key, to="a@example.com")
+
+    ours, theirs, done = message("1"), message("2"), message("3")
+    claim, other = uuid.uuid4(), uuid.uuid4()
+    Message.objects.filter(pk__in=[ours.pk, done.pk]).update(status=MessageStatus.SENDING, claim=claim)
+    Message.objects.filter(pk=theirs.pk).update(status=MessageStatus.SENDING, claim=other)
+    Message.objects.filter(pk=done.pk).update(status=MessageStatus.SENT)
+    at = dt.datetime(2026, 11, 24, 12, 0, 30, 5, tzinfo=dt.UTC)
+    changes = {"status": MessageStatus.FAILED, "send_after": at, "sent_at": None, "error": "Nei, ø"}
+
+    for each in (ours, theirs, done):
+        assert row_update(Message, changes, pk=each.pk, status=MessageStatus.SENDING, claim=claim) == (each is ours)
+
+    rows = Message.objects.order_by("key").values_list("status", "send_after", "sent_at", "error", "claim")
+    written, untouched, finished = rows
+    assert written == (MessageStatus.FAILED, at, None, "Nei, ø", claim)
+    assert untouched[0::3] == (MessageStatus.SENDING, "") and untouched[4] == other
+    assert finished[0::3] == (MessageStatus.SENT, "")

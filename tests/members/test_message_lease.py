@@ -19,7 +19,9 @@ from django.core.mail import get_connection
 
 from loyalty.messages import LoyaltyMessage
 from members.messaging import SEND_LEASE, Outgoing, message_send, messages_claim, messages_queue, messages_send_due
-from members.models import Message, MessageStatus
+from members.messaging import send as send_module
+from members.models import ConsentSource, Message, MessageStatus
+from members.services import member_erase, member_notifications_set
 from members.sms import SmsError
 from tests.factories import MemberFactory
 
@@ -29,19 +31,22 @@ BACKEND = f"{__name__}.Provider"
 
 
 class Provider:
-    """An SMS provider that takes ``delay`` to answer; during that, ``meanwhile`` runs (another worker)."""
+    """An SMS provider that takes ``delay`` to answer; during that, ``meanwhile`` runs (another worker).
+    ``steps``: a ``(delay, meanwhile)`` for each of the next sends in turn, before ``delay`` applies again."""
 
     sent: list[tuple[str, str]] = []  # (to, idempotency key) of every SMS that reached the provider
     traveller: time_machine.Coordinates | None = None
     delay = dt.timedelta(0)
     meanwhile: object = None
+    steps: list[tuple[dt.timedelta, object]] = []
     fail: SmsError | None = None
 
     def send(self, *, to: str, body: str, idempotency_key: str = "") -> str:
         Provider.sent.append((to, idempotency_key))
-        if Provider.delay and Provider.traveller is not None:
-            Provider.traveller.shift(Provider.delay)
-        if callable(then := Provider.meanwhile):
+        delay, then = Provider.steps.pop(0) if Provider.steps else (Provider.delay, Provider.meanwhile)
+        if delay and Provider.traveller is not None:
+            Provider.traveller.shift(delay)
+        if callable(then):
             Provider.meanwhile = None  # once: the other worker's own sends answer at once
             then()
         if Provider.fail is not None:
@@ -53,6 +58,7 @@ class Provider:
 def provider(settings):
     settings.SMS_BACKEND = BACKEND
     Provider.sent, Provider.delay, Provider.meanwhile, Provider.fail = [], dt.timedelta(0), None, None
+    Provider.steps = []
     with time_machine.travel(DAYTIME, tick=False) as traveller:
         Provider.traveller = traveller
         yield Provider
@@ -84,6 +90,64 @@ def test_a_slow_send_late_in_a_batch_keeps_its_message_from_a_second_worker(prov
     assert outcomes_b == {"sent": 1}
     assert sorted(to for to, _key in provider.sent) == ["+4790000001", "+4790000002"]  # each once
     assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
+
+
+@pytest.mark.parametrize("fresh", [send_module.MEMBERS_FRESH, 10 * SEND_LEASE.total_seconds()])
+def test_a_message_another_worker_took_over_after_its_batch_was_read_is_skipped(provider, monkeypatch, fresh):
+    """A's batch of three is read at once; while A sends the second, B takes the third (its lease from the claim ran
+    out). A skips it: found no longer A's when the rest of the batch is read again (the default), or, had A kept
+    what it read (``fresh``: longer than the lease), by the renewal before the send."""
+    monkeypatch.setattr(send_module, "MEMBERS_FRESH", fresh)
+    first, second, third = sms_to("+4790000011", "+4790000012", "+4790000013")
+    outcomes_b: dict[str, int] = {}
+    provider.steps = [
+        (SEND_LEASE - dt.timedelta(minutes=1), None),  # the first send ends a minute before the claim's lease
+        (dt.timedelta(minutes=2), lambda: outcomes_b.update(messages_send_due())),  # B sweeps during the second
+    ]
+
+    outcomes_a = messages_send_due()
+
+    assert outcomes_a == {"sent": 2, "skipped": 1}
+    assert outcomes_b == {"sent": 1}
+    assert sorted(to for to, _key in provider.sent) == ["+4790000011", "+4790000012", "+4790000013"]  # each once
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
+    assert Message.objects.get(pk=third).attempts == 2  # claimed by A, then by B
+    assert [first, second] == list(Message.objects.filter(attempts=1).order_by("id").values_list("id", flat=True))
+
+
+def test_a_message_erased_after_its_batch_was_read_is_neither_sent_nor_recorded(provider):
+    first, second = sms_to("+4790000014", "+4790000015")
+    member = Message.objects.get(pk=second).member
+    provider.meanwhile = lambda: member_erase(member=member, source=ConsentSource.PORTAL)  # during the first send
+
+    assert messages_send_due() == {"sent": 1, "skipped": 1}
+
+    assert [to for to, _key in provider.sent] == ["+4790000014"]
+    erased = Message.objects.get(pk=second)
+    assert (erased.status, erased.to, erased.body) == (MessageStatus.CANCELLED, "", "")
+    assert erased.error == "The member deleted their account."
+    assert Message.objects.get(pk=first).status == MessageStatus.SENT
+
+
+def test_an_opt_out_during_a_slow_batch_reaches_the_messages_sent_after_it(provider):
+    """What the worker read of its batch's members is read again once it is older than MEMBERS_FRESH seconds."""
+    first, second, third = sms_to("+4790000016", "+4790000017", "+4790000018")
+    members = {message.pk: message.member for message in Message.objects.select_related("member")}
+
+    def opt_out(message_id: int) -> None:
+        member_notifications_set(member=members[message_id], email=False, sms=False)
+
+    provider.steps = [
+        (dt.timedelta(seconds=1), lambda: opt_out(second)),  # seen only once the batch is read again
+        (dt.timedelta(seconds=send_module.MEMBERS_FRESH), lambda: opt_out(third)),
+    ]
+
+    assert messages_send_due() == {"sent": 2, "cancelled": 1}
+
+    assert [to for to, _key in provider.sent] == ["+4790000016", "+4790000017"]
+    cancelled = Message.objects.get(pk=third)
+    assert (cancelled.status, cancelled.error) == (MessageStatus.CANCELLED, "The member no longer gets this message.")
+    assert Message.objects.get(pk=first).status == MessageStatus.SENT
 
 
 def test_no_worker_takes_a_message_while_its_send_may_still_be_under_way(provider):

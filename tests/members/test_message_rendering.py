@@ -252,8 +252,9 @@ def test_an_order_renders_no_template_and_signs_no_link_until_its_messages_are_s
         assert render.call_count >= queued and sign.call_count >= queued
 
 
-def test_sending_reads_a_constant_number_of_queries_per_message():
-    """Rendering needs the member and user the sender reads anyway: 3 queries per message, as before."""
+def test_sending_makes_two_queries_per_message_and_reads_its_batch_at_once():
+    """The worker reads a claimed batch's messages, members and users in one query, then per message renews its
+    lease and records the outcome: 2 queries per message (3 before it read the batch at once)."""
 
     def queries_for(count: int, key: str) -> int:
         members = [MemberFactory() for _ in range(count)]
@@ -266,7 +267,7 @@ def test_sending_reads_a_constant_number_of_queries_per_message():
         return len(queries)
 
     queries_for(1, "warm")  # the templates' snapshot read once
-    assert queries_for(10, "b") - queries_for(5, "a") == 5 * 3
+    assert queries_for(10, "b") - queries_for(5, "a") == 5 * 2
 
 
 def test_in_member_language_reads_the_text_in_the_active_language(tiers):
