@@ -52,20 +52,28 @@ REDIS_URL = os.environ.get("KLUBB_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 VISIBILITY_TIMEOUT = 3  # seconds before a task lost with its worker is handed out again
 
 
+def broker_url(worker_id: str) -> str:
+    """``REDIS_URL``'s database for this test process: under pytest-xdist (``-n``) each process has its own, the
+    next ones after it (``gw1`` the one after ``REDIS_URL``'s), so no process's worker takes another's tasks."""
+    base, _, number = REDIS_URL.rpartition("/")
+    return f"{base}/{int(number) + (int(worker_id.removeprefix('gw')) if worker_id.startswith('gw') else 0)}"
+
+
 @pytest.fixture
-def broker() -> Iterator[str]:
+def broker(worker_id: str) -> Iterator[str]:
     """A clean Redis database as the broker, and this process sending tasks to it instead of running them."""
-    client = redis.Redis.from_url(REDIS_URL)
+    url = broker_url(worker_id)
+    client = redis.Redis.from_url(url)
     client.ping()  # Redis must be up: a failure here fails the test, it does not skip it
     client.flushdb()
     previous = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "broker_transport_options")}
     app.conf.update(
-        broker_url=REDIS_URL,
+        broker_url=url,
         task_always_eager=False,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
     )
     _forget_connections()  # a pool made earlier in the run would still send to the old broker
-    yield REDIS_URL
+    yield url
     app.conf.update(previous)
     _forget_connections()
     client.flushdb()
