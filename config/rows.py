@@ -20,7 +20,8 @@ from django.db.models.signals import post_save, pre_save
 
 def row_exists(model: type[Model], /, **where: object) -> bool:
     """Whether a row of ``model`` has every field named in ``where`` equal to its value (``None``: null; a tuple:
-    any of its values). Values are plain column values (ids, not instances)."""
+    any of its values; ``pk`` names the primary key, as in ``row_update``). Values are plain column values (ids,
+    not instances)."""
     shape = tuple((name, len(value) if isinstance(value, tuple) else value is None) for name, value in where.items())
     params: list[object] = []
     for value in where.values():
@@ -38,7 +39,7 @@ def _exists_sql(model: type[Model], shape: tuple[tuple[str, int | bool], ...]) -
     quote = connection.ops.quote_name
     conditions = []
     for name, kind in shape:
-        column = quote(model._meta.get_field(name).column)
+        column = quote(_field(model, name).column)
         if kind is True:
             conditions.append(f"{column} IS NULL")
         elif kind is False:

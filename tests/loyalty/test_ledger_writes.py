@@ -132,6 +132,9 @@ def test_row_exists_answers_for_equal_null_and_any_of(shop, tiers, programme, me
     assert row_exists(LedgerEntry, member=member.pk, corrects=None, kind=(EntryKind.EARN, EntryKind.BONUS))
     assert not row_exists(LedgerEntry, member=member.pk, kind=(EntryKind.REDEEM, EntryKind.EXPIRE))
     assert not row_exists(LedgerEntry, member=member.pk, order=None)
+    order = Order.objects.get(external_id="E-1")
+    assert row_exists(Order, pk=order.pk, shop=shop.pk)
+    assert not row_exists(Order, pk=(order.pk + 1, order.pk + 2))
 
 
 ORDER_FIELDS = [field.attname for field in Order._meta.concrete_fields if not field.primary_key]
